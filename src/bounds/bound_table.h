@@ -1,0 +1,32 @@
+#pragma once
+// Bounds on every layer output of a network over an input box. lo[i]/hi[i]
+// bound the output of layer i; the pre-activation bounds of an activation
+// layer i are those of layer i-1 (or the input box when i == 0).
+#include <Eigen/Dense>
+#include <string>
+#include <vector>
+
+#include "nn/network.h"
+#include "spec/property.h"
+
+namespace nnopt::bounds {
+
+struct BoundTable {
+  Eigen::VectorXd in_lo, in_hi;
+  std::vector<Eigen::VectorXd> lo, hi;
+  std::string method;  // "interval", "crown", "lp", ...
+
+  const Eigen::VectorXd& preLo(size_t layer) const { return layer == 0 ? in_lo : lo[layer - 1]; }
+  const Eigen::VectorXd& preHi(size_t layer) const { return layer == 0 ? in_hi : hi[layer - 1]; }
+};
+
+// Counts of ReLU neurons by phase over the table (pre-activation sign).
+struct ReluCounts {
+  int64_t active = 0, inactive = 0, unstable = 0;
+};
+ReluCounts countRelus(const nn::Network& net, const BoundTable& t);
+
+// Interval bound propagation (sound, loose).
+BoundTable intervalBounds(const nn::Network& net, const spec::Box& box);
+
+}  // namespace nnopt::bounds

@@ -1,0 +1,59 @@
+#include "bounds/bound_table.h"
+#include "core/error.h"
+
+namespace nnopt::bounds {
+
+ReluCounts countRelus(const nn::Network& net, const BoundTable& t) {
+  ReluCounts c;
+  for (size_t i = 0; i < net.numLayers(); ++i) {
+    const auto& l = net.layers()[i];
+    if (!l.isActivation()) continue;
+    auto k = l.activation().kind;
+    if (k != nn::ActKind::kRelu && k != nn::ActKind::kLeakyRelu) continue;
+    const auto& lo = t.preLo(i);
+    const auto& hi = t.preHi(i);
+    for (Eigen::Index j = 0; j < lo.size(); ++j) {
+      if (lo[j] >= 0)
+        ++c.active;
+      else if (hi[j] <= 0)
+        ++c.inactive;
+      else
+        ++c.unstable;
+    }
+  }
+  return c;
+}
+
+BoundTable intervalBounds(const nn::Network& net, const spec::Box& box) {
+  require(box.size() == net.inputSize(), "interval bounds: box has " +
+                                             std::to_string(box.size()) +
+                                             " dimensions, network input has " +
+                                             std::to_string(net.inputSize()));
+  BoundTable t;
+  t.method = "interval";
+  t.in_lo = box.lo;
+  t.in_hi = box.hi;
+  Eigen::VectorXd lo = box.lo, hi = box.hi;
+  for (const auto& l : net.layers()) {
+    if (l.isDense()) {
+      const auto& d = l.dense();
+      Eigen::VectorXd c = 0.5 * (lo + hi), r = 0.5 * (hi - lo);
+      Eigen::VectorXd mid = d.W * c + d.b;
+      Eigen::VectorXd rad = d.W.cwiseAbs() * r;
+      lo = mid - rad;
+      hi = mid + rad;
+    } else {
+      // All supported activations are monotone non-decreasing.
+      const auto& a = l.activation();
+      for (Eigen::Index j = 0; j < lo.size(); ++j) {
+        lo[j] = a.apply(lo[j]);
+        hi[j] = a.apply(hi[j]);
+      }
+    }
+    t.lo.push_back(lo);
+    t.hi.push_back(hi);
+  }
+  return t;
+}
+
+}  // namespace nnopt::bounds

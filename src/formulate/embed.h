@@ -1,0 +1,73 @@
+#pragma once
+// Embeds a network into a MathModel: input variables bounded by a box, one
+// variable per neuron where needed, and an encoding per activation.
+#include <string>
+#include <vector>
+
+#include "bounds/bound_table.h"
+#include "model/math_model.h"
+#include "nn/network.h"
+
+namespace nnopt::formulate {
+
+enum class ReluEncoding {
+  kBigM,             // exact MIP: one binary per unstable ReLU
+  kComplementarity,  // y >= 0, s = y - t >= 0, complementarity row y*s (see ComplForm)
+};
+
+// How the complementarity row y*s is written.
+enum class ComplForm {
+  kProduct,     // y*s = 0
+  kInequality,  // y*s <= 0
+  kRelaxed,     // y*s <= tau (Scholtes; caller updates tau via setComplementarityParam)
+  kFischerBurmeister,  // sqrt(y^2+s^2+2mu) - y - s = 0
+  kChenMangasarian,    // y + s - sqrt((y-s)^2 + 4mu^2) = 0
+  kNone,        // no row (penalty form puts y*s into the objective)
+};
+
+struct EmbedOptions {
+  ReluEncoding relu = ReluEncoding::kBigM;
+  ComplForm compl_form = ComplForm::kRelaxed;
+  double compl_param = 1.0;  // tau / mu for the relaxed and smoothed forms
+};
+
+// A ReLU handled by complementarity: y = output var, s = slack var, row index
+// of the complementarity row (-1 for kNone).
+struct ComplPair {
+  int y;
+  int s;
+  int row;
+};
+
+struct Embedding {
+  std::vector<int> input_vars;   // one per network input
+  std::vector<int> output_vars;  // one per network output
+  // Variable of each neuron of each layer output (-1 when the value is a
+  // constant that was eliminated; see layer_const).
+  std::vector<std::vector<int>> layer_vars;
+  std::vector<ComplPair> compl_pairs;
+  int binaries = 0;
+  int unstable_relus = 0;
+  int stable_relus = 0;
+};
+
+// Adds the network to m. Input variables get the box [bounds.in_lo, bounds.in_hi].
+// Throws Error when the encoding cannot represent an activation (e.g. big-M
+// on tanh: "MIP cannot encode Tanh; use --method nlp").
+Embedding embedNetwork(model::MathModel& m, const nn::Network& net,
+                       const bounds::BoundTable& bounds, const EmbedOptions& opt);
+
+// Sets the parameter (tau for kRelaxed: row hi; mu for smoothed forms) of all
+// complementarity rows of an embedding.
+void setComplementarityParam(model::MathModel& m, const Embedding& e, ComplForm form,
+                             double param);
+
+// Largest |y*s| over the complementarity pairs at x (0 for an exact ReLU point).
+double complementarityViolation(const Embedding& e, const std::vector<double>& x);
+
+// Sets Variable::start of all embedding variables by a forward pass from the
+// input point x0 (so an NLP starts at a consistent point).
+void setStartFromInput(model::MathModel& m, const nn::Network& net, const Embedding& e,
+                       const Eigen::VectorXd& x0);
+
+}  // namespace nnopt::formulate

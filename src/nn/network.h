@@ -1,0 +1,86 @@
+#pragma once
+// The network IR: an immutable chain of layers over flat (row-major) tensors.
+// Every linear op of the source graph (Gemm, MatMul, Add/Sub/Mul/Div by a
+// constant, normalisation, layout-only Transpose, Flatten/Reshape) is folded
+// into Dense layers at load time; nonlinearities are elementwise Activation
+// layers. Later op kinds (MaxPool) get their own variant alternative.
+#include <Eigen/Dense>
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace nnopt::nn {
+
+using Shape = std::vector<int64_t>;  // without the batch dimension
+int64_t numel(const Shape& s);
+std::string shapeToString(const Shape& s);
+
+// y = W x + b. W is (out x in).
+struct Dense {
+  Eigen::MatrixXd W;
+  Eigen::VectorXd b;
+};
+
+enum class ActKind { kRelu, kLeakyRelu, kTanh, kSigmoid };
+const char* actName(ActKind k);
+
+// Elementwise activation; alpha is the LeakyRelu negative slope.
+struct Activation {
+  ActKind kind = ActKind::kRelu;
+  double alpha = 0.01;
+  double apply(double t) const;
+  double derivative(double t) const;
+};
+
+struct Layer {
+  std::string name;  // source node name(s), for messages
+  std::variant<Dense, Activation> op;
+  Shape out_shape;   // logical output shape (without batch)
+
+  bool isDense() const { return std::holds_alternative<Dense>(op); }
+  bool isActivation() const { return std::holds_alternative<Activation>(op); }
+  const Dense& dense() const { return std::get<Dense>(op); }
+  const Activation& activation() const { return std::get<Activation>(op); }
+  int64_t outSize() const { return numel(out_shape); }
+};
+
+class Network {
+ public:
+  Network() = default;
+  Network(Shape input_shape, std::vector<Layer> layers);
+
+  const Shape& inputShape() const { return input_shape_; }
+  int64_t inputSize() const { return numel(input_shape_); }
+  int64_t outputSize() const;
+  const std::vector<Layer>& layers() const { return layers_; }
+  size_t numLayers() const { return layers_.size(); }
+  // Size of the input of layer i (output of i-1, or the network input).
+  int64_t layerInSize(size_t i) const;
+
+  // True when every activation is ReLU or LeakyReLU (MIP-encodable).
+  bool isPiecewiseLinear() const;
+  int64_t numReluNeurons() const;
+
+  // Forward pass in double. Throws Error on a size mismatch.
+  Eigen::VectorXd forward(const Eigen::VectorXd& x) const;
+  // Output of every layer (index i = output of layer i).
+  std::vector<Eigen::VectorXd> forwardAll(const Eigen::VectorXd& x) const;
+
+  // A network computing f((x - mean) / std) elementwise on the input: the
+  // normalisation is folded into the first Dense layer (or prepended).
+  Network withInputNormalization(double mean, double std) const;
+  Network withInputNormalization(const Eigen::VectorXd& mean, const Eigen::VectorXd& std) const;
+
+  // Checks internal consistency and finiteness of all weights; throws Error
+  // naming the layer otherwise.
+  void validate(const std::string& source = "network") const;
+
+  std::string summary() const;  // e.g. "784 -> Dense 20 -> Relu -> Dense 10"
+
+ private:
+  Shape input_shape_;
+  std::vector<Layer> layers_;
+};
+
+}  // namespace nnopt::nn

@@ -1,0 +1,57 @@
+#pragma once
+// Backend interface. Each backend translates a model::MathModel into its
+// solver, runs it and translates status/solution back. Solver exceptions and
+// statuses never leave this folder.
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "model/math_model.h"
+
+namespace nnopt::solve {
+
+enum class SolveStatus {
+  kOptimal,          // proven optimal (MIP/LP) or locally optimal (NLP)
+  kFeasible,         // stopped (time/node limit) with a feasible incumbent
+  kInfeasible,       // proven infeasible
+  kUnbounded,
+  kNoSolution,       // stopped without any feasible point (time limit, restoration failure)
+  kError,
+};
+const char* statusName(SolveStatus s);
+
+struct SolveParams {
+  double time_limit = std::numeric_limits<double>::infinity();  // seconds
+  int threads = 1;
+  bool verbose = false;            // solver log to stdout (CLI debug only)
+  double mip_rel_gap = 1e-9;       // CBC allowableFractionGap
+  double mip_abs_gap = 1e-7;       // CBC allowableGap
+  // Initial point (NLP) or MIP start; empty = model's Variable::start.
+  std::vector<double> start;
+  // Ipopt
+  double nlp_tol = 1e-8;
+  int nlp_max_iter = 3000;
+  // Stop the MIP as soon as an incumbent with objective < this is found
+  // (CBC cutoff-style early stop); +inf = disabled.
+  double stop_below = std::numeric_limits<double>::infinity();
+};
+
+struct Solution {
+  SolveStatus status = SolveStatus::kError;
+  std::vector<double> x;      // primal values (empty when none)
+  double objective = std::numeric_limits<double>::quiet_NaN();
+  double bound = -std::numeric_limits<double>::infinity();  // proven dual bound (MIP/LP)
+  double time_s = 0.0;
+  long iterations = 0;        // NLP iterations / LP iterations / MIP nodes
+  std::string message;        // solver's own status text
+  bool hasPoint() const { return !x.empty(); }
+};
+
+// CBC: linear rows, integer variables; throws Error if the model is nonlinear.
+Solution solveMip(const model::MathModel& m, const SolveParams& p = {});
+// Clp: linear rows, integers relaxed.
+Solution solveLp(const model::MathModel& m, const SolveParams& p = {});
+// Ipopt with exact sparse first and second derivatives; integers relaxed.
+Solution solveNlp(const model::MathModel& m, const SolveParams& p = {});
+
+}  // namespace nnopt::solve
