@@ -1,1 +1,332 @@
-int main() { return 0; }
+// nnopt command-line tool. The library never prints; this file owns stdout
+// (human summaries), stderr (progress and one-line errors) and exit codes:
+// 0 success (any verdict), 2 bad input or failure.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fmt/core.h>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "attack/attack.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "io/images.h"
+#include "io/onnx.h"
+#include "report/json.h"
+#include "spec/property.h"
+
+using namespace nnopt;
+
+namespace {
+
+struct InputOptions {
+  std::string model;
+  std::string image;
+  std::string dataset;
+  long index = -1;
+  std::optional<int> label;
+  std::optional<double> mean, stdv;
+};
+
+void addInputOptions(CLI::App* cmd, InputOptions& o) {
+  cmd->add_option("--model,--onnx", o.model, "ONNX network")->required();
+  auto* img = cmd->add_option("--image", o.image, "PNG or PGM image (pixels scaled to [0,1])");
+  auto* ds = cmd->add_option("--dataset", o.dataset,
+                             "MNIST IDX images file (gz or not) or CSV label,p0..p783 (0-255)");
+  img->excludes(ds);
+  cmd->add_option("--index", o.index, "0-based item of --dataset");
+  cmd->add_option("--label", o.label, "true label (default: the dataset's, or the clean prediction)");
+  cmd->add_option("--mean", o.mean, "input normalisation (x - mean) / std, applied outside the graph");
+  cmd->add_option("--std", o.stdv, "input normalisation std");
+}
+
+nn::Network loadNetwork(const InputOptions& o) {
+  nn::Network net = io::loadOnnx(o.model);
+  if (o.mean.has_value() != o.stdv.has_value())
+    throw Error("--mean and --std must be given together");
+  if (o.mean) {
+    if (!(*o.stdv > 0)) throw Error("--std must be > 0");
+    net = net.withInputNormalization(*o.mean, *o.stdv);
+  }
+  return net;
+}
+
+io::Image loadInput(const InputOptions& o) {
+  if (!o.image.empty()) return io::loadImage(o.image);
+  if (!o.dataset.empty()) {
+    if (o.index < 0) throw Error("--dataset needs --index K (0-based)");
+    return io::loadDatasetItem(o.dataset, o.index);
+  }
+  throw Error("give an input: --image FILE or --dataset FILE --index K");
+}
+
+std::string inputName(const InputOptions& o) {
+  return o.image.empty() ? fmt::format("{} #{}", o.dataset, o.index) : o.image;
+}
+
+int argmax(const Eigen::VectorXd& v) {
+  Eigen::Index a = 0;
+  v.maxCoeff(&a);
+  return static_cast<int>(a);
+}
+
+bool stderrIsTerminal() { return isatty(fileno(stderr)) != 0; }
+
+// ---------------------------------------------------------------- attack
+struct AttackOptions {
+  InputOptions in;
+  double eps = -1;
+  std::string target = "runner-up";
+  std::string method = "mip";
+  std::string nlp_form = "scholtes";
+  double time_limit = 600;
+  int threads = 1;
+  std::string json_out;
+  std::string save_image;
+  bool solver_log = false;
+  bool quiet = false;
+};
+
+void printSummary(const attack::MarginAttackResult& r) {
+  std::cout << fmt::format("  {:<14} verdict {:<16} margin {:>10.5f}", r.method,
+                           attack::verdictName(r.verdict), r.margin);
+  if (std::isfinite(r.bound)) std::cout << fmt::format("  bound {:>10.5f}", r.bound);
+  std::cout << fmt::format("  target {}  time {:.3f} s  status {}\n", r.target_label, r.time_s,
+                           r.status);
+  std::cout << fmt::format("  {:<14} model: {} variables, {} binaries, {} constraints ({} unstable / {} stable ReLUs)\n",
+                           "", r.variables, r.binaries, r.constraints, r.unstable_relus,
+                           r.stable_relus);
+  if (r.verdict == attack::Verdict::kAttackFound)
+    std::cout << fmt::format("  {:<14} adversarial input: predicted {}, L-inf distance {:.6f}\n", "",
+                             r.predicted_label_adv, r.linf_distance);
+}
+
+int runAttack(const AttackOptions& o) {
+  nn::Network net = loadNetwork(o.in);
+  io::Image img = loadInput(o.in);
+  if (img.pixels.size() != net.inputSize())
+    throw Error(fmt::format("{}: image has {} pixels but {} expects {} inputs", inputName(o.in),
+                            img.pixels.size(), o.in.model, net.inputSize()));
+  if (!(o.eps >= 0) || !std::isfinite(o.eps))
+    throw Error(fmt::format("--eps must be a finite number >= 0 (got {})", o.eps));
+  const int n_out = static_cast<int>(net.outputSize());
+  Eigen::VectorXd clean = net.forward(img.pixels);
+  const int predicted = argmax(clean);
+  int label = o.in.label ? *o.in.label : (img.label >= 0 ? img.label : predicted);
+  if (label < 0 || label >= n_out)
+    throw Error(fmt::format("label {} out of range: {} has {} outputs", label, o.in.model, n_out));
+
+  std::vector<int> targets;
+  if (o.target == "runner-up") {
+    targets.push_back(attack::runnerUp(clean, label));
+  } else if (o.target == "all") {
+    for (int k = 0; k < n_out; ++k)
+      if (k != label) targets.push_back(k);
+  } else {
+    int k = -1;
+    try {
+      size_t pos = 0;
+      k = std::stoi(o.target, &pos);
+      if (pos != o.target.size()) k = -1;
+    } catch (...) {
+      k = -1;
+    }
+    if (k < 0 || k >= n_out || k == label)
+      throw Error(fmt::format("--target must be runner-up, all or a class in [0,{}] other than the label {} (got '{}')",
+                              n_out - 1, label, o.target));
+    targets.push_back(k);
+  }
+
+  attack::MarginAttackParams p;
+  if (o.method == "mip")
+    p.method = attack::Method::kMip;
+  else if (o.method == "nlp")
+    p.method = attack::Method::kNlp;
+  else
+    throw Error("--method must be mip or nlp (got '" + o.method + "')");
+  p.nlp_form = attack::parseNlpForm(o.nlp_form);
+  p.time_limit = o.time_limit;
+  p.threads = o.threads;
+  p.solver_log = o.solver_log;
+
+  spec::Box box = spec::linfBall(img.pixels, o.eps, 0.0, 1.0);
+  if (!o.quiet) {
+    std::cout << fmt::format("nnopt attack: {} ({}) on {}, eps {} (L-inf, pixels in [0,1])\n",
+                             o.in.model, net.summary(), inputName(o.in), o.eps);
+    std::cout << fmt::format("  clean: label {}, predicted {}, logit[label] {:.5f}, runner-up {} ({:.5f})\n",
+                             label, predicted, clean[label], attack::runnerUp(clean, label),
+                             clean[attack::runnerUp(clean, label)]);
+    if (predicted != label)
+      std::cout << "  note: the clean image is already misclassified\n";
+  }
+
+  Timer total;
+  std::vector<attack::MarginAttackResult> results;
+  for (size_t t = 0; t < targets.size(); ++t) {
+    results.push_back(attack::marginAttack(net, box, img.pixels, label, targets[t], p));
+    if (targets.size() > 1 && stderrIsTerminal() && !o.quiet)
+      std::cerr << fmt::format("[{}/{}] target {}: {} margin {:.5f} ({:.2f} s, elapsed {:.1f} s)\n",
+                               t + 1, targets.size(), targets[t],
+                               attack::verdictName(results.back().verdict), results.back().margin,
+                               results.back().time_s, total.seconds());
+  }
+  // Best = the smallest replayed margin; verdict over all targets.
+  size_t best = 0;
+  for (size_t t = 1; t < results.size(); ++t) {
+    double mb = results[best].margin, mt = results[t].margin;
+    if (std::isnan(mb) || (!std::isnan(mt) && mt < mb)) best = t;
+  }
+  attack::MarginAttackResult r = results[best];
+  bool any_attack = false, all_robust = true, any_timeout = false;
+  for (const auto& x : results) {
+    any_attack |= x.verdict == attack::Verdict::kAttackFound;
+    all_robust &= x.verdict == attack::Verdict::kRobust;
+    any_timeout |= x.verdict == attack::Verdict::kTimeout;
+  }
+  if (any_attack) {
+    for (size_t t = 0; t < results.size(); ++t)
+      if (results[t].verdict == attack::Verdict::kAttackFound &&
+          (r.verdict != attack::Verdict::kAttackFound || results[t].margin < r.margin))
+        r = results[t];
+  } else if (all_robust) {
+    r.verdict = attack::Verdict::kRobust;
+    for (const auto& x : results) r.bound = std::min(r.bound, x.bound);
+  } else {
+    r.verdict = any_timeout ? attack::Verdict::kTimeout : attack::Verdict::kNoAttackFound;
+  }
+  r.time_s = total.seconds();
+
+  if (!o.quiet) printSummary(r);
+
+  nlohmann::json j = report::toJson(r);
+  j["model"] = o.in.model;
+  j["input"] = inputName(o.in);
+  j["eps"] = o.eps;
+  j["norm"] = "linf";
+  j["target_mode"] = o.target;
+  j["predicted_label_clean"] = predicted;
+  j["logits_clean"] = report::vec(clean);
+  if (o.in.mean) {
+    j["mean"] = *o.in.mean;
+    j["std"] = *o.in.stdv;
+  }
+  if (results.size() > 1) {
+    auto arr = nlohmann::json::array();
+    for (const auto& x : results)
+      arr.push_back({{"target_label", x.target_label},
+                     {"verdict", attack::verdictName(x.verdict)},
+                     {"margin", report::num(x.margin)},
+                     {"bound", report::num(x.bound)},
+                     {"time_s", x.time_s},
+                     {"status", x.status}});
+    j["per_target"] = arr;
+  }
+  if (!o.json_out.empty()) report::writeJsonFile(o.json_out, j);
+  if (!o.save_image.empty()) {
+    if (r.adversarial.size() == 0) {
+      if (!o.quiet) std::cout << "  no adversarial input to save\n";
+    } else {
+      int side = static_cast<int>(std::lround(std::sqrt(double(r.adversarial.size()))));
+      int rows = img.rows > 0 ? img.rows : side, cols = img.cols > 0 ? img.cols : side;
+      if (rows * cols * img.channels == r.adversarial.size() && img.channels == 1) {
+        io::writePngGray(o.save_image, r.adversarial, rows, cols, 10);
+        if (!o.quiet) std::cout << "  adversarial image written to " << o.save_image << "\n";
+      } else if (!o.quiet) {
+        std::cout << "  (input is not a grayscale image; --save-image skipped)\n";
+      }
+    }
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------- classify
+int runClassify(const InputOptions& in, long limit) {
+  nn::Network net = loadNetwork(in);
+  if (in.dataset.empty()) throw Error("classify needs --dataset FILE");
+  long n = io::datasetSize(in.dataset);
+  if (limit > 0) n = std::min(n, limit);
+  long correct = 0, labelled = 0;
+  for (long i = 0; i < n; ++i) {
+    io::Image img = io::loadDatasetItem(in.dataset, i);
+    if (img.pixels.size() != net.inputSize())
+      throw Error(fmt::format("{}: item {} has {} pixels but {} expects {} inputs", in.dataset, i,
+                              img.pixels.size(), in.model, net.inputSize()));
+    int pred = argmax(net.forward(img.pixels));
+    if (img.label >= 0) {
+      ++labelled;
+      correct += pred == img.label;
+    }
+  }
+  std::cout << fmt::format("{}: {} images, {} labelled, accuracy {:.2f}% ({} / {})\n", in.model, n,
+                           labelled, labelled ? 100.0 * correct / labelled : 0.0, correct,
+                           labelled);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"nnopt: find adversarial inputs of neural networks or prove none exist"};
+  app.require_subcommand(1);
+  setLogCallback([](LogLevel lvl, const std::string& msg) {
+    if (lvl >= LogLevel::kWarn || stderrIsTerminal()) std::cerr << msg << "\n";
+  });
+
+  AttackOptions ao;
+  auto* attack = app.add_subcommand("attack", "L-inf margin attack: minimise logit[true] - logit[target]");
+  addInputOptions(attack, ao.in);
+  attack->add_option("--eps", ao.eps, "L-inf budget in pixel space")->required();
+  attack->add_option("--target", ao.target, "runner-up (default), all, or a class index");
+  attack->add_option("--method", ao.method, "mip (exact, CBC) or nlp (complementarity, Ipopt)");
+  attack->add_option("--nlp-form", ao.nlp_form, "scholtes (default), product or inequality");
+  attack->add_option("--time-limit", ao.time_limit, "seconds per solve (default 600)");
+  attack->add_option("--threads", ao.threads, "solver threads (MIP)");
+  attack->add_option("--json", ao.json_out, "write the result as JSON");
+  attack->add_option("--save-image", ao.save_image, "write the adversarial image as PNG");
+  attack->add_flag("--solver-log", ao.solver_log, "show the solver's own log");
+  attack->add_flag("--quiet,-q", ao.quiet, "no human summary on stdout");
+
+  InputOptions co;
+  long limit = 0;
+  auto* classify = app.add_subcommand("classify", "classify a dataset and print the accuracy");
+  addInputOptions(classify, co);
+  classify->add_option("--limit", limit, "only the first N items");
+
+  InputOptions io_;
+  auto* info = app.add_subcommand("info", "load a network and print its layers");
+  info->add_option("--model,--onnx", io_.model, "ONNX network")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "nnopt: error: " << e.what() << " (see --help)\n";
+    return 2;
+  }
+  try {
+    if (*attack) return runAttack(ao);
+    if (*classify) return runClassify(co, limit);
+    if (*info) {
+      nn::Network net = io::loadOnnx(io_.model);
+      std::cout << io_.model << ": input " << nn::shapeToString(net.inputShape()) << ", "
+                << net.summary() << ", " << net.numReluNeurons() << " ReLU neurons\n";
+      return 0;
+    }
+  } catch (const Error& e) {
+    std::cerr << "nnopt: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "nnopt: error: out of memory\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "nnopt: error: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}

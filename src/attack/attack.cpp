@@ -1,1 +1,230 @@
-// placeholder
+#include "attack/attack.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "bounds/bound_table.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "formulate/embed.h"
+#include "model/math_model.h"
+#include "solve/solver.h"
+
+namespace nnopt::attack {
+
+const char* methodName(Method m) { return m == Method::kMip ? "mip" : "nlp"; }
+
+const char* nlpFormName(NlpForm f) {
+  switch (f) {
+    case NlpForm::kScholtes: return "scholtes";
+    case NlpForm::kProduct: return "product";
+    case NlpForm::kInequality: return "inequality";
+  }
+  return "?";
+}
+
+NlpForm parseNlpForm(const std::string& s) {
+  if (s == "scholtes") return NlpForm::kScholtes;
+  if (s == "product") return NlpForm::kProduct;
+  if (s == "inequality") return NlpForm::kInequality;
+  throw Error("unknown NLP form '" + s + "' (supported: scholtes, product, inequality)");
+}
+
+const char* verdictName(Verdict v) {
+  switch (v) {
+    case Verdict::kAttackFound: return "attack_found";
+    case Verdict::kRobust: return "robust";
+    case Verdict::kNoAttackFound: return "no_attack_found";
+    case Verdict::kTimeout: return "timeout";
+  }
+  return "?";
+}
+
+int runnerUp(const Eigen::VectorXd& logits, int true_label) {
+  int best = -1;
+  for (Eigen::Index j = 0; j < logits.size(); ++j) {
+    if (j == true_label) continue;
+    if (best < 0 || logits[j] > logits[best]) best = static_cast<int>(j);
+  }
+  return best;
+}
+
+bool replayMarginAttack(const nn::Network& net, const spec::Box& box, const Eigen::VectorXd& x0,
+                        const Eigen::VectorXd& x, MarginAttackResult& r, double tol) {
+  r.adversarial = x;
+  r.logits_adv = net.forward(x);
+  Eigen::Index arg = 0;
+  r.logits_adv.maxCoeff(&arg);
+  r.predicted_label_adv = static_cast<int>(arg);
+  r.margin = r.logits_adv[r.true_label] - r.logits_adv[r.target_label];
+  r.linf_distance = (x - x0).cwiseAbs().maxCoeff();
+  return box.contains(x, tol) && r.margin < 0.0;
+}
+
+namespace {
+
+struct MarginModel {
+  model::MathModel m;
+  formulate::Embedding e;
+};
+
+MarginModel buildMarginModel(const nn::Network& net, const spec::Box& box, int true_label,
+                             int target_label, const formulate::EmbedOptions& opt) {
+  MarginModel mm;
+  auto bt = bounds::intervalBounds(net, box);
+  mm.e = formulate::embedNetwork(mm.m, net, bt, opt);
+  mm.m.objLinear() = {{mm.e.output_vars[true_label], 1.0},
+                      {mm.e.output_vars[target_label], -1.0}};
+  mm.m.setSense(model::Sense::kMinimize);
+  return mm;
+}
+
+void fillSize(MarginAttackResult& r, const MarginModel& mm) {
+  r.variables = mm.m.numVars();
+  r.binaries = mm.m.numIntegers();
+  r.constraints = mm.m.numRows();
+  r.unstable_relus = mm.e.unstable_relus;
+  r.stable_relus = mm.e.stable_relus;
+}
+
+Eigen::VectorXd inputPoint(const formulate::Embedding& e, const std::vector<double>& x,
+                           const spec::Box& box) {
+  Eigen::VectorXd p(static_cast<Eigen::Index>(e.input_vars.size()));
+  for (size_t i = 0; i < e.input_vars.size(); ++i)
+    // Clamp into the box: solvers may overshoot bounds by their tolerance; the
+    // clamped point is what gets replayed and reported.
+    p[i] = std::clamp(x[e.input_vars[i]], box.lo[i], box.hi[i]);
+  return p;
+}
+
+std::vector<double> startVector(const model::MathModel& m) {
+  std::vector<double> s(m.numVars());
+  for (int j = 0; j < m.numVars(); ++j) s[j] = m.vars()[j].start;
+  return s;
+}
+
+MarginAttackResult runMip(const nn::Network& net, const spec::Box& box, const Eigen::VectorXd& x0,
+                          MarginAttackResult r, const MarginAttackParams& p) {
+  require(net.isPiecewiseLinear(),
+          "MIP cannot encode smooth activations (Tanh/Sigmoid); use --method nlp");
+  Timer timer;
+  formulate::EmbedOptions opt;
+  opt.relu = formulate::ReluEncoding::kBigM;
+  auto mm = buildMarginModel(net, box, r.true_label, r.target_label, opt);
+  fillSize(r, mm);
+  // The clean image is a feasible MIP start.
+  formulate::setStartFromInput(mm.m, net, mm.e, x0);
+  solve::SolveParams sp;
+  sp.time_limit = p.time_limit;
+  sp.threads = p.threads;
+  sp.verbose = p.solver_log;
+  sp.start = startVector(mm.m);
+  auto sol = solve::solveMip(mm.m, sp);
+  r.status = solve::statusName(sol.status);
+  r.iterations = sol.iterations;
+  r.solves = 1;
+  r.solver_objective = sol.objective;
+  r.bound = sol.bound;
+  bool attack = false;
+  if (sol.hasPoint()) attack = replayMarginAttack(net, box, x0, inputPoint(mm.e, sol.x, box), r);
+  if (attack)
+    r.verdict = Verdict::kAttackFound;
+  else if (sol.status == solve::SolveStatus::kOptimal && r.bound > p.robust_tol)
+    r.verdict = Verdict::kRobust;
+  else if (sol.status == solve::SolveStatus::kOptimal ||
+           sol.status == solve::SolveStatus::kInfeasible)
+    r.verdict = Verdict::kNoAttackFound;  // optimum within tolerance of 0
+  else
+    r.verdict = Verdict::kTimeout;
+  r.time_s = timer.seconds();
+  return r;
+}
+
+MarginAttackResult runNlp(const nn::Network& net, const spec::Box& box, const Eigen::VectorXd& x0,
+                          MarginAttackResult r, const MarginAttackParams& p) {
+  Timer timer;
+  Deadline deadline(p.time_limit);
+  formulate::EmbedOptions opt;
+  opt.relu = formulate::ReluEncoding::kComplementarity;
+  switch (p.nlp_form) {
+    case NlpForm::kScholtes:
+      opt.compl_form = formulate::ComplForm::kRelaxed;
+      opt.compl_param = p.tau_start;
+      break;
+    case NlpForm::kProduct: opt.compl_form = formulate::ComplForm::kProduct; break;
+    case NlpForm::kInequality: opt.compl_form = formulate::ComplForm::kInequality; break;
+  }
+  auto mm = buildMarginModel(net, box, r.true_label, r.target_label, opt);
+  fillSize(r, mm);
+  Eigen::VectorXd start = p.nlp_start.size() ? p.nlp_start : x0;
+  for (Eigen::Index i = 0; i < start.size(); ++i)
+    start[i] = std::clamp(start[i], box.lo[i], box.hi[i]);
+  formulate::setStartFromInput(mm.m, net, mm.e, start);
+
+  solve::SolveParams sp;
+  sp.threads = 1;
+  sp.verbose = p.solver_log;
+  sp.start = startVector(mm.m);
+  std::vector<double> taus = {0.0};
+  if (p.nlp_form == NlpForm::kScholtes) {
+    taus.clear();
+    for (double tau = p.tau_start; tau >= p.tau_end; tau *= p.tau_factor) taus.push_back(tau);
+    if (taus.empty()) taus.push_back(p.tau_end);
+  }
+  solve::Solution sol;
+  std::vector<double> best_x;
+  for (double tau : taus) {
+    if (deadline.expired()) break;
+    if (p.nlp_form == NlpForm::kScholtes)
+      formulate::setComplementarityParam(mm.m, mm.e, opt.compl_form, tau);
+    sp.time_limit = deadline.remaining();
+    sol = solve::solveNlp(mm.m, sp);
+    ++r.solves;
+    r.iterations += sol.iterations;
+    if (!sol.hasPoint()) break;
+    best_x = sol.x;
+    sp.start = sol.x;  // warm start the next, tighter problem
+  }
+  r.status = solve::statusName(sol.status);
+  if (!sol.message.empty()) r.status += " (" + sol.message + ")";
+  if (!best_x.empty()) {
+    r.solver_objective = mm.m.evalObjective(best_x);
+    r.compl_violation = formulate::complementarityViolation(mm.e, best_x);
+    bool attack = replayMarginAttack(net, box, x0, inputPoint(mm.e, best_x, box), r);
+    r.verdict = attack ? Verdict::kAttackFound : Verdict::kNoAttackFound;
+  } else {
+    r.verdict = deadline.expired() ? Verdict::kTimeout : Verdict::kNoAttackFound;
+  }
+  r.time_s = timer.seconds();
+  return r;
+}
+
+}  // namespace
+
+MarginAttackResult marginAttack(const nn::Network& net, const spec::Box& box,
+                                const Eigen::VectorXd& x0, int true_label, int target_label,
+                                const MarginAttackParams& params) {
+  const int n_out = static_cast<int>(net.outputSize());
+  require(box.size() == net.inputSize() && x0.size() == net.inputSize(),
+          "attack: input size does not match the network (" + std::to_string(net.inputSize()) +
+              " expected)");
+  require(!box.empty(), "attack: the input box is empty (some lower bound > upper bound)");
+  require(true_label >= 0 && true_label < n_out,
+          "label " + std::to_string(true_label) + " out of range: the network has " +
+              std::to_string(n_out) + " outputs");
+  require(target_label >= 0 && target_label < n_out && target_label != true_label,
+          "target " + std::to_string(target_label) + " must be a class in [0," +
+              std::to_string(n_out - 1) + "] other than the true label " +
+              std::to_string(true_label));
+  MarginAttackResult r;
+  r.true_label = true_label;
+  r.target_label = target_label;
+  if (params.method == Method::kMip) {
+    r.method = "mip";
+    return runMip(net, box, x0, r, params);
+  }
+  r.method = std::string("nlp:") + nlpFormName(params.nlp_form);
+  return runNlp(net, box, x0, r, params);
+}
+
+}  // namespace nnopt::attack

@@ -1,0 +1,94 @@
+#pragma once
+// L-inf margin attack (the seed blog's problem): minimise
+// logit[true] - logit[target] over inputs in a box, by exact MIP (CBC) or a
+// complementarity NLP (Ipopt). Every reported attack is replayed through the
+// forward pass in double before it is called an attack.
+#include <Eigen/Dense>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "nn/network.h"
+#include "spec/property.h"
+
+namespace nnopt::attack {
+
+enum class Method { kMip, kNlp };
+const char* methodName(Method m);
+
+// How the NLP writes each ReLU's complementarity y*s.
+enum class NlpForm {
+  kScholtes,    // y*s <= tau, tau driven to 0 with warm starts (default)
+  kProduct,     // y*s = 0
+  kInequality,  // y*s <= 0
+};
+const char* nlpFormName(NlpForm f);
+NlpForm parseNlpForm(const std::string& s);  // throws Error listing the choices
+
+enum class Verdict {
+  kAttackFound,    // replayed counterexample: logit[target] > logit[true] inside the box
+  kRobust,         // exact method finished with a proven bound > 0
+  kNoAttackFound,  // a heuristic/local method finished without an attack
+  kTimeout,        // exact method stopped by the time limit without an attack
+};
+const char* verdictName(Verdict v);
+
+struct MarginAttackParams {
+  Method method = Method::kMip;
+  NlpForm nlp_form = NlpForm::kScholtes;
+  double time_limit = std::numeric_limits<double>::infinity();  // seconds
+  int threads = 1;
+  bool solver_log = false;
+  // Scholtes continuation: tau = tau_start, tau *= tau_factor while tau >= tau_end.
+  double tau_start = 1.0;
+  double tau_factor = 0.01;
+  double tau_end = 1e-8;
+  // A MIP proves robustness only when its bound exceeds this (solver tolerances).
+  double robust_tol = 1e-6;
+  // Initial input point for the NLP (empty: the clean image).
+  Eigen::VectorXd nlp_start;
+};
+
+struct MarginAttackResult {
+  Verdict verdict = Verdict::kNoAttackFound;
+  std::string method;              // "mip", "nlp:scholtes", ...
+  std::string status;              // solver status text
+  int true_label = -1;
+  int target_label = -1;
+  // Best objective found, re-computed by the forward pass at `adversarial`
+  // (NaN when the solver returned no point).
+  double margin = std::numeric_limits<double>::quiet_NaN();
+  double solver_objective = std::numeric_limits<double>::quiet_NaN();
+  // Proven lower bound on the margin over the box (MIP only; -inf otherwise).
+  double bound = -std::numeric_limits<double>::infinity();
+  Eigen::VectorXd adversarial;     // input point (pixel space), empty if none
+  Eigen::VectorXd logits_adv;
+  int predicted_label_adv = -1;
+  double linf_distance = std::numeric_limits<double>::quiet_NaN();
+  double time_s = 0.0;
+  double compl_violation = 0.0;    // NLP: max |y*s| at the solution
+  long iterations = 0;             // NLP iterations or MIP nodes
+  int solves = 0;                  // number of solver calls (continuation steps)
+  // Model size.
+  int variables = 0;
+  int binaries = 0;
+  int constraints = 0;
+  int unstable_relus = 0;
+  int stable_relus = 0;
+};
+
+// Runner-up class: the highest clean logit among classes != true_label.
+int runnerUp(const Eigen::VectorXd& logits, int true_label);
+
+// Minimise logit[true] - logit[target] over x in box. x0 is the clean input
+// (used for the distance report and as the default NLP start).
+MarginAttackResult marginAttack(const nn::Network& net, const spec::Box& box,
+                                const Eigen::VectorXd& x0, int true_label, int target_label,
+                                const MarginAttackParams& params);
+
+// Replays x through the network: returns true when x lies in the box (to tol)
+// and logit[target] > logit[true]. Fills margin/logits/prediction of r.
+bool replayMarginAttack(const nn::Network& net, const spec::Box& box, const Eigen::VectorXd& x0,
+                        const Eigen::VectorXd& x, MarginAttackResult& r, double tol = 1e-9);
+
+}  // namespace nnopt::attack

@@ -1,0 +1,59 @@
+#include "report/json.h"
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+#include "core/error.h"
+
+namespace nnopt::report {
+
+nlohmann::json num(double v) {
+  if (std::isfinite(v)) return v;
+  return nullptr;
+}
+
+nlohmann::json vec(const Eigen::VectorXd& v) {
+  auto a = nlohmann::json::array();
+  for (Eigen::Index i = 0; i < v.size(); ++i) a.push_back(num(v[i]));
+  return a;
+}
+
+nlohmann::json toJson(const attack::MarginAttackResult& r) {
+  nlohmann::json j;
+  j["verdict"] = attack::verdictName(r.verdict);
+  j["method"] = r.method;
+  j["status"] = r.status;
+  j["true_label"] = r.true_label;
+  j["target_label"] = r.target_label;
+  j["margin"] = num(r.margin);
+  j["solver_objective"] = num(r.solver_objective);
+  j["bound"] = num(r.bound);
+  j["predicted_label_adv"] = r.predicted_label_adv;
+  j["logits_adv"] = vec(r.logits_adv);
+  j["linf_distance"] = num(r.linf_distance);
+  j["time_s"] = r.time_s;
+  j["iterations"] = r.iterations;
+  j["solves"] = r.solves;
+  j["complementarity_violation"] = num(r.compl_violation);
+  j["variables"] = r.variables;
+  j["binaries"] = r.binaries;
+  j["constraints"] = r.constraints;
+  j["unstable_relus"] = r.unstable_relus;
+  j["stable_relus"] = r.stable_relus;
+  j["adversarial"] = vec(r.adversarial);
+  return j;
+}
+
+void writeJsonFile(const std::string& path, const nlohmann::json& j) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream os(tmp);
+    require(static_cast<bool>(os), path + ": cannot open for writing");
+    os << j.dump(2) << "\n";
+    require(static_cast<bool>(os), path + ": write failed");
+  }
+  require(std::rename(tmp.c_str(), path.c_str()) == 0, path + ": cannot rename temp file");
+}
+
+}  // namespace nnopt::report

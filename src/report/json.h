@@ -1,0 +1,19 @@
+#pragma once
+// Machine-readable results.
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "attack/attack.h"
+
+namespace nnopt::report {
+
+// JSON number or null for NaN/Inf (JSON has no NaN).
+nlohmann::json num(double v);
+nlohmann::json vec(const Eigen::VectorXd& v);
+
+nlohmann::json toJson(const attack::MarginAttackResult& r);
+
+// Writes j to path (pretty-printed), atomically (temp file + rename).
+void writeJsonFile(const std::string& path, const nlohmann::json& j);
+
+}  // namespace nnopt::report
