@@ -11,6 +11,7 @@
 #include <string>
 
 #include "attack/attack.h"
+#include "attack/multistart.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "io/images.h"
@@ -82,8 +83,13 @@ struct AttackOptions {
   std::string target = "runner-up";
   std::string method = "mip";
   std::string nlp_form = "scholtes";
+  std::string mpec_form = "fb";
   double time_limit = 600;
-  int threads = 1;
+  int threads = 0;
+  int starts = 0;  // 0 = method default: 1 for nlp/mpec, 16 for auto
+  bool early_stop = false;
+  bool scramble = false;
+  uint64_t seed = 0;
   std::string json_out;
   std::string save_image;
   bool solver_log = false;
@@ -141,16 +147,31 @@ int runAttack(const AttackOptions& o) {
   }
 
   attack::MarginAttackParams p;
-  if (o.method == "mip")
-    p.method = attack::Method::kMip;
-  else if (o.method == "nlp")
-    p.method = attack::Method::kNlp;
-  else
-    throw Error("--method must be mip or nlp (got '" + o.method + "')");
   p.nlp_form = attack::parseNlpForm(o.nlp_form);
+  if (o.method == "mip") {
+    p.method = attack::Method::kMip;
+  } else if (o.method == "nlp" || o.method == "auto") {
+    p.method = attack::Method::kNlp;
+  } else if (o.method == "mpec") {
+    p.method = attack::Method::kNlp;
+    p.nlp_form = attack::parseNlpForm(o.mpec_form);
+    p.label_mpec = true;
+  } else {
+    throw Error("--method must be mip, nlp, mpec or auto (got '" + o.method + "')");
+  }
+  if (o.starts < 0) throw Error("--starts must be >= 1");
+  const int n_starts = o.starts > 0 ? o.starts : (o.method == "auto" ? 16 : 1);
+  if (o.time_limit <= 0) throw Error("--time-limit must be > 0");
   p.time_limit = o.time_limit;
-  p.threads = o.threads;
+  p.threads = 1;
   p.solver_log = o.solver_log;
+  attack::MultiStartParams msp;
+  msp.nlp = p;
+  msp.starts = n_starts;
+  msp.early_stop = o.early_stop;
+  msp.threads = o.threads;
+  msp.scramble = o.scramble;
+  msp.seed = o.seed;
 
   spec::Box box = spec::linfBall(img.pixels, o.eps, 0.0, 1.0);
   if (!o.quiet) {
@@ -165,8 +186,34 @@ int runAttack(const AttackOptions& o) {
 
   Timer total;
   std::vector<attack::MarginAttackResult> results;
+  std::vector<nlohmann::json> extras;  // per-target stage/multi-start info
   for (size_t t = 0; t < targets.size(); ++t) {
-    results.push_back(attack::marginAttack(net, box, img.pixels, label, targets[t], p));
+    nlohmann::json extra;
+    if (o.method == "auto") {
+      attack::AutoParams ap;
+      ap.screen = msp;
+      ap.mip = p;
+      ap.mip.method = attack::Method::kMip;
+      ap.mip.threads = 1;
+      auto a = attack::autoAttack(net, box, img.pixels, label, targets[t], ap);
+      extra["decided_by"] = a.decided_by;
+      extra["reason"] = a.reason;
+      extra["screen_starts_run"] = a.screen.starts_run;
+      extra["screen_first_attack_start"] = a.screen.first_attack_start;
+      extra["screen_best_margin"] = report::num(a.screen.best.margin);
+      extra["screen_time_s"] = a.screen.time_s;
+      results.push_back(a.result);
+    } else if (p.method == attack::Method::kNlp && n_starts > 1) {
+      auto ms = attack::multiStartAttack(net, box, img.pixels, label, targets[t], msp);
+      extra["starts"] = n_starts;
+      extra["starts_run"] = ms.starts_run;
+      extra["first_attack_start"] = ms.first_attack_start;
+      extra["starts_per_s"] = ms.starts_per_s;
+      results.push_back(ms.best);
+    } else {
+      results.push_back(attack::marginAttack(net, box, img.pixels, label, targets[t], p));
+    }
+    extras.push_back(extra);
     if (targets.size() > 1 && stderrIsTerminal() && !o.quiet)
       std::cerr << fmt::format("[{}/{}] target {}: {} margin {:.5f} ({:.2f} s, elapsed {:.1f} s)\n",
                                t + 1, targets.size(), targets[t],
@@ -180,6 +227,7 @@ int runAttack(const AttackOptions& o) {
     if (std::isnan(mb) || (!std::isnan(mt) && mt < mb)) best = t;
   }
   attack::MarginAttackResult r = results[best];
+  nlohmann::json extra = extras[best];
   bool any_attack = false, all_robust = true, any_timeout = false;
   for (const auto& x : results) {
     any_attack |= x.verdict == attack::Verdict::kAttackFound;
@@ -189,8 +237,10 @@ int runAttack(const AttackOptions& o) {
   if (any_attack) {
     for (size_t t = 0; t < results.size(); ++t)
       if (results[t].verdict == attack::Verdict::kAttackFound &&
-          (r.verdict != attack::Verdict::kAttackFound || results[t].margin < r.margin))
+          (r.verdict != attack::Verdict::kAttackFound || results[t].margin < r.margin)) {
         r = results[t];
+        extra = extras[t];
+      }
   } else if (all_robust) {
     r.verdict = attack::Verdict::kRobust;
     for (const auto& x : results) r.bound = std::min(r.bound, x.bound);
@@ -199,7 +249,16 @@ int runAttack(const AttackOptions& o) {
   }
   r.time_s = total.seconds();
 
-  if (!o.quiet) printSummary(r);
+  if (!o.quiet) {
+    printSummary(r);
+    if (extra.contains("decided_by"))
+      std::cout << fmt::format("  {:<14} decided by {}: {}\n", "", extra["decided_by"].get<std::string>(),
+                               extra["reason"].get<std::string>());
+    if (extra.contains("starts_run"))
+      std::cout << fmt::format("  {:<14} multi-start: {} of {} starts run, first attack at start {}, {:.1f} starts/s\n",
+                               "", extra["starts_run"].get<int>(), n_starts,
+                               extra["first_attack_start"].get<int>(), extra["starts_per_s"].get<double>());
+  }
 
   nlohmann::json j = report::toJson(r);
   j["model"] = o.in.model;
@@ -207,6 +266,7 @@ int runAttack(const AttackOptions& o) {
   j["eps"] = o.eps;
   j["norm"] = "linf";
   j["target_mode"] = o.target;
+  for (auto it = extra.begin(); it != extra.end(); ++it) j[it.key()] = it.value();
   j["predicted_label_clean"] = predicted;
   j["logits_clean"] = report::vec(clean);
   if (o.in.mean) {
@@ -280,10 +340,18 @@ int main(int argc, char** argv) {
   addInputOptions(attack, ao.in);
   attack->add_option("--eps", ao.eps, "L-inf budget in pixel space")->required();
   attack->add_option("--target", ao.target, "runner-up (default), all, or a class index");
-  attack->add_option("--method", ao.method, "mip (exact, CBC) or nlp (complementarity, Ipopt)");
+  attack->add_option("--method", ao.method,
+                     "mip (exact, CBC), nlp (complementarity, Ipopt), mpec (--mpec-form) or auto "
+                     "(multi-start NLP screen, then MIP)");
   attack->add_option("--nlp-form", ao.nlp_form, "scholtes (default), product or inequality");
-  attack->add_option("--time-limit", ao.time_limit, "seconds per solve (default 600)");
-  attack->add_option("--threads", ao.threads, "solver threads (MIP)");
+  attack->add_option("--mpec-form", ao.mpec_form,
+                     "product, product-ineq, scholtes, fb (default), cm or penalty");
+  attack->add_option("--time-limit", ao.time_limit, "seconds per target (default 600)");
+  attack->add_option("--starts", ao.starts, "NLP starts: the clean image, then Sobol points in the box");
+  attack->add_flag("--early-stop", ao.early_stop, "stop at the first replayed attack");
+  attack->add_option("--threads", ao.threads, "multi-start workers (default: all cores)");
+  attack->add_flag("--scramble", ao.scramble, "randomly shifted Sobol sequence (see --seed)");
+  attack->add_option("--seed", ao.seed, "seed for --scramble");
   attack->add_option("--json", ao.json_out, "write the result as JSON");
   attack->add_option("--save-image", ao.save_image, "write the adversarial image as PNG");
   attack->add_flag("--solver-log", ao.solver_log, "show the solver's own log");

@@ -19,6 +19,9 @@ const char* nlpFormName(NlpForm f) {
     case NlpForm::kScholtes: return "scholtes";
     case NlpForm::kProduct: return "product";
     case NlpForm::kInequality: return "inequality";
+    case NlpForm::kFischerBurmeister: return "fb";
+    case NlpForm::kChenMangasarian: return "cm";
+    case NlpForm::kPenalty: return "penalty";
   }
   return "?";
 }
@@ -26,8 +29,12 @@ const char* nlpFormName(NlpForm f) {
 NlpForm parseNlpForm(const std::string& s) {
   if (s == "scholtes") return NlpForm::kScholtes;
   if (s == "product") return NlpForm::kProduct;
-  if (s == "inequality") return NlpForm::kInequality;
-  throw Error("unknown NLP form '" + s + "' (supported: scholtes, product, inequality)");
+  if (s == "inequality" || s == "product-ineq") return NlpForm::kInequality;
+  if (s == "fb") return NlpForm::kFischerBurmeister;
+  if (s == "cm") return NlpForm::kChenMangasarian;
+  if (s == "penalty") return NlpForm::kPenalty;
+  throw Error("unknown NLP/MPEC form '" + s +
+              "' (supported: scholtes, product, inequality|product-ineq, fb, cm, penalty)");
 }
 
 const char* verdictName(Verdict v) {
@@ -153,6 +160,15 @@ MarginAttackResult runNlp(const nn::Network& net, const spec::Box& box, const Ei
       break;
     case NlpForm::kProduct: opt.compl_form = formulate::ComplForm::kProduct; break;
     case NlpForm::kInequality: opt.compl_form = formulate::ComplForm::kInequality; break;
+    case NlpForm::kFischerBurmeister:
+      opt.compl_form = formulate::ComplForm::kFischerBurmeister;
+      opt.compl_param = p.tau_start;
+      break;
+    case NlpForm::kChenMangasarian:
+      opt.compl_form = formulate::ComplForm::kChenMangasarian;
+      opt.compl_param = p.tau_start;
+      break;
+    case NlpForm::kPenalty: opt.compl_form = formulate::ComplForm::kNone; break;
   }
   auto mm = buildMarginModel(net, box, r.true_label, r.target_label, opt);
   fillSize(r, mm);
@@ -165,18 +181,30 @@ MarginAttackResult runNlp(const nn::Network& net, const spec::Box& box, const Ei
   sp.threads = 1;
   sp.verbose = p.solver_log;
   sp.start = startVector(mm.m);
+  // The continuation schedule: one parameter value per solve.
+  const bool continuation = p.nlp_form == NlpForm::kScholtes ||
+                            p.nlp_form == NlpForm::kFischerBurmeister ||
+                            p.nlp_form == NlpForm::kChenMangasarian;
   std::vector<double> taus = {0.0};
-  if (p.nlp_form == NlpForm::kScholtes) {
+  if (continuation) {
     taus.clear();
     for (double tau = p.tau_start; tau >= p.tau_end; tau *= p.tau_factor) taus.push_back(tau);
     if (taus.empty()) taus.push_back(p.tau_end);
+  } else if (p.nlp_form == NlpForm::kPenalty) {
+    taus.clear();
+    for (double rho = p.rho_start; rho <= p.rho_end; rho *= p.rho_factor) taus.push_back(rho);
+    if (taus.empty()) taus.push_back(p.rho_start);
   }
   solve::Solution sol;
   std::vector<double> best_x;
   for (double tau : taus) {
     if (deadline.expired()) break;
-    if (p.nlp_form == NlpForm::kScholtes)
-      formulate::setComplementarityParam(mm.m, mm.e, opt.compl_form, tau);
+    if (continuation) formulate::setComplementarityParam(mm.m, mm.e, opt.compl_form, tau);
+    if (p.nlp_form == NlpForm::kPenalty) {
+      // objective = margin + rho * sum y*s
+      mm.m.objQuadratic().clear();
+      for (const auto& pr : mm.e.compl_pairs) mm.m.objQuadratic().push_back({pr.y, pr.s, tau});
+    }
     sp.time_limit = deadline.remaining();
     sol = solve::solveNlp(mm.m, sp);
     ++r.solves;
@@ -188,6 +216,7 @@ MarginAttackResult runNlp(const nn::Network& net, const spec::Box& box, const Ei
   r.status = solve::statusName(sol.status);
   if (!sol.message.empty()) r.status += " (" + sol.message + ")";
   if (!best_x.empty()) {
+    mm.m.objQuadratic().clear();  // report the margin, not the penalised objective
     r.solver_objective = mm.m.evalObjective(best_x);
     r.compl_violation = formulate::complementarityViolation(mm.e, best_x);
     bool attack = replayMarginAttack(net, box, x0, inputPoint(mm.e, best_x, box), r);
@@ -223,7 +252,7 @@ MarginAttackResult marginAttack(const nn::Network& net, const spec::Box& box,
     r.method = "mip";
     return runMip(net, box, x0, r, params);
   }
-  r.method = std::string("nlp:") + nlpFormName(params.nlp_form);
+  r.method = std::string(params.label_mpec ? "mpec:" : "nlp:") + nlpFormName(params.nlp_form);
   return runNlp(net, box, x0, r, params);
 }
 

@@ -17,13 +17,19 @@ enum class Method { kMip, kNlp };
 const char* methodName(Method m);
 
 // How the NLP writes each ReLU's complementarity y*s.
+// The NLP forms are the MPEC reformulations of the GAMS NLPEC family.
 enum class NlpForm {
   kScholtes,    // y*s <= tau, tau driven to 0 with warm starts (default)
   kProduct,     // y*s = 0
   kInequality,  // y*s <= 0
+  kFischerBurmeister,  // sqrt(y^2 + s^2 + 2mu) - y - s = 0, mu driven to 0
+  kChenMangasarian,    // y + s - sqrt((y - s)^2 + 4mu^2) = 0, mu driven to 0
+  kPenalty,     // rho * sum y*s added to the objective, rho increasing
 };
 const char* nlpFormName(NlpForm f);
-NlpForm parseNlpForm(const std::string& s);  // throws Error listing the choices
+// Accepts scholtes, product, inequality (alias product-ineq), fb, cm, penalty;
+// throws Error listing the choices.
+NlpForm parseNlpForm(const std::string& s);
 
 enum class Verdict {
   kAttackFound,    // replayed counterexample: logit[target] > logit[true] inside the box
@@ -39,10 +45,17 @@ struct MarginAttackParams {
   double time_limit = std::numeric_limits<double>::infinity();  // seconds
   int threads = 1;
   bool solver_log = false;
-  // Scholtes continuation: tau = tau_start, tau *= tau_factor while tau >= tau_end.
+  // Continuation for scholtes (tau), fb and cm (mu):
+  // tau = tau_start, tau *= tau_factor while tau >= tau_end.
   double tau_start = 1.0;
   double tau_factor = 0.01;
   double tau_end = 1e-8;
+  // Penalty form: rho = rho_start, rho *= rho_factor while rho <= rho_end.
+  double rho_start = 1.0;
+  double rho_factor = 10.0;
+  double rho_end = 1e4;
+  // "mpec" labels the method as the MPEC route in reports (same engine).
+  bool label_mpec = false;
   // A MIP proves robustness only when its bound exceeds this (solver tolerances).
   double robust_tol = 1e-6;
   // Initial input point for the NLP (empty: the clean image).

@@ -1,0 +1,59 @@
+#pragma once
+// Multi-start NLP screen (the seed blog's "speed as a strategy"): many NLP
+// solves from Sobol points filling the input box, spread over worker threads,
+// optionally stopping at the first replayed attack. And the escalation
+// strategy `auto`: the screen first, the exact MIP only when it finds nothing.
+#include <cstdint>
+#include <vector>
+
+#include "attack/attack.h"
+
+namespace nnopt::attack {
+
+// n points of a d-dimensional Sobol sequence (Joe-Kuo directions, boost),
+// mapped into the box. Point 0 is the box centre when include_centre. With
+// scramble, a random shift modulo 1 (Cranley-Patterson rotation, seeded) is
+// applied to the sequence.
+std::vector<Eigen::VectorXd> sobolPoints(const spec::Box& box, int n, bool scramble = false,
+                                         uint64_t seed = 0, int skip = 0);
+
+struct MultiStartParams {
+  MarginAttackParams nlp;  // method is forced to NLP
+  int starts = 16;
+  bool early_stop = true;
+  int threads = 0;         // 0 = all hardware threads
+  bool scramble = false;
+  uint64_t seed = 0;
+  bool first_start_is_clean = true;  // start 0 = the clean image (the single-start NLP)
+};
+
+struct MultiStartResult {
+  MarginAttackResult best;      // the best (smallest replayed margin) start
+  int starts_run = 0;
+  int first_attack_start = -1;  // index of the first start that found an attack (-1: none)
+  double time_s = 0.0;
+  double starts_per_s = 0.0;
+  std::vector<double> margins;  // per start, by index (NaN when not run / no point)
+};
+
+MultiStartResult multiStartAttack(const nn::Network& net, const spec::Box& box,
+                                  const Eigen::VectorXd& x0, int true_label, int target_label,
+                                  const MultiStartParams& p);
+
+struct AutoParams {
+  MultiStartParams screen;
+  MarginAttackParams mip;  // method forced to MIP
+};
+
+struct AutoResult {
+  MarginAttackResult result;   // the deciding stage's result
+  std::string decided_by;      // "nlp-screen" or "mip"
+  std::string reason;
+  MultiStartResult screen;
+  bool mip_ran = false;
+};
+
+AutoResult autoAttack(const nn::Network& net, const spec::Box& box, const Eigen::VectorXd& x0,
+                      int true_label, int target_label, const AutoParams& p);
+
+}  // namespace nnopt::attack
