@@ -12,6 +12,7 @@
 
 #include "attack/attack.h"
 #include "attack/multistart.h"
+#include "commands.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "io/images.h"
@@ -367,6 +368,17 @@ int main(int argc, char** argv) {
   auto* info = app.add_subcommand("info", "load a network and print its layers");
   info->add_option("--model,--onnx", io_.model, "ONNX network")->required();
 
+  cli::SweepCli sweep_opts;
+  auto* sweep = cli::addSweepCommand(app, sweep_opts);
+  cli::VerifyCli verify_opts;
+  auto* verify = cli::addVerifyCommand(app, verify_opts);
+  cli::VerifyBatchCli batch_opts;
+  auto* verify_batch = cli::addVerifyBatchCommand(app, batch_opts);
+  cli::ScoreCli score_opts;
+  auto* score = cli::addScoreCommand(app, score_opts);
+  cli::BoundsCli bounds_opts;
+  auto* bounds_cmd = cli::addBoundsCommand(app, bounds_opts);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -380,6 +392,11 @@ int main(int argc, char** argv) {
   try {
     if (*attack) return runAttack(ao);
     if (*classify) return runClassify(co, limit);
+    if (*sweep) return cli::runSweepCommand(sweep_opts);
+    if (*verify) return cli::runVerifyCommand(verify_opts);
+    if (*verify_batch) return cli::runVerifyBatchCommand(batch_opts);
+    if (*score) return cli::runScoreCommand(score_opts);
+    if (*bounds_cmd) return cli::runBoundsCommand(bounds_opts);
     if (*info) {
       nn::Network net = io::loadOnnx(io_.model);
       std::cout << io_.model << ": input " << nn::shapeToString(net.inputShape()) << ", "

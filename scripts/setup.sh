@@ -9,7 +9,8 @@ PACKAGES=(g++ cmake ninja-build pkg-config
   coinor-libcbc-dev coinor-libclp-dev coinor-libipopt-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
   libeigen3-dev libcli11-dev nlohmann-json3-dev libfmt-dev libboost-dev
-  libpng-dev zlib1g-dev libgtest-dev)
+  libpng-dev zlib1g-dev libgtest-dev libcairo2-dev
+  libopenblas0-serial)  # MUMPS (under Ipopt) spends most of its time in dgemm
 
 missing=()
 for p in "${PACKAGES[@]}"; do

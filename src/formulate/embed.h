@@ -39,13 +39,25 @@ struct ComplPair {
   int row;
 };
 
+// Auxiliary variables of one ReLU/LeakyReLU neuron that is not fixed by its
+// bounds: the binary (big-M) or the positive/negative parts p, n with
+// t = p - n (complementarity; p*n = 0 in some form).
+struct ReluAux {
+  size_t layer = 0;    // index of the activation layer
+  int64_t neuron = 0;  // index within the layer
+  int z = -1;          // binary (big-M), -1 otherwise
+  int p = -1, n = -1;  // complementarity parts, -1 otherwise
+};
+
 struct Embedding {
   std::vector<int> input_vars;   // one per network input
   std::vector<int> output_vars;  // one per network output
-  // Variable of each neuron of each layer output (-1 when the value is a
-  // constant that was eliminated; see layer_const).
+  // Variable of each neuron of each layer output; -1 when the neuron is a
+  // ReLU proven inactive by the bounds (its value is the constant 0 and it
+  // has no variable). Output neurons always have a variable.
   std::vector<std::vector<int>> layer_vars;
   std::vector<ComplPair> compl_pairs;
+  std::vector<ReluAux> relu_aux;
   int binaries = 0;
   int unstable_relus = 0;
   int stable_relus = 0;

@@ -19,17 +19,25 @@ struct Image {
 //  - MNIST IDX image file (gzipped or not, e.g. t10k-images-idx3-ubyte[.gz]);
 //    labels are read from the sibling labels file when it exists
 //    (t10k-labels-idx1-ubyte[.gz]);
-//  - CSV "label,p0,...,p783" with pixels 0-255 (one image per line).
+//  - CSV "label,p0,...,p783" with pixels 0-255 (one image per line; a first
+//    line starting with a letter or quote is a header and skipped; blank lines
+//    are ignored; the pixel count must be a square, the same on every line).
+// The format is told by content (IDX magic, gzip magic, else CSV text); gzipped
+// CSV works too. Gzipped files and CSV line offsets are cached per path (and
+// re-read when the file's size or time changes), so looping over all items is linear.
 // Throws Error("FILE: cause") on malformed/truncated files or index out of range.
 Image loadDatasetItem(const std::string& path, long index);
 // Number of items in a dataset file.
 long datasetSize(const std::string& path);
 
-// A single image: PNG (8/16-bit gray, gray+alpha, RGB, RGBA; converted to gray
-// when gray=true) or binary/ASCII PGM (P5/P2).
+// A single image: PNG (8/16-bit gray, gray+alpha, RGB, RGBA, palette; converted
+// to gray by 0.299R+0.587G+0.114B when gray=true) or binary/ASCII PGM (P5/P2;
+// PPM P6/P3 too). Alpha is dropped; with gray=false a colour image gives 3
+// channels (CHW), a gray one 1. Samples are scaled by their maxval (255, 65535, PGM maxval).
 Image loadImage(const std::string& path, bool gray = true);
 
-// Writes a grayscale image (pixels in [0,1], clamped) as 8-bit PNG.
+// Writes a grayscale image (pixels in [0,1], clamped, NaN -> 0) as 8-bit PNG,
+// each pixel repeated as a scale x scale block.
 void writePngGray(const std::string& path, const Eigen::VectorXd& pixels, int rows, int cols,
                   int scale = 1);
 // Writes an RGB image (rgb: rows*cols*3 interleaved bytes) as PNG.

@@ -1,0 +1,90 @@
+// nnopt sweep: the seed blog's study (MIP vs NLP over a family of networks).
+// Progress lines go to stderr only when it is a terminal; the summary block
+// and the list of files written go to stdout.
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fmt/core.h>
+#include <iostream>
+
+#include "commands.h"
+#include "core/error.h"
+
+namespace nnopt::cli {
+namespace {
+
+std::string duration(double s) {
+  if (!std::isfinite(s)) return "?";
+  if (s < 60) return fmt::format("{:.1f} s", s);
+  if (s < 3600) return fmt::format("{}m{:02d}s", int(s) / 60, int(s) % 60);
+  return fmt::format("{}h{:02d}m", int(s) / 3600, (int(s) % 3600) / 60);
+}
+
+}  // namespace
+
+CLI::App* addSweepCommand(CLI::App& app, SweepCli& o) {
+  auto& p = o.params;
+  auto* cmd = app.add_subcommand(
+      "sweep", "study: attack one image with every method on every network; table, summary, plot");
+  cmd->add_option("--models", p.models, "directory of .onnx networks and/or .onnx files")
+      ->required();
+  cmd->add_option("--dataset", p.dataset,
+                  "MNIST IDX images file (gz or not) or CSV label,p0..p783 (0-255)")
+      ->required();
+  cmd->add_option("--index", p.index, "0-based item of --dataset (default 0)");
+  cmd->add_option("--eps", p.eps, "L-inf budget in pixel space")->required();
+  cmd->add_option("--methods", o.methods,
+                  "comma-separated: mip, nlp (= nlp:scholtes), nlp:<form>, mpec:<form>, auto "
+                  "(forms: scholtes, product, inequality, fb, cm, penalty)")
+      ->delimiter(',')
+      ->required();
+  cmd->add_option("--starts", p.starts,
+                  "starts for nlp/mpec/auto (the clean image, then Sobol points; default 1, auto 16)");
+  cmd->add_flag("--early-stop", p.early_stop, "multi-start: stop at the first replayed attack");
+  cmd->add_option("--threads", p.threads, "multi-start workers (default: all cores)");
+  cmd->add_option("--time-limit", p.time_limit, "seconds per run (default 600)");
+  cmd->add_option("--out", p.out_dir, "output directory")->required();
+  cmd->add_flag("--resume", p.resume, "continue OUT/results.jsonl: skip finished (network, method) pairs");
+  cmd->add_option("--mean", p.mean, "input normalisation (x - mean) / std, applied outside the graph");
+  cmd->add_option("--std", p.stdv, "input normalisation std");
+  cmd->add_option("--label", p.label, "true label (default: the dataset's, or the clean prediction)");
+  cmd->add_option("--target", p.target, "runner-up (default, per network) or a class index");
+  cmd->add_flag("--quiet,-q", o.quiet, "no summary on stdout");
+  return cmd;
+}
+
+int runSweepCommand(const SweepCli& o) {
+  report::SweepParams p = o.params;
+  p.methods = o.methods;
+  const bool tty = isatty(fileno(stderr)) != 0;
+  auto progress = [&](const report::SweepProgress& pr) {
+    if (!tty) return;
+    if (!pr.record) {
+      std::cerr << fmt::format("nnopt sweep: {} runs to do{}\n", pr.to_run,
+                               pr.skipped ? fmt::format(", {} already in results.jsonl", pr.skipped)
+                                          : std::string());
+      return;
+    }
+    const auto& r = *pr.record;
+    std::string what = r.verdict == "error"
+                           ? "error: " + r.error
+                           : fmt::format("{} margin {}", r.verdict,
+                                         std::isfinite(r.margin) ? fmt::format("{:.5f}", r.margin)
+                                                                 : std::string("n/a"));
+    std::cerr << fmt::format("[{}/{}] {} {}: {} ({:.3f} s) | elapsed {}, ETA {}\n", pr.done,
+                             pr.to_run, report::archLabel(r.hidden_layers, r.neurons, r.widths),
+                             r.method, what, r.time_s, duration(pr.elapsed_s), duration(pr.eta_s));
+  };
+  report::SweepOutcome out = report::runSweep(p, progress);
+  if (!o.quiet) {
+    std::cout << fmt::format("nnopt sweep: {} runs done now, {} skipped (already in results.jsonl){}\n",
+                             out.ran, out.skipped,
+                             out.dropped_partial_line ? "; dropped a partial last line" : "");
+    for (const auto& l : report::summaryLines(out.table)) std::cout << "  " << l << "\n";
+    for (const auto& f : out.files) std::cout << "  wrote " << f << "\n";
+  }
+  return 0;
+}
+
+}  // namespace nnopt::cli

@@ -1,0 +1,297 @@
+// nnopt verify / verify-batch / score: VNN-COMP style verification of
+// ONNX + VNN-LIB instances, a resumable batch runner and scoring against a
+// reference table. Human summaries go to stdout, progress to stderr.
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fmt/core.h>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "commands.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "io/onnx.h"
+#include "io/vnnlib.h"
+#include "report/json.h"
+#include "verify/vnncomp.h"
+
+namespace nnopt::cli {
+namespace {
+
+std::string duration(double s) {
+  if (!std::isfinite(s)) return "?";
+  if (s < 60) return fmt::format("{:.1f} s", s);
+  if (s < 3600) return fmt::format("{}m{:02d}s", int(s) / 60, int(s) % 60);
+  return fmt::format("{}h{:02d}m", int(s) / 3600, (int(s) % 3600) / 60);
+}
+
+void writeText(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) throw Error(path + ": cannot open for writing");
+  out << text;
+  out.flush();
+  if (!out) throw Error(path + ": write failed");
+}
+
+std::string stem(const std::string& path) {
+  std::string b = verify::baseName(path);
+  size_t dot = b.find_last_of('.');
+  return dot == std::string::npos ? b : b.substr(0, dot);
+}
+
+std::string joinPath(const std::string& dir, const std::string& rel) {
+  if (dir.empty() || (!rel.empty() && rel[0] == '/')) return rel;
+  return dir.back() == '/' ? dir + rel : dir + "/" + rel;
+}
+
+verify::VerifyParams makeParams(const VerifyOptions& o, double timeout) {
+  verify::VerifyParams p;
+  p.timeout_s = timeout;
+  p.threads = o.threads;
+  p.seed = o.seed;
+  p.prover = verify::parseProver(o.prover);
+  p.nlp = !o.no_nlp;
+  p.solver_log = o.solver_log;
+  if (o.order == "depth")
+    p.bab_order = verify::NodeOrder::kDepthFirst;
+  else if (o.order == "best")
+    p.bab_order = verify::NodeOrder::kBestFirst;
+  else
+    throw Error("--order must be depth or best (got '" + o.order + "')");
+  if (o.lookahead < 0) throw Error("--lookahead must be >= 0");
+  p.bab_lookahead = o.lookahead;
+  if (o.pgd_restarts < 1 || o.pgd_steps < 0)
+    throw Error("--pgd-restarts must be >= 1 and --pgd-steps >= 0");
+  p.pgd_restarts = o.pgd_restarts;
+  p.pgd_steps = o.pgd_steps;
+  if (o.split == "smear")
+    p.bab_split = verify::SplitRule::kSmear;
+  else if (o.split == "crown")
+    p.bab_split = verify::SplitRule::kCrownCoef;
+  else
+    throw Error("--split must be smear or crown (got '" + o.split + "')");
+  return p;
+}
+
+void addVerifyOptions(CLI::App* cmd, VerifyOptions& o) {
+  cmd->add_option("--threads", o.threads, "worker threads for the input B&B (default: all cores)");
+  cmd->add_option("--prover", o.prover,
+                  "auto (default: input B&B for <= 10 inputs, else CROWN + MIP), input-bab, mip, "
+                  "none (falsify only)");
+  cmd->add_option("--split", o.split, "input B&B branching: smear (default) or crown");
+  cmd->add_option("--order", o.order, "input B&B node order: best (default) or depth");
+  cmd->add_option("--lookahead", o.lookahead,
+                  "input B&B: try the top K smear dimensions and the top crown one, keep the best "
+                  "split (default 0: off)");
+  cmd->add_flag("--no-nlp", o.no_nlp, "skip the complementarity-NLP falsifier");
+  cmd->add_option("--seed", o.seed, "seed of the PGD starts");
+  cmd->add_flag("--solver-log", o.solver_log, "show the solvers' own logs");
+  cmd->add_option("--pgd-restarts", o.pgd_restarts, "PGD starts per input box (default 16)");
+  cmd->add_option("--pgd-steps", o.pgd_steps, "PGD steps per start (default 100)");
+}
+
+nlohmann::json toJson(const verify::VerifyResult& r) {
+  nlohmann::json j;
+  j["result"] = verify::answerName(r.answer);
+  j["decided_by"] = r.decided_by;
+  j["reason"] = r.reason;
+  j["time_s"] = r.time_s;
+  j["stage_time_s"] = {{"pgd", r.pgd_s}, {"nlp", r.nlp_s}, {"prove", r.prove_s}};
+  j["nodes"] = r.nodes;
+  j["cases"] = r.cases;
+  j["disjuncts"] = r.disjuncts;
+  j["disjuncts_refuted"] = r.disjuncts_refuted;
+  j["best_margin"] = report::num(r.best_margin);
+  if (r.answer == verify::VerifyAnswer::kSat) {
+    j["case"] = r.case_index;
+    j["disjunct"] = r.disjunct_index;
+    j["x"] = report::vec(r.x);
+    j["y"] = report::vec(r.y);
+  }
+  return j;
+}
+
+std::string summaryLine(const std::string& what, const verify::VerifyResult& r) {
+  std::string s = fmt::format("{}: {} in {:.2f} s", what, verify::answerName(r.answer), r.time_s);
+  if (!r.decided_by.empty()) s += " by " + r.decided_by;
+  if (r.nodes) s += fmt::format(", {} nodes", r.nodes);
+  s += " (" + r.reason + ")";
+  return s;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- verify
+CLI::App* addVerifyCommand(CLI::App& app, VerifyCli& o) {
+  auto* cmd = app.add_subcommand(
+      "verify", "VNN-COMP instance: search a counterexample of an ONNX + VNN-LIB property or prove "
+                "there is none; writes the result file (sat + counterexample, unsat, timeout, "
+                "unknown, error)");
+  cmd->add_option("--onnx", o.onnx, "ONNX network")->required();
+  cmd->add_option("--vnnlib", o.vnnlib, "VNN-LIB property (the unsafe set)")->required();
+  cmd->add_option("--timeout", o.timeout, "seconds (default 60)");
+  cmd->add_option("--result", o.result, "write the VNN-COMP result file here");
+  cmd->add_option("--json", o.json, "write the result and statistics as JSON");
+  cmd->add_flag("--quiet,-q", o.quiet, "no summary line on stdout");
+  addVerifyOptions(cmd, o.opt);
+  return cmd;
+}
+
+int runVerifyCommand(const VerifyCli& o) {
+  try {
+    if (!(o.timeout > 0) || !std::isfinite(o.timeout))
+      throw Error(fmt::format("--timeout must be a positive number of seconds (got {})", o.timeout));
+    verify::VerifyParams p = makeParams(o.opt, o.timeout);
+    Timer total;
+    nn::Network net = io::loadOnnx(o.onnx);
+    spec::Property prop = io::loadVnnlib(o.vnnlib, net.inputSize(), net.outputSize());
+    p.timeout_s = std::max(0.05, o.timeout - total.seconds());
+    verify::VerifyResult r = verify::verifyProperty(net, prop, p);
+    r.time_s = total.seconds();
+    if (!o.result.empty()) writeText(o.result, verify::formatResultFile(r.answer, r.x, r.y));
+    if (!o.json.empty()) {
+      nlohmann::json j = toJson(r);
+      j["onnx"] = o.onnx;
+      j["vnnlib"] = o.vnnlib;
+      j["timeout_s"] = o.timeout;
+      j["network"] = net.summary();
+      report::writeJsonFile(o.json, j);
+    }
+    if (!o.quiet) std::cout << summaryLine(verify::baseName(o.onnx) + " " +
+                                               verify::baseName(o.vnnlib), r)
+                            << "\n";
+    return 0;
+  } catch (const Error&) {
+    if (!o.result.empty()) {
+      try {
+        writeText(o.result, verify::formatErrorResult());
+      } catch (const Error&) {
+      }
+    }
+    throw;
+  }
+}
+
+// ---------------------------------------------------------------- verify-batch
+CLI::App* addVerifyBatchCommand(CLI::App& app, VerifyBatchCli& o) {
+  auto* cmd = app.add_subcommand(
+      "verify-batch", "run a VNN-COMP instance list, appending network,property,result,time_s "
+                      "rows to a results CSV");
+  auto* inst = cmd->add_option("--instances", o.instances,
+                               "instances.csv: rows onnx,vnnlib,timeout (paths relative to --dir)");
+  auto* ref = cmd->add_option("--reference", o.reference,
+                              "take the list from a reference.csv (network, property, timeout_s)");
+  inst->excludes(ref);
+  cmd->add_option("--dir", o.dir, "benchmark folder the paths are relative to")->required();
+  cmd->add_option("--out", o.out, "results CSV (appended to)")->required();
+  cmd->add_flag("--resume", o.resume, "skip instances already in --out");
+  cmd->add_option("--timeout-scale", o.timeout_scale, "multiply every timeout (default 1)");
+  cmd->add_option("--limit", o.limit, "run at most N instances (after skipping)");
+  cmd->add_option("--ce-dir", o.ce_dir,
+                  "write each sat counterexample to DIR/<net stem>_<prop stem>.counterexample");
+  addVerifyOptions(cmd, o.opt);
+  return cmd;
+}
+
+int runVerifyBatchCommand(const VerifyBatchCli& o) {
+  if (o.instances.empty() == o.reference.empty())
+    throw Error("verify-batch needs --instances FILE or --reference FILE");
+  if (!(o.timeout_scale > 0) || !std::isfinite(o.timeout_scale))
+    throw Error(fmt::format("--timeout-scale must be > 0 (got {})", o.timeout_scale));
+  std::vector<verify::Instance> list =
+      o.instances.empty() ? verify::instancesFromReference(o.reference)
+                          : verify::readInstancesCsv(o.instances);
+  std::set<std::pair<std::string, std::string>> done;
+  if (o.resume)
+    for (const auto& r : verify::readResultsCsv(o.out)) done.insert({r.network, r.property});
+  std::vector<verify::Instance> todo;
+  for (const auto& inst : list)
+    if (!done.count({verify::baseName(inst.onnx), verify::baseName(inst.vnnlib)}))
+      todo.push_back(inst);
+  const size_t skipped = list.size() - todo.size();
+  if (o.limit > 0 && static_cast<long>(todo.size()) > o.limit) todo.resize(o.limit);
+  double budget = 0.0;
+  for (const auto& inst : todo) budget += inst.timeout_s * o.timeout_scale;
+  std::cerr << fmt::format("nnopt verify-batch: {} instances to run ({} already in {}), at most {}\n",
+                           todo.size(), skipped, o.out, duration(budget));
+  std::map<std::string, std::shared_ptr<nn::Network>> nets;
+  Timer total;
+  double budget_done = 0.0;
+  std::map<std::string, int> counts;
+  for (size_t i = 0; i < todo.size(); ++i) {
+    const auto& inst = todo[i];
+    const double timeout = inst.timeout_s * o.timeout_scale;
+    verify::ResultRow row{verify::baseName(inst.onnx), verify::baseName(inst.vnnlib), "error", 0.0};
+    std::string detail;
+    Timer t;
+    try {
+      const std::string onnx = joinPath(o.dir, inst.onnx);
+      auto& net = nets[onnx];
+      if (!net) net = std::make_shared<nn::Network>(io::loadOnnx(onnx));
+      spec::Property prop =
+          io::loadVnnlib(joinPath(o.dir, inst.vnnlib), net->inputSize(), net->outputSize());
+      verify::VerifyParams p = makeParams(o.opt, std::max(0.05, timeout - t.seconds()));
+      verify::VerifyResult r = verify::verifyProperty(*net, prop, p);
+      row.result = verify::answerName(r.answer);
+      detail = r.decided_by.empty() ? r.reason : "by " + r.decided_by;
+      if (r.answer == verify::VerifyAnswer::kSat && !o.ce_dir.empty())
+        writeText(joinPath(o.ce_dir, stem(inst.onnx) + "_" + stem(inst.vnnlib) + ".counterexample"),
+                  verify::formatResultFile(r.answer, r.x, r.y));
+    } catch (const Error& e) {
+      row.result = "error";
+      detail = e.what();
+    } catch (const std::exception& e) {
+      row.result = "error";
+      detail = e.what();
+    }
+    row.time_s = t.seconds();
+    verify::appendResultRow(o.out, row);
+    ++counts[row.result];
+    budget_done += timeout;
+    const double rate = budget_done > 0 ? total.seconds() / budget_done : 1.0;
+    const double eta = (budget - budget_done) * rate;
+    std::cerr << fmt::format("[{}/{}] {} {}: {} ({:.2f} s, {}) | elapsed {}, ETA {}\n", i + 1,
+                             todo.size(), row.network, row.property, row.result, row.time_s, detail,
+                             duration(total.seconds()), duration(eta));
+  }
+  std::cout << fmt::format("verify-batch: {} instances in {}:", todo.size(), duration(total.seconds()));
+  for (const auto& [k, v] : counts) std::cout << fmt::format(" {} {}", v, k);
+  std::cout << "; results in " << o.out << "\n";
+  return 0;
+}
+
+// ---------------------------------------------------------------- score
+CLI::App* addScoreCommand(CLI::App& app, ScoreCli& o) {
+  auto* cmd = app.add_subcommand("score", "compare a results CSV with a VNN-COMP reference.csv");
+  cmd->add_option("--results", o.results, "results CSV from verify-batch")->required();
+  cmd->add_option("--reference", o.reference, "reference.csv (network, property, verdict, ...)")
+      ->required();
+  return cmd;
+}
+
+int runScoreCommand(const ScoreCli& o) {
+  auto ref = verify::readReferenceCsv(o.reference);
+  std::ifstream probe(o.results);
+  if (!probe) throw Error(o.results + ": cannot open");
+  auto res = verify::readResultsCsv(o.results);
+  auto s = verify::scoreResults(res, ref);
+  std::cout << fmt::format("{} vs {}\n", o.results, o.reference);
+  std::cout << fmt::format("  correct sat    {:4d}\n", s.correct_sat);
+  std::cout << fmt::format("  correct unsat  {:4d}\n", s.correct_unsat);
+  std::cout << fmt::format("  wrong          {:4d}\n", s.wrong);
+  for (const auto& w : s.wrong_list) std::cout << "    WRONG " << w << "\n";
+  std::cout << fmt::format("  unsolved       {:4d}{}\n", s.unsolved,
+                           s.missing ? fmt::format(" ({} not run)", s.missing) : std::string());
+  if (s.unchecked) std::cout << fmt::format("  unchecked      {:4d} (reference has no verdict)\n", s.unchecked);
+  std::cout << fmt::format("  total          {:4d}\n", s.total);
+  std::cout << fmt::format("  time: total {:.1f} s, median {:.2f} s (all run), median {:.2f} s (solved)\n",
+                           s.total_time_s, s.median_time_s, s.median_solved_time_s);
+  return 0;
+}
+
+}  // namespace nnopt::cli

@@ -1,0 +1,86 @@
+#pragma once
+// Subcommands that live in their own files. Each has an options struct filled
+// by CLI11, an add*Command() that registers the subcommand on the app, and a
+// run*Command() that executes it (throws nnopt::Error on bad input; main
+// prints the message and exits with code 2).
+#include <CLI/CLI.hpp>
+#include <optional>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "report/sweep.h"
+
+namespace nnopt::cli {
+
+// nnopt sweep: every (network, method) pair on one image -> OUT/results.jsonl,
+// table.md, table.csv, summary.json, times.svg, times.png.
+struct SweepCli {
+  report::SweepParams params;
+  std::vector<std::string> methods;  // comma-separated on the command line
+  bool quiet = false;
+};
+CLI::App* addSweepCommand(CLI::App& app, SweepCli& o);
+int runSweepCommand(const SweepCli& o);
+
+// Options shared by verify and verify-batch (see verify/verify.h).
+struct VerifyOptions {
+  int threads = 0;
+  std::string prover = "auto";
+  std::string split = "smear";
+  std::string order = "best";
+  int lookahead = 0;
+  bool no_nlp = false;
+  bool solver_log = false;
+  int pgd_restarts = 16;
+  int pgd_steps = 100;
+  uint64_t seed = 0;
+};
+
+// nnopt verify: one ONNX + VNN-LIB instance -> VNN-COMP result file.
+struct VerifyCli {
+  std::string onnx, vnnlib, result, json;
+  double timeout = 60.0;
+  bool quiet = false;
+  VerifyOptions opt;
+};
+CLI::App* addVerifyCommand(CLI::App& app, VerifyCli& o);
+int runVerifyCommand(const VerifyCli& o);
+
+// nnopt verify-batch: an instance list -> results CSV (resumable).
+struct VerifyBatchCli {
+  std::string instances, reference, dir, out, ce_dir;
+  bool resume = false;
+  double timeout_scale = 1.0;
+  long limit = 0;
+  VerifyOptions opt;
+};
+CLI::App* addVerifyBatchCommand(CLI::App& app, VerifyBatchCli& o);
+int runVerifyBatchCommand(const VerifyBatchCli& o);
+
+// nnopt score: results CSV vs reference.csv.
+struct ScoreCli {
+  std::string results, reference;
+};
+CLI::App* addScoreCommand(CLI::App& app, ScoreCli& o);
+int runScoreCommand(const ScoreCli& o);
+
+// nnopt bounds: per ReLU layer and bounds method (interval, crown, lp), the
+// stable-active / stable-inactive / unstable ReLU counts and the mean
+// pre-activation bound width over one input box (each box of a VNN-LIB file).
+struct BoundsCli {
+  std::string model;
+  std::string vnnlib;
+  std::string dataset;
+  long index = -1;
+  std::string image;
+  std::optional<double> eps;
+  std::optional<double> mean, stdv;
+  std::vector<std::string> methods{"interval", "crown", "lp"};
+  double lp_time_limit = 60;  // seconds per box
+  std::string json_out;
+};
+CLI::App* addBoundsCommand(CLI::App& app, BoundsCli& o);
+int runBoundsCommand(const BoundsCli& o);
+
+}  // namespace nnopt::cli

@@ -1,0 +1,421 @@
+#include "bounds/crown.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace nnopt::bounds {
+
+namespace {
+
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
+
+// Below this width an S-shaped activation is relaxed by the constants
+// f(l) <= f(t) <= f(u) (exact up to f' * width).
+constexpr double kDegenerateWidth = 1e-9;
+constexpr int kBisectIters = 50;
+
+// --- S-shaped activations (tanh, sigmoid): convex on t <= 0, concave on t >= 0.
+
+LinearRelaxation relaxSShaped(const nn::Activation& a, double l, double u) {
+  LinearRelaxation r;
+  const double fl = a.apply(l), fu = a.apply(u);
+  if (!(u - l > kDegenerateWidth)) {
+    r.lw = r.uw = 0.0;
+    r.lb = std::min(fl, fu);
+    r.ub = std::max(fl, fu);
+    return r;
+  }
+  const double m = 0.5 * (l + u);
+  const double chord = (fu - fl) / (u - l);
+  if (l >= 0) {
+    // Concave on [l, u]: chord below, tangent at the midpoint above.
+    r.lw = chord;
+    r.lb = fl - chord * l;
+    r.uw = a.derivative(m);
+    r.ub = a.apply(m) - r.uw * m;
+    return r;
+  }
+  if (u <= 0) {
+    // Convex on [l, u]: chord above, tangent at the midpoint below.
+    r.uw = chord;
+    r.ub = fu - chord * u;
+    r.lw = a.derivative(m);
+    r.lb = a.apply(m) - r.lw * m;
+    return r;
+  }
+  // l < 0 < u. DeepPoly: slope lam = min(f'(l), f'(u)) through (l, f(l)) below
+  // and through (u, f(u)) above. Sound because f' is unimodal with its maximum
+  // at 0, so f' >= lam on [l, u].
+  const double lam = std::min(a.derivative(l), a.derivative(u));
+  r.lw = lam;
+  r.lb = fl - lam * l;
+  r.uw = lam;
+  r.ub = fu - lam * u;
+
+  // Tangent alternatives (CROWN-style), kept when tighter at the midpoint.
+  // Upper: tangent at d in [0, u] with value >= f(l) at l. phi(d) = tangent(l) - f(l)
+  // is increasing on d >= 0 and phi(0) <= 0. Any d >= 0 with phi(d) >= 0 gives a
+  // sound upper line: above f on [0, inf) (concavity) and, being >= f at l and
+  // at 0, above the chord of the convex part on [l, 0].
+  auto phi = [&](double d) { return a.apply(d) + a.derivative(d) * (l - d) - fl; };
+  if (phi(u) >= 0) {
+    double lo = 0.0, hi = u;  // invariant: phi(hi) >= 0
+    for (int it = 0; it < kBisectIters; ++it) {
+      double mid = 0.5 * (lo + hi);
+      if (phi(mid) >= 0)
+        hi = mid;
+      else
+        lo = mid;
+    }
+    const double w = a.derivative(hi), b = a.apply(hi) - w * hi;
+    if (phi(hi) >= 0 && w * m + b < r.uw * m + r.ub) {
+      r.uw = w;
+      r.ub = b;
+    }
+  }
+  // Lower, symmetric: tangent at d in [l, 0] with value <= f(u) at u.
+  auto psi = [&](double d) { return a.apply(d) + a.derivative(d) * (u - d) - fu; };
+  if (psi(l) <= 0) {
+    double lo = l, hi = 0.0;  // invariant: psi(lo) <= 0
+    for (int it = 0; it < kBisectIters; ++it) {
+      double mid = 0.5 * (lo + hi);
+      if (psi(mid) <= 0)
+        lo = mid;
+      else
+        hi = mid;
+    }
+    const double w = a.derivative(lo), b = a.apply(lo) - w * lo;
+    if (psi(lo) <= 0 && w * m + b > r.lw * m + r.lb) {
+      r.lw = w;
+      r.lb = b;
+    }
+  }
+  return r;
+}
+
+// --- ReLU / LeakyReLU: f(t) = t (t >= 0), s*t (t < 0).
+
+LinearRelaxation relaxPiecewise(double s, double l, double u, ReluLowerSlope mode) {
+  LinearRelaxation r;
+  if (u <= 0) {
+    r.lw = r.uw = r.slope_lo = r.slope_hi = s;
+    return r;
+  }
+  if (l >= 0) {
+    r.lw = r.uw = r.slope_lo = r.slope_hi = 1.0;
+    return r;
+  }
+  const double chord = (u - s * l) / (u - l);
+  const double chord_b = u * l * (s - 1.0) / (u - l);
+  if (s <= 1.0) {
+    // Convex: chord above, any line through the origin with slope in [s, 1] below.
+    r.uw = chord;
+    r.ub = chord_b;
+    r.slope_lo = s;
+    r.slope_hi = 1.0;
+    double w = s;
+    switch (mode) {
+      case ReluLowerSlope::kAdaptive: w = u > -l ? 1.0 : s; break;
+      case ReluLowerSlope::kCrown: w = chord; break;
+      case ReluLowerSlope::kZero: w = s; break;
+      case ReluLowerSlope::kOne: w = 1.0; break;
+    }
+    r.lw = std::clamp(w, s, 1.0);
+    r.lb = 0.0;
+  } else {
+    // Concave (negative slope > 1): chord below, origin lines with slope in [1, s] above.
+    r.lw = r.slope_lo = r.slope_hi = chord;
+    r.lb = chord_b;
+    r.uw = u > -l ? 1.0 : s;
+    r.ub = 0.0;
+  }
+  return r;
+}
+
+// Relaxation vectors of one activation layer.
+struct LayerRelax {
+  VectorXd lw, lb, uw, ub, slope_lo, slope_hi;
+  bool optimisable = false;  // some neuron has slope_lo < slope_hi
+};
+
+LayerRelax relaxLayer(const nn::Activation& a, const VectorXd& l, const VectorXd& u,
+                      ReluLowerSlope mode) {
+  const Eigen::Index n = l.size();
+  LayerRelax r;
+  r.lw.resize(n), r.lb.resize(n), r.uw.resize(n), r.ub.resize(n);
+  r.slope_lo.resize(n), r.slope_hi.resize(n);
+  for (Eigen::Index j = 0; j < n; ++j) {
+    LinearRelaxation x = relaxActivation(a, l[j], u[j], mode);
+    r.lw[j] = x.lw, r.lb[j] = x.lb, r.uw[j] = x.uw, r.ub[j] = x.ub;
+    r.slope_lo[j] = x.slope_lo, r.slope_hi[j] = x.slope_hi;
+    if (x.slope_lo < x.slope_hi) r.optimisable = true;
+  }
+  return r;
+}
+
+// Range of f over [l, u] for each neuron. All supported activations are
+// monotone on each side of 0, so the range is spanned by f(l), f(u) and f(0).
+void activationRange(const nn::Activation& a, const VectorXd& l, const VectorXd& u, VectorXd& lo,
+                     VectorXd& hi) {
+  const Eigen::Index n = l.size();
+  lo.resize(n), hi.resize(n);
+  const double f0 = a.apply(0.0);
+  for (Eigen::Index j = 0; j < n; ++j) {
+    double fl = a.apply(l[j]), fu = a.apply(u[j]);
+    lo[j] = std::min(fl, fu);
+    hi[j] = std::max(fl, fu);
+    if (l[j] < 0 && u[j] > 0) {
+      lo[j] = std::min(lo[j], f0);
+      hi[j] = std::max(hi[j], f0);
+    }
+  }
+}
+
+void intersect(VectorXd& lo, VectorXd& hi, const VectorXd& lo2, const VectorXd& hi2) {
+  lo = lo.cwiseMax(lo2);
+  hi = hi.cwiseMin(hi2);
+  // Two sound enclosures can only cross by rounding; keep an ordered pair.
+  for (Eigen::Index j = 0; j < lo.size(); ++j)
+    if (lo[j] > hi[j]) std::swap(lo[j], hi[j]);
+}
+
+void checkBox(const nn::Network& net, const spec::Box& box, const char* what) {
+  require(box.lo.size() == net.inputSize() && box.hi.size() == net.inputSize(),
+          std::string(what) + ": box has " + std::to_string(box.size()) +
+              " dimensions, network input has " + std::to_string(net.inputSize()));
+  require(box.lo.allFinite() && box.hi.allFinite(),
+          std::string(what) + ": input box must be finite");
+}
+
+// Back-substitutes the linear forms A_U z + c_U (upper) and A_L z + c_L (lower),
+// where z is the output of layer `top` (top < 0: the network input), down to
+// the input and concretises over [mid - rad, mid + rad].
+void backSubstitute(const nn::Network& net, const std::vector<LayerRelax>& relax, int top,
+                    MatrixXd au, VectorXd cu, MatrixXd al, VectorXd cl, const VectorXd& mid,
+                    const VectorXd& rad, VectorXd& lo, VectorXd& hi) {
+  for (int i = top; i >= 0; --i) {
+    const auto& layer = net.layers()[i];
+    if (layer.isDense()) {
+      const auto& d = layer.dense();
+      cu.noalias() += au * d.b;
+      cl.noalias() += al * d.b;
+      au = au * d.W;
+      al = al * d.W;
+    } else {
+      const auto& r = relax[i];
+      // Upper: positive coefficients take the upper line, negative the lower.
+      MatrixXd pos = au.cwiseMax(0.0), neg = au.cwiseMin(0.0);
+      cu.noalias() += pos * r.ub + neg * r.lb;
+      au = pos * r.uw.asDiagonal();
+      au.noalias() += neg * r.lw.asDiagonal();
+      pos = al.cwiseMax(0.0);
+      neg = al.cwiseMin(0.0);
+      cl.noalias() += pos * r.lb + neg * r.ub;
+      al = pos * r.lw.asDiagonal();
+      al.noalias() += neg * r.uw.asDiagonal();
+    }
+  }
+  hi = cu + au * mid + au.cwiseAbs() * rad;
+  lo = cl + al * mid - al.cwiseAbs() * rad;
+}
+
+// Lower bound of c^T (output of the last layer) for one objective, recording
+// the coefficient vector at each activation output when rec != nullptr.
+double lowerPass(const nn::Network& net, const std::vector<LayerRelax>& relax, const VectorXd& c,
+                 const VectorXd& mid, const VectorXd& rad, std::vector<VectorXd>* rec,
+                 VectorXd* a_in) {
+  VectorXd a = c;
+  double k = 0.0;
+  for (int i = static_cast<int>(net.numLayers()) - 1; i >= 0; --i) {
+    const auto& layer = net.layers()[i];
+    if (layer.isDense()) {
+      const auto& d = layer.dense();
+      k += a.dot(d.b);
+      a = d.W.transpose() * a;
+    } else {
+      const auto& r = relax[i];
+      if (rec) (*rec)[i] = a;
+      VectorXd pos = a.cwiseMax(0.0), neg = a.cwiseMin(0.0);
+      k += pos.dot(r.lb) + neg.dot(r.ub);
+      a = pos.cwiseProduct(r.lw) + neg.cwiseProduct(r.uw);
+    }
+  }
+  if (a_in) *a_in = a;
+  return k + a.dot(mid) - a.cwiseAbs().dot(rad);
+}
+
+// alpha-CROWN: maximise the lower bound over the lower slopes of unstable
+// ReLU/LeakyReLU neurons (projected Adam). Returns the best bound seen; the
+// starting slopes are evaluated first.
+double optimisedLowerBound(const nn::Network& net, std::vector<LayerRelax> relax,
+                           const VectorXd& c, const VectorXd& mid, const VectorXd& rad,
+                           const CrownParams& p) {
+  const size_t L = net.numLayers();
+  std::vector<VectorXd> rec(L);
+  VectorXd a0;
+  double best = lowerPass(net, relax, c, mid, rad, &rec, &a0);
+  size_t last_opt = 0;
+  bool any = false;
+  for (size_t i = 0; i < L; ++i)
+    if (net.layers()[i].isActivation() && relax[i].optimisable) any = true, last_opt = i;
+  if (!any || p.alpha_iters <= 0) return best;
+
+  std::vector<VectorXd> m1(L), m2(L);
+  for (size_t i = 0; i <= last_opt; ++i)
+    if (net.layers()[i].isActivation()) {
+      m1[i] = VectorXd::Zero(relax[i].lw.size());
+      m2[i] = VectorXd::Zero(relax[i].lw.size());
+    }
+  const double b1 = 0.9, b2 = 0.999, eps = 1e-12;
+  const auto start = std::chrono::steady_clock::now();
+  for (int it = 1; it <= p.alpha_iters; ++it) {
+    // Gradient of the bound w.r.t. the coefficient vectors, swept upwards.
+    VectorXd g = mid - a0.cwiseSign().cwiseProduct(rad);
+    for (size_t i = 0; i <= last_opt; ++i) {
+      const auto& layer = net.layers()[i];
+      if (layer.isDense()) {
+        const auto& d = layer.dense();
+        g = d.W * g + d.b;
+        continue;
+      }
+      auto& r = relax[i];
+      const VectorXd& ao = rec[i];
+      VectorXd gout(g.size());
+      for (Eigen::Index j = 0; j < g.size(); ++j)
+        gout[j] = ao[j] > 0 ? r.lw[j] * g[j] + r.lb[j] : r.uw[j] * g[j] + r.ub[j];
+      if (r.optimisable) {
+        VectorXd grad = g.cwiseProduct(ao.cwiseMax(0.0));
+        m1[i] = b1 * m1[i] + (1 - b1) * grad;
+        m2[i] = b2 * m2[i] + (1 - b2) * grad.cwiseAbs2();
+        const double c1 = 1 - std::pow(b1, it), c2 = 1 - std::pow(b2, it);
+        for (Eigen::Index j = 0; j < g.size(); ++j) {
+          if (!(r.slope_lo[j] < r.slope_hi[j])) continue;
+          double step = p.alpha_lr * (m1[i][j] / c1) / (std::sqrt(m2[i][j] / c2) + eps);
+          r.lw[j] = std::clamp(r.lw[j] + step, r.slope_lo[j], r.slope_hi[j]);
+        }
+      }
+      g = std::move(gout);
+    }
+    double v = lowerPass(net, relax, c, mid, rad, &rec, &a0);
+    if (std::isfinite(v)) best = std::max(best, v);
+    std::chrono::duration<double> el = std::chrono::steady_clock::now() - start;
+    if (el.count() > p.alpha_time_limit_s) break;
+  }
+  return best;
+}
+
+std::vector<LayerRelax> relaxAll(const nn::Network& net, const BoundTable& t, ReluLowerSlope mode) {
+  std::vector<LayerRelax> relax(net.numLayers());
+  for (size_t i = 0; i < net.numLayers(); ++i) {
+    const auto& layer = net.layers()[i];
+    if (layer.isActivation())
+      relax[i] = relaxLayer(layer.activation(), t.preLo(i), t.preHi(i), mode);
+  }
+  return relax;
+}
+
+}  // namespace
+
+LinearRelaxation relaxActivation(const nn::Activation& a, double l, double u, ReluLowerSlope mode) {
+  switch (a.kind) {
+    case nn::ActKind::kRelu: return relaxPiecewise(0.0, l, u, mode);
+    case nn::ActKind::kLeakyRelu: return relaxPiecewise(a.alpha, l, u, mode);
+    case nn::ActKind::kTanh:
+    case nn::ActKind::kSigmoid: return relaxSShaped(a, l, u);
+  }
+  throw Error("crown: unsupported activation");
+}
+
+BoundTable crownBounds(const nn::Network& net, const spec::Box& box, const CrownParams& p) {
+  checkBox(net, box, "crown bounds");
+  const BoundTable ib = intervalBounds(net, box);
+  const size_t L = net.numLayers();
+  // intervalBounds assumes monotone activations (LeakyReLU with alpha >= 0);
+  // only then is it a sound enclosure to intersect with.
+  bool monotone = true;
+  for (const auto& l : net.layers())
+    if (l.isActivation() && l.activation().kind == nn::ActKind::kLeakyRelu &&
+        !(l.activation().alpha >= 0))
+      monotone = false;
+  BoundTable t;
+  t.method = "crown";
+  t.in_lo = box.lo;
+  t.in_hi = box.hi;
+  t.lo.resize(L);
+  t.hi.resize(L);
+  const VectorXd mid = 0.5 * (box.lo + box.hi), rad = 0.5 * (box.hi - box.lo);
+  std::vector<LayerRelax> relax(L);
+
+  for (size_t k = 0; k < L; ++k) {
+    const auto& layer = net.layers()[k];
+    VectorXd lo, hi;
+    if (layer.isDense()) {
+      const auto& d = layer.dense();
+      // Interval step from the (tightened) previous bounds.
+      VectorXd c = 0.5 * (t.preLo(k) + t.preHi(k)), r = 0.5 * (t.preHi(k) - t.preLo(k));
+      VectorXd m = d.W * c + d.b, w = d.W.cwiseAbs() * r;
+      lo = m - w;
+      hi = m + w;
+      if (monotone) intersect(lo, hi, ib.lo[k], ib.hi[k]);
+      const bool needed = k + 1 == L || net.layers()[k + 1].isActivation();
+      if (needed && k > 0) {
+        VectorXd slo, shi;
+        backSubstitute(net, relax, static_cast<int>(k) - 1, d.W, d.b, d.W, d.b, mid, rad, slo,
+                       shi);
+        intersect(lo, hi, slo, shi);
+      }
+    } else {
+      const auto& a = layer.activation();
+      relax[k] = relaxLayer(a, t.preLo(k), t.preHi(k), p.relu_lower);
+      activationRange(a, t.preLo(k), t.preHi(k), lo, hi);
+      if (monotone) intersect(lo, hi, ib.lo[k], ib.hi[k]);
+    }
+    t.lo[k] = std::move(lo);
+    t.hi[k] = std::move(hi);
+  }
+
+  if (p.alpha_iters > 0 && L > 0) {
+    const Eigen::Index n = net.outputSize();
+    for (Eigen::Index j = 0; j < n; ++j) {
+      VectorXd e = VectorXd::Zero(n);
+      e[j] = 1.0;
+      double l = optimisedLowerBound(net, relax, e, mid, rad, p);
+      double u = -optimisedLowerBound(net, relax, -e, mid, rad, p);
+      VectorXd lo(1), hi(1);
+      lo << std::max(t.lo[L - 1][j], l);
+      hi << std::min(t.hi[L - 1][j], u);
+      if (lo[0] > hi[0]) std::swap(lo[0], hi[0]);
+      t.lo[L - 1][j] = lo[0];
+      t.hi[L - 1][j] = hi[0];
+    }
+  }
+  return t;
+}
+
+double crownLowerBound(const nn::Network& net, const spec::Box& box, const BoundTable& t,
+                       const Eigen::VectorXd& c, const CrownParams& p) {
+  checkBox(net, box, "crown lower bound");
+  const size_t L = net.numLayers();
+  require(c.size() == net.outputSize(), "crown lower bound: objective has " +
+                                            std::to_string(c.size()) +
+                                            " coefficients, network output has " +
+                                            std::to_string(net.outputSize()));
+  require(t.lo.size() == L && t.hi.size() == L,
+          "crown lower bound: bound table does not match the network");
+  const VectorXd mid = 0.5 * (box.lo + box.hi), rad = 0.5 * (box.hi - box.lo);
+  // Bound from the table's output bounds alone.
+  const VectorXd& ylo = L ? t.lo[L - 1] : box.lo;
+  const VectorXd& yhi = L ? t.hi[L - 1] : box.hi;
+  double from_table = c.cwiseMax(0.0).dot(ylo) + c.cwiseMin(0.0).dot(yhi);
+  double sym = optimisedLowerBound(net, relaxAll(net, t, p.relu_lower), c, mid, rad, p);
+  return std::isfinite(sym) ? std::max(from_table, sym) : from_table;
+}
+
+}  // namespace nnopt::bounds

@@ -1,0 +1,66 @@
+#pragma once
+// Symbolic bound propagation with back-substitution to the input
+// (CROWN / DeepPoly). Every activation is relaxed by two linear functions of
+// its input, built from the already-known pre-activation bounds:
+//   lw*t + lb <= f(t) <= uw*t + ub   for t in [l, u].
+// The bounds of a Dense layer that feeds an activation (and of the final
+// layer) are obtained by back-substituting its linear form through all
+// earlier layers down to the input, concretising over the input box, and
+// intersecting with interval bounds. Activation outputs are f applied to the
+// (tightened) pre-activation bounds.
+//
+// Floating point: no directed rounding is used (as in intervalBounds); the
+// results are sound up to ordinary double rounding error (~1e-12 relative).
+#include <Eigen/Dense>
+
+#include "bounds/bound_table.h"
+#include "nn/network.h"
+#include "spec/property.h"
+
+namespace nnopt::bounds {
+
+// Lower slope of an unstable ReLU / LeakyReLU (l < 0 < u). The upper bound is
+// always the chord. LeakyReLU(alpha) maps slope 0 to alpha.
+enum class ReluLowerSlope {
+  kAdaptive,  // DeepPoly: 1 if u > -l else 0 (minimises the relaxation area)
+  kCrown,     // CROWN fixed choice: u / (u - l), parallel to the chord
+  kZero,      // always 0 (alpha for LeakyReLU)
+  kOne,       // always 1
+};
+
+struct CrownParams {
+  ReluLowerSlope relu_lower = ReluLowerSlope::kAdaptive;
+  // alpha-CROWN: projected-gradient (Adam) optimisation of the lower slopes
+  // of unstable ReLU/LeakyReLU neurons for each final objective (the final
+  // output bounds in crownBounds, the objective in crownLowerBound), with the
+  // intermediate bounds fixed. 0 = off. Every iterate is a valid relaxation,
+  // the best bound seen is returned, so the result is never looser than the
+  // unoptimised one.
+  int alpha_iters = 0;
+  double alpha_lr = 0.1;
+  double alpha_time_limit_s = 0.5;  // per objective
+};
+
+// Bounds on every layer output over the box (method = "crown"). Throws Error
+// when the box does not match the network input size.
+BoundTable crownBounds(const nn::Network& net, const spec::Box& box, const CrownParams& p = {});
+
+// A sound lower bound of c^T f(x) over the box, back-substituting c through the
+// whole network with the relaxations defined by the pre-activation bounds of
+// t (any sound table for this net and box, e.g. from crownBounds). Never worse
+// than the bound from t's output bounds alone. Throws Error on size mismatch.
+double crownLowerBound(const nn::Network& net, const spec::Box& box, const BoundTable& t,
+                       const Eigen::VectorXd& c, const CrownParams& p = {});
+
+// The linear relaxation of one activation neuron with pre-activation bounds
+// [l, u] (exposed for testing).
+struct LinearRelaxation {
+  double lw = 0, lb = 0, uw = 0, ub = 0;
+  // Range of valid lower slopes (through the origin, lb = 0) for the
+  // alpha optimisation; lo == hi when the slope is not optimisable.
+  double slope_lo = 0, slope_hi = 0;
+};
+LinearRelaxation relaxActivation(const nn::Activation& a, double l, double u,
+                                 ReluLowerSlope mode = ReluLowerSlope::kAdaptive);
+
+}  // namespace nnopt::bounds

@@ -1,0 +1,419 @@
+#include "verify/input_bab.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <queue>
+#include <thread>
+#include <vector>
+
+#include "attack/pgd.h"
+#include "core/error.h"
+#include "core/log.h"
+
+namespace nnopt::verify {
+
+const char* babStatusName(BabStatus s) {
+  switch (s) {
+    case BabStatus::kProven: return "proven";
+    case BabStatus::kFound: return "found";
+    case BabStatus::kTimeout: return "timeout";
+    case BabStatus::kIncomplete: return "incomplete";
+  }
+  return "?";
+}
+
+namespace {
+
+using Eigen::VectorXd;
+
+struct Node {
+  spec::Box box;
+  std::vector<int> alive;  // indices of disjuncts not refuted in an ancestor
+  double score = 0.0;      // min over live disjuncts of their best constraint bound
+  int depth = 0;
+  std::vector<int> cands;  // split dimensions to try, best first
+};
+
+// Priority-queue comparator ("a is served after b").
+struct NodeLess {
+  NodeOrder order;
+  bool operator()(const Node& a, const Node& b) const {
+    if (order == NodeOrder::kDepthFirst && a.depth != b.depth) return a.depth < b.depth;
+    return a.score > b.score;
+  }
+};
+
+// Input coefficients of the CROWN lower bound of c^T f(x) with the
+// relaxations defined by the table (the same back-substitution as
+// bounds::crownLowerBound without alpha): the bound loses |a_i| * radius_i in
+// dimension i.
+VectorXd crownInputCoefficients(const nn::Network& net, const bounds::BoundTable& t,
+                                const VectorXd& c, bounds::ReluLowerSlope mode) {
+  VectorXd a = c;
+  for (int i = static_cast<int>(net.numLayers()) - 1; i >= 0; --i) {
+    const auto& layer = net.layers()[i];
+    if (layer.isDense()) {
+      a = layer.dense().W.transpose() * a;
+      continue;
+    }
+    const auto& act = layer.activation();
+    const VectorXd& l = t.preLo(i);
+    const VectorXd& u = t.preHi(i);
+    for (Eigen::Index j = 0; j < a.size(); ++j) {
+      auto r = bounds::relaxActivation(act, l[j], u[j], mode);
+      a[j] *= a[j] > 0 ? r.lw : r.uw;
+    }
+  }
+  return a;
+}
+
+class InputBab {
+ public:
+  InputBab(const nn::Network& net, const spec::Box& box, const spec::OutputSpec& spec,
+           const InputBabParams& p)
+      : net_(net),
+        root_(box),
+        spec_(spec),
+        p_(p),
+        deadline_(p.time_limit),
+        queue_(NodeLess{p.order}) {
+    for (const auto& conj : spec.disjuncts) {
+      std::vector<VectorXd> cs;
+      for (const auto& c : conj) {
+        VectorXd v = VectorXd::Zero(net.outputSize());
+        for (const auto& [j, a] : c.coefs) {
+          require(j >= 0 && j < net.outputSize(),
+                  "input B&B: output constraint refers to Y_" + std::to_string(j) +
+                      " but the network has " + std::to_string(net.outputSize()) + " outputs");
+          v[j] += a;
+        }
+        cs.push_back(std::move(v));
+      }
+      coefs_.push_back(std::move(cs));
+    }
+  }
+
+  InputBabResult run() {
+    Timer timer;
+    Node root;
+    root.box = root_;
+    for (size_t d = 0; d < spec_.disjuncts.size(); ++d) root.alive.push_back(static_cast<int>(d));
+    Bounded rb = bound(root.box, root.alive, 0);
+    res_.root_bound = rb.pruned ? std::numeric_limits<double>::infinity() : rb.score;
+    if (!rb.pruned && prepare(root, std::move(rb))) queue_.push(std::move(root));
+    const int n = std::max(1, p_.threads);
+    std::vector<std::thread> pool;
+    for (int i = 1; i < n; ++i) pool.emplace_back([this] { worker(); });
+    worker();
+    for (auto& t : pool) t.join();
+    res_.nodes = nodes_.load();
+    res_.pruned = pruned_.load();
+    res_.unresolved = unresolved_.load();
+    res_.max_depth = max_depth_.load();
+    if (found_)
+      res_.status = BabStatus::kFound;
+    else if (timed_out_)
+      res_.status = BabStatus::kTimeout;
+    else if (limit_hit_ || res_.unresolved > 0)
+      res_.status = BabStatus::kIncomplete;
+    else
+      res_.status = BabStatus::kProven;
+    res_.time_s = timer.seconds();
+    return res_;
+  }
+
+ private:
+  // The bounds of one box.
+  struct Bounded {
+    bool pruned = false;
+    double score = std::numeric_limits<double>::infinity();  // min over live disjuncts
+    std::vector<int> alive;
+    int hard_d = -1, hard_k = -1;   // the hardest live disjunct and its best constraint
+    std::vector<double> hard_lbs;   // bounds of all constraints of hard_d
+    bounds::BoundTable t;
+  };
+
+  // CROWN bounds of the box for the disjuncts in `alive`.
+  Bounded bound(const spec::Box& box, const std::vector<int>& alive, int depth) {
+    const long count = ++nodes_;
+    if (count > p_.max_nodes) {
+      limit_hit_ = true;
+      stop_ = true;
+    }
+    int md = max_depth_.load();
+    while (depth > md && !max_depth_.compare_exchange_weak(md, depth)) {
+    }
+    Bounded b;
+    b.t = bounds::crownBounds(net_, box, p_.crown);
+    std::vector<double> lbs;
+    for (int d : alive) {
+      const auto& conj = spec_.disjuncts[d];
+      double best = -std::numeric_limits<double>::infinity();
+      int best_k = -1;
+      bool dead = false;
+      lbs.clear();
+      for (size_t k = 0; k < conj.size(); ++k) {
+        double lb =
+            bounds::crownLowerBound(net_, box, b.t, coefs_[d][k], p_.crown) - conj[k].rhs;
+        if (std::isnan(lb)) lb = -std::numeric_limits<double>::infinity();
+        lbs.push_back(lb);
+        if (lb > p_.prune_tol) {
+          dead = true;
+          break;
+        }
+        if (best_k < 0 || lb > best) best = lb, best_k = static_cast<int>(k);
+      }
+      if (dead) continue;
+      b.alive.push_back(d);
+      if (b.hard_d < 0 || best < b.score) {
+        b.score = best, b.hard_d = d, b.hard_k = best_k;
+        b.hard_lbs = lbs;
+      }
+    }
+    b.pruned = b.alive.empty();
+    return b;
+  }
+
+  // For a node that survived bounding: search it for a counterexample and
+  // choose its split candidates. True when it must be split.
+  bool prepare(Node& node, Bounded b) {
+    node.alive = std::move(b.alive);
+    node.score = b.score;
+    if (search(node)) return false;
+    node.cands = splitCandidates(node, b);
+    if (node.cands.empty()) {
+      ++unresolved_;
+      return false;
+    }
+    return true;
+  }
+
+  // Centre and a short PGD over the live disjuncts. True when a point
+  // satisfying the spec was found (recorded, search stopped).
+  bool search(const Node& node) {
+    spec::OutputSpec live;
+    const spec::OutputSpec* s = &spec_;
+    if (node.alive.size() != spec_.disjuncts.size()) {
+      for (int d : node.alive) live.disjuncts.push_back(spec_.disjuncts[d]);
+      s = &live;
+    }
+    attack::PgdParams pp;
+    pp.restarts = 1;
+    pp.steps = p_.pgd_steps;
+    pp.step_init = 0.25;
+    pp.step_final = 0.01;
+    pp.starts = {0.5 * (node.box.lo + node.box.hi)};
+    attack::PgdResult r = attack::pgdMinimize(net_, node.box, *s, pp);
+    if (!r.reached) return false;
+    // Confirm on the full spec (the live subset is only a restriction).
+    VectorXd y = net_.forward(r.x);
+    if (!(attack::specMargin(spec_, y) <= 0.0)) return false;
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!found_) {
+      found_ = true;
+      res_.x = r.x;
+      res_.y = y;
+    }
+    stop_ = true;
+    cv_.notify_all();
+    return true;
+  }
+
+  // Split scores of every dimension (-inf: not splittable) for the hardest
+  // live disjunct d (k its constraint with the best bound, lbs the bounds of
+  // all of its constraints):
+  //  - smear: width_i * |d(c_k^T f)/dx_i| at the centre;
+  //  - crown: the bound of constraint k' loses |a_k'i| * width_i / 2 in
+  //    dimension i (a = input coefficients of its CROWN bound); halving the
+  //    dimension gains about a quarter of that: score max_k' (lb_k' +
+  //    |a_k'i| width_i / 4).
+  // When no splittable dimension scores above the baseline (0, resp. the best
+  // bound), the widest dimension relative to the root box gets the top score.
+  VectorXd splitScores(const Node& node, const Bounded& b, SplitRule rule) {
+    const VectorXd& lo = node.box.lo;
+    const VectorXd& hi = node.box.hi;
+    const VectorXd centre = 0.5 * (lo + hi);
+    const VectorXd w = hi - lo;
+    const Eigen::Index n = lo.size();
+    const double kNo = -std::numeric_limits<double>::infinity();
+    std::vector<bool> ok(n);
+    for (Eigen::Index i = 0; i < n; ++i)
+      ok[i] = w[i] > p_.min_rel_width * std::max(1.0, std::abs(centre[i]));
+    VectorXd score = VectorXd::Constant(n, kNo);
+    double base = 0.0;
+    if (b.hard_d >= 0 && b.hard_k >= 0 && rule == SplitRule::kCrownCoef) {
+      base = kNo;
+      for (double lb : b.hard_lbs) base = std::max(base, lb);
+      for (size_t kk = 0; kk < b.hard_lbs.size(); ++kk) {
+        if (!std::isfinite(b.hard_lbs[kk])) continue;
+        VectorXd a =
+            crownInputCoefficients(net_, b.t, coefs_[b.hard_d][kk], p_.crown.relu_lower);
+        for (Eigen::Index i = 0; i < n; ++i)
+          score[i] = std::max(score[i], b.hard_lbs[kk] + 0.25 * std::abs(a[i]) * w[i]);
+      }
+    } else if (b.hard_d >= 0 && b.hard_k >= 0) {
+      score = attack::outputGradient(net_, centre, coefs_[b.hard_d][b.hard_k])
+                  .cwiseAbs()
+                  .cwiseProduct(w);
+    }
+    bool informative = false;
+    int widest = -1;
+    double widest_rel = -1.0;
+    for (Eigen::Index i = 0; i < n; ++i) {
+      if (!ok[i]) {
+        score[i] = kNo;
+        continue;
+      }
+      informative |= score[i] > base;
+      const double root_w = root_.hi[i] - root_.lo[i];
+      const double rel = root_w > 0 ? w[i] / root_w : 0.0;
+      if (rel > widest_rel) widest_rel = rel, widest = static_cast<int>(i);
+    }
+    if (!informative && widest >= 0) score[widest] = std::numeric_limits<double>::infinity();
+    return score;
+  }
+
+  // Candidate split dimensions, best first: the top one of the split rule;
+  // with lookahead the top `lookahead` smear dimensions and the top crown
+  // dimension (duplicates removed).
+  std::vector<int> splitCandidates(const Node& node, const Bounded& b) {
+    auto top = [](const VectorXd& s, int m, std::vector<int>& out) {
+      std::vector<int> idx(s.size());
+      for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int>(i);
+      std::stable_sort(idx.begin(), idx.end(), [&](int a, int c) { return s[a] > s[c]; });
+      for (int i = 0, taken = 0; i < static_cast<int>(idx.size()) && taken < m; ++i) {
+        if (!(s[idx[i]] > -std::numeric_limits<double>::infinity())) break;
+        ++taken;
+        if (std::find(out.begin(), out.end(), idx[i]) == out.end()) out.push_back(idx[i]);
+      }
+    };
+    std::vector<int> c;
+    if (p_.lookahead <= 0) {
+      top(splitScores(node, b, p_.split), 1, c);
+    } else {
+      if (getenv("XX_CROWN")) top(splitScores(node, b, SplitRule::kCrownCoef), 1, c);
+      top(splitScores(node, b, SplitRule::kSmear), p_.lookahead, c);
+    }
+    return c;
+  }
+
+  // The two halves of node.box along dimension i.
+  static std::pair<spec::Box, spec::Box> halves(const spec::Box& box, int i) {
+    std::pair<spec::Box, spec::Box> h{box, box};
+    const double mid = 0.5 * (box.lo[i] + box.hi[i]);
+    h.first.hi[i] = mid;
+    h.second.lo[i] = mid;
+    return h;
+  }
+
+  // Splits a node: with several candidates, bounds the children of each and
+  // keeps the split that leaves the least total violation, sum over both
+  // children of max(0, -score) (a pruned child leaves none); ties go to the
+  // earlier candidate. Returns the children that must be split further.
+  std::vector<Node> expand(const Node& node) {
+    struct Split {
+      Node kid[2];
+      Bounded b[2];
+      double left = std::numeric_limits<double>::infinity();  // remaining violation
+    };
+    Split best;
+    bool have = false;
+    for (int dim : node.cands) {
+      if (stop_) return {};
+      Split s;
+      auto [lo, hi] = halves(node.box, dim);
+      s.kid[0].box = std::move(lo);
+      s.kid[1].box = std::move(hi);
+      for (int side = 0; side < 2; ++side) {
+        s.kid[side].depth = node.depth + 1;
+        s.b[side] = bound(s.kid[side].box, node.alive, node.depth + 1);
+      }
+      s.left = 0.0;
+      for (int side = 0; side < 2; ++side)
+        if (!s.b[side].pruned) s.left += std::max(0.0, -s.b[side].score);
+      if (!have || s.left < best.left) {
+        best = std::move(s);
+        have = true;
+      }
+    }
+    std::vector<Node> out;
+    if (!have) return out;
+    for (int side = 0; side < 2 && !stop_; ++side) {
+      if (best.b[side].pruned) {
+        ++pruned_;
+        continue;
+      }
+      Node& k = best.kid[side];
+      if (prepare(k, std::move(best.b[side]))) out.push_back(std::move(k));
+    }
+    return out;
+  }
+
+  void worker() {
+    for (;;) {
+      Node node;
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(lk, [&] { return stop_ || !queue_.empty() || busy_ == 0; });
+        if (stop_ || queue_.empty()) {
+          cv_.notify_all();
+          return;
+        }
+        if (deadline_.expired()) {
+          timed_out_ = true;
+          stop_ = true;
+          cv_.notify_all();
+          return;
+        }
+        node = queue_.top();
+        queue_.pop();
+        ++busy_;
+      }
+      std::vector<Node> kids = expand(node);
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        for (auto& c : kids) queue_.push(std::move(c));
+        --busy_;
+      }
+      cv_.notify_all();
+    }
+  }
+
+  const nn::Network& net_;
+  const spec::Box& root_;
+  const spec::OutputSpec& spec_;
+  const InputBabParams& p_;
+  Deadline deadline_;
+  std::vector<std::vector<VectorXd>> coefs_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::priority_queue<Node, std::vector<Node>, NodeLess> queue_;
+  int busy_ = 0;
+  std::atomic<bool> stop_{false};
+  bool found_ = false;
+  bool timed_out_ = false;
+  std::atomic<bool> limit_hit_{false};
+  std::atomic<long> nodes_{0}, pruned_{0}, unresolved_{0};
+  std::atomic<int> max_depth_{0};
+  InputBabResult res_;
+};
+
+}  // namespace
+
+InputBabResult inputBranchAndBound(const nn::Network& net, const spec::Box& box,
+                                   const spec::OutputSpec& spec, const InputBabParams& p) {
+  require(box.size() == net.inputSize(), "input B&B: box has " + std::to_string(box.size()) +
+                                             " dimensions, network input has " +
+                                             std::to_string(net.inputSize()));
+  require(!box.empty(), "input B&B: the input box is empty");
+  require(box.lo.allFinite() && box.hi.allFinite(), "input B&B: the input box must be finite");
+  require(!spec.disjuncts.empty(), "input B&B: the output condition has no disjuncts");
+  InputBab bab(net, box, spec, p);
+  return bab.run();
+}
+
+}  // namespace nnopt::verify

@@ -1,0 +1,77 @@
+#pragma once
+// Branch and bound over input splits (for low-dimensional inputs, e.g. ACAS
+// Xu): complete for piecewise-linear networks up to the width floor.
+//
+// Each node is a sub-box of the input box with the set of unsafe disjuncts not
+// yet refuted in it (children inherit the parent's set). Bounding: CROWN
+// bounds of the sub-box (bounds::crownBounds), then for every live disjunct
+// and each of its constraints sum c*y <= d a CROWN lower bound of c^T f(x) - d
+// (bounds::crownLowerBound); a disjunct dies when one of its constraints has
+// lower bound > prune_tol, the node is pruned when all disjuncts are dead.
+// Otherwise the centre is evaluated and a short PGD runs from it; a point
+// satisfying a disjunct ends the search (status kFound; the caller replays).
+// Branching: halve the dimension with the largest score, where the score is
+// (SplitRule) width * |gradient| at the centre of the hardest constraint
+// (smear), or width * |input coefficient of its CROWN lower bound|. Nodes are
+// processed depth-first (deepest first, ties by lowest bound) by `threads`
+// workers sharing one queue.
+#include <Eigen/Dense>
+#include <limits>
+#include <string>
+
+#include "bounds/crown.h"
+#include "nn/network.h"
+#include "spec/property.h"
+
+namespace nnopt::verify {
+
+enum class SplitRule { kSmear, kCrownCoef };
+enum class NodeOrder {
+  kDepthFirst,  // deepest first, ties by lowest bound (bounded memory)
+  kBestFirst,   // lowest bound first (most violated region first)
+};
+
+struct InputBabParams {
+  double time_limit = std::numeric_limits<double>::infinity();  // seconds
+  int threads = 1;
+  bounds::CrownParams crown;  // per node
+  int pgd_steps = 5;          // PGD steps from each unpruned node's centre (0 = centre only)
+  long max_nodes = 20'000'000;
+  SplitRule split = SplitRule::kSmear;
+  NodeOrder order = NodeOrder::kBestFirst;
+  // 0: split the top dimension of `split`. k > 0: bound the children of the
+  // top k smear dimensions and the top crown dimension and keep the split
+  // whose worse child has the best bound (costs up to 2(k+1) boundings per
+  // split instead of 2).
+  int lookahead = 0;
+  double prune_tol = 1e-9;
+  // A dimension narrower than this (relative to max(1, |centre|)) is not split;
+  // a node with no splittable dimension left is an unresolved leaf.
+  double min_rel_width = 1e-12;
+};
+
+enum class BabStatus {
+  kProven,      // every node pruned: no input in the box satisfies the spec
+  kFound,       // x, y satisfy the spec (forward pass in double)
+  kTimeout,
+  kIncomplete,  // node limit or unresolved leaves at the width floor
+};
+const char* babStatusName(BabStatus s);
+
+struct InputBabResult {
+  BabStatus status = BabStatus::kIncomplete;
+  Eigen::VectorXd x, y;
+  long nodes = 0;        // nodes bounded
+  long pruned = 0;
+  long unresolved = 0;   // leaves at the width floor
+  int max_depth = 0;
+  double time_s = 0.0;
+  double root_bound = -std::numeric_limits<double>::infinity();  // min over live disjuncts
+};
+
+// Throws Error when the box does not match the network or the spec refers to
+// outputs out of range.
+InputBabResult inputBranchAndBound(const nn::Network& net, const spec::Box& box,
+                                   const spec::OutputSpec& spec, const InputBabParams& p);
+
+}  // namespace nnopt::verify

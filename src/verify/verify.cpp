@@ -1,0 +1,416 @@
+#include "verify/verify.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <set>
+#include <thread>
+
+#include "attack/pgd.h"
+#include "bounds/crown.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "verify/disjunct_model.h"
+#include "verify/input_bab.h"
+
+namespace nnopt::verify {
+
+const char* answerName(VerifyAnswer a) {
+  switch (a) {
+    case VerifyAnswer::kSat: return "sat";
+    case VerifyAnswer::kUnsat: return "unsat";
+    case VerifyAnswer::kTimeout: return "timeout";
+    case VerifyAnswer::kUnknown: return "unknown";
+  }
+  return "?";
+}
+
+const char* proverName(Prover p) {
+  switch (p) {
+    case Prover::kAuto: return "auto";
+    case Prover::kInputBab: return "input-bab";
+    case Prover::kMip: return "mip";
+    case Prover::kNone: return "none";
+  }
+  return "?";
+}
+
+Prover parseProver(const std::string& s) {
+  if (s == "auto") return Prover::kAuto;
+  if (s == "input-bab") return Prover::kInputBab;
+  if (s == "mip") return Prover::kMip;
+  if (s == "none") return Prover::kNone;
+  throw Error("unknown prover '" + s + "' (supported: auto, input-bab, mip, none)");
+}
+
+std::vector<spec::PropertyCase> propertyCases(const spec::Property& prop) {
+  if (!prop.cases.empty()) return prop.cases;
+  std::vector<spec::PropertyCase> cases;
+  for (const auto& b : prop.input_boxes) cases.push_back({b, prop.unsafe});
+  return cases;
+}
+
+bool replayCounterexample(const nn::Network& net, const spec::Property& prop,
+                          const spec::Box& case_box, const Eigen::VectorXd& x,
+                          Eigen::VectorXd& x_out, Eigen::VectorXd& y_out, double tol) {
+  if (x.size() != case_box.size() || !x.allFinite() || !case_box.contains(x, tol)) return false;
+  x_out = x.cwiseMax(case_box.lo).cwiseMin(case_box.hi);
+  y_out = net.forward(x_out);
+  return y_out.allFinite() && prop.isUnsafe(x_out, y_out, 0.0);
+}
+
+namespace {
+
+using Eigen::VectorXd;
+using Conj = std::vector<spec::OutputConstraint>;
+
+void checkProperty(const nn::Network& net, const std::vector<spec::PropertyCase>& cases) {
+  require(!cases.empty(), "verify: the property has no input box");
+  const int64_t n_in = net.inputSize(), n_out = net.outputSize();
+  for (size_t c = 0; c < cases.size(); ++c) {
+    const auto& b = cases[c].input;
+    require(b.size() == n_in, "verify: input box " + std::to_string(c) + " has " +
+                                  std::to_string(b.size()) + " dimensions, the network has " +
+                                  std::to_string(n_in) + " inputs");
+    require(b.lo.allFinite() && b.hi.allFinite() && !b.empty(),
+            "verify: input box " + std::to_string(c) + " is empty or not finite");
+    require(!cases[c].unsafe.disjuncts.empty(),
+            "verify: case " + std::to_string(c) + " has no unsafe output condition");
+    for (const auto& conj : cases[c].unsafe.disjuncts)
+      for (const auto& k : conj)
+        for (const auto& [j, a] : k.coefs)
+          require(j >= 0 && j < n_out, "verify: output constraint refers to Y_" +
+                                           std::to_string(j) + " but the network has " +
+                                           std::to_string(n_out) + " outputs");
+  }
+}
+
+class Verifier {
+ public:
+  Verifier(const nn::Network& net, const spec::Property& prop, const VerifyParams& p)
+      : net_(net), prop_(prop), p_(p), deadline_(p.timeout_s), cases_(propertyCases(prop)) {
+    checkProperty(net, cases_);
+    threads_ = p.threads > 0 ? p.threads
+                             : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    r_.cases = static_cast<int>(cases_.size());
+    for (const auto& c : cases_) r_.disjuncts += static_cast<int>(c.unsafe.disjuncts.size());
+    best_x_.resize(cases_.size());
+    best_val_.assign(cases_.size(), std::numeric_limits<double>::infinity());
+    tables_.resize(cases_.size());
+    has_table_.assign(cases_.size(), false);
+    refuted_.resize(cases_.size());
+    for (size_t c = 0; c < cases_.size(); ++c)
+      refuted_[c].assign(cases_[c].unsafe.disjuncts.size(), false);
+  }
+
+  VerifyResult run() {
+    Timer stage;
+    if (!stagePgd()) {
+      r_.pgd_s = stage.seconds();
+      stage = Timer();
+      if (!stageNlp()) {
+        r_.nlp_s = stage.seconds();
+        stage = Timer();
+        stageProve();
+        r_.prove_s = stage.seconds();
+      } else {
+        r_.nlp_s = stage.seconds();
+      }
+    } else {
+      r_.pgd_s = stage.seconds();
+    }
+    finish();
+    r_.time_s = timer_.seconds();
+    return r_;
+  }
+
+ private:
+  // Replays x for case c; on success records the answer and returns true.
+  bool trySat(size_t c, const VectorXd& x, const std::string& by) {
+    if (x.size() != net_.inputSize()) return false;
+    VectorXd xo, yo;
+    const VectorXd xc = x.cwiseMax(cases_[c].input.lo).cwiseMin(cases_[c].input.hi);
+    if (!replayCounterexample(net_, prop_, cases_[c].input, xc, xo, yo)) return false;
+    r_.answer = VerifyAnswer::kSat;
+    r_.x = xo;
+    r_.y = yo;
+    r_.case_index = static_cast<int>(c);
+    attack::specMargin(cases_[c].unsafe, yo, &r_.disjunct_index);
+    r_.decided_by = by;
+    r_.best_margin = std::min(r_.best_margin, attack::specMargin(cases_[c].unsafe, yo));
+    r_.reason = "counterexample found by " + by + " and replayed (case " + std::to_string(c) +
+                ", disjunct " + std::to_string(r_.disjunct_index) + ")";
+    return true;
+  }
+
+  void noteMargin(size_t c, const VectorXd& x, double v) {
+    if (x.size() == 0) return;
+    if (best_x_[c].size() == 0 || v < best_val_[c]) {
+      best_x_[c] = x;
+      best_val_[c] = v;
+    }
+    r_.best_margin = std::min(r_.best_margin, v);
+  }
+
+  // CROWN bounds of case c's box, computed once.
+  const bounds::BoundTable& table(size_t c) {
+    if (!has_table_[c]) {
+      tables_[c] = bounds::crownBounds(net_, cases_[c].input);
+      has_table_[c] = true;
+    }
+    return tables_[c];
+  }
+
+  // ---- stage 1: PGD on each case's whole disjunction.
+  bool stagePgd() {
+    const double budget = std::min(p_.pgd_time_frac * p_.timeout_s, p_.pgd_time_max_s);
+    Deadline stage(budget);
+    for (size_t c = 0; c < cases_.size(); ++c) {
+      if (deadline_.expired()) return false;
+      attack::PgdParams pp;
+      pp.restarts = p_.pgd_restarts;
+      pp.steps = p_.pgd_steps;
+      pp.seed = p_.seed + c;
+      pp.time_limit = std::min(stage.remaining() / static_cast<double>(cases_.size() - c),
+                               deadline_.remaining());
+      auto pr = attack::pgdMinimize(net_, cases_[c].input, cases_[c].unsafe, pp);
+      noteMargin(c, pr.x, pr.value);
+      if (pr.reached && trySat(c, pr.x, "pgd")) return true;
+    }
+    return false;
+  }
+
+  // ---- stage 2: complementarity NLP on the most promising disjuncts.
+  // Whether stage 3 uses the input B&B for this network.
+  bool useInputBab() const {
+    const bool low_dim = net_.inputSize() <= p_.input_split_max_dims;
+    return p_.prover == Prover::kInputBab ||
+           (p_.prover == Prover::kAuto && (low_dim || !net_.isPiecewiseLinear()));
+  }
+
+  bool stageNlp() {
+    if (!p_.nlp || p_.nlp_disjuncts <= 0) return false;
+    // The input B&B searches every node with PGD and is complete: the NLP
+    // would only delay it.
+    if (useInputBab() && !p_.nlp_before_bab) return false;
+    const double budget = std::min(p_.nlp_time_frac * p_.timeout_s, p_.nlp_time_max_s);
+    Deadline stage(budget);
+    struct Job {
+      size_t c;
+      int d;
+      double v;
+    };
+    std::vector<Job> jobs;
+    for (size_t c = 0; c < cases_.size(); ++c) {
+      if (best_x_[c].size() == 0) continue;
+      const VectorXd y = net_.forward(best_x_[c]);
+      std::vector<Job> cj;
+      const auto& ds = cases_[c].unsafe.disjuncts;
+      for (size_t d = 0; d < ds.size(); ++d)
+        cj.push_back({c, static_cast<int>(d), conjunctionMargin(ds[d], y)});
+      std::sort(cj.begin(), cj.end(), [](const Job& a, const Job& b) { return a.v < b.v; });
+      if (static_cast<int>(cj.size()) > p_.nlp_disjuncts) cj.resize(p_.nlp_disjuncts);
+      jobs.insert(jobs.end(), cj.begin(), cj.end());
+    }
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      if (stage.expired() || deadline_.expired()) return false;
+      const auto& job = jobs[i];
+      const Conj& conj = cases_[job.c].unsafe.disjuncts[job.d];
+      NlpFalsifyParams np;
+      np.time_limit = std::min(stage.remaining() / static_cast<double>(jobs.size() - i),
+                               deadline_.remaining());
+      auto nr = nlpFalsify(net_, cases_[job.c].input, table(job.c), conj, best_x_[job.c], np);
+      if (nr.x.size() == 0) continue;
+      if (nr.margin <= 0.0 && trySat(job.c, nr.x, "nlp")) return true;
+      // Polish: a few PGD steps on this disjunct from the NLP point.
+      attack::PgdParams pp;
+      pp.restarts = 1;
+      pp.steps = 50;
+      pp.step_init = 0.01;
+      pp.step_final = 1e-4;
+      pp.starts = {nr.x};
+      pp.time_limit = std::min(1.0, deadline_.remaining());
+      spec::OutputSpec one;
+      one.disjuncts = {conj};
+      auto pr = attack::pgdMinimize(net_, cases_[job.c].input, one, pp);
+      noteMargin(job.c, pr.x, pr.value);
+      if (pr.reached && trySat(job.c, pr.x, "nlp+pgd")) return true;
+    }
+    return false;
+  }
+
+  // ---- stage 3: prove (or find) per case.
+  void stageProve() {
+    if (p_.prover == Prover::kNone) {
+      reason_ = "falsification only (--prover none)";
+      return;
+    }
+    for (size_t c = 0; c < cases_.size(); ++c) {
+      if (deadline_.expired()) {
+        timed_out_ = true;
+        return;
+      }
+      if (useInputBab() ? proveByInputBab(c) : proveByMip(c)) return;  // sat found
+    }
+  }
+
+  bool proveByInputBab(size_t c) {
+    InputBabParams bp;
+    bp.time_limit = deadline_.remaining();
+    bp.threads = threads_;
+    bp.pgd_steps = p_.bab_pgd_steps;
+    bp.max_nodes = p_.bab_max_nodes;
+    bp.prune_tol = p_.prune_tol;
+    bp.split = p_.bab_split;
+    bp.order = p_.bab_order;
+    bp.lookahead = p_.bab_lookahead;
+    auto br = inputBranchAndBound(net_, cases_[c].input, cases_[c].unsafe, bp);
+    r_.nodes += br.nodes;
+    methods_.insert("input-bab");
+    switch (br.status) {
+      case BabStatus::kProven:
+        std::fill(refuted_[c].begin(), refuted_[c].end(), true);
+        return false;
+      case BabStatus::kFound:
+        if (trySat(c, br.x, "input-bab")) return true;
+        reason_ = "input B&B point failed the replay";
+        return false;
+      case BabStatus::kTimeout: timed_out_ = true; return false;
+      case BabStatus::kIncomplete:
+        reason_ = br.unresolved ? "input B&B reached the width floor (" +
+                                      std::to_string(br.unresolved) + " unresolved leaves)"
+                                : "input B&B node limit reached";
+        return false;
+    }
+    return false;
+  }
+
+  bool proveByMip(size_t c) {
+    const auto& ds = cases_[c].unsafe.disjuncts;
+    const spec::Box& box = cases_[c].input;
+    const bounds::BoundTable& bt = table(c);
+    // Most suspicious disjuncts (smallest margin at the best point) first.
+    std::vector<std::pair<double, int>> order;
+    const VectorXd yb = best_x_[c].size() ? net_.forward(best_x_[c]) : VectorXd();
+    for (size_t d = 0; d < ds.size(); ++d)
+      order.push_back({yb.size() ? conjunctionMargin(ds[d], yb) : 0.0, static_cast<int>(d)});
+    std::sort(order.begin(), order.end());
+    // Root check with (alpha-)CROWN.
+    bounds::CrownParams cp;
+    cp.alpha_iters = p_.alpha_iters_root;
+    std::vector<int> open;
+    for (const auto& [v, d] : order) {
+      if (deadline_.expired()) {
+        timed_out_ = true;
+        return false;
+      }
+      bool dead = false;
+      for (const auto& k : ds[d]) {
+        VectorXd coef = VectorXd::Zero(net_.outputSize());
+        for (const auto& [j, a] : k.coefs) coef[j] += a;
+        if (bounds::crownLowerBound(net_, box, bt, coef, cp) - k.rhs > p_.prune_tol) {
+          dead = true;
+          break;
+        }
+      }
+      if (dead) {
+        refuted_[c][d] = true;
+        methods_.insert("crown");
+      } else {
+        open.push_back(d);
+      }
+    }
+    if (!net_.isPiecewiseLinear() && !open.empty()) {
+      reason_ = "the network has smooth activations: no exact MIP (try --prover input-bab)";
+      return false;
+    }
+    for (int d : open) {
+      if (deadline_.expired()) {
+        timed_out_ = true;
+        return false;
+      }
+      MipParams mp;
+      mp.time_limit = deadline_.remaining();
+      mp.threads = p_.mip_threads;
+      mp.unsat_tol = p_.mip_unsat_tol;
+      mp.start = best_x_[c];
+      mp.solver_log = p_.solver_log;
+      auto mr = solveDisjunctMip(net_, box, bt, ds[d], mp);
+      r_.nodes += mr.nodes;
+      methods_.insert("mip");
+      switch (mr.outcome) {
+        case MipOutcome::kRefuted: refuted_[c][d] = true; break;
+        case MipOutcome::kCandidate: {
+          if (trySat(c, mr.x, "mip")) return true;
+          attack::PgdParams pp;
+          pp.restarts = 1;
+          pp.steps = 50;
+          pp.step_init = 1e-3;
+          pp.step_final = 1e-6;
+          pp.starts = {mr.x};
+          spec::OutputSpec one;
+          one.disjuncts = {ds[d]};
+          auto pr = attack::pgdMinimize(net_, box, one, pp);
+          if (pr.reached && trySat(c, pr.x, "mip+pgd")) return true;
+          reason_ = "MIP incumbent <= 0 failed the replay (numerical tolerance)";
+          break;
+        }
+        case MipOutcome::kOpen: timed_out_ = true; return false;
+        case MipOutcome::kUnknown:
+          reason_ = "MIP finished without a decision: " + mr.status;
+          break;
+      }
+    }
+    return false;
+  }
+
+  void finish() {
+    if (r_.answer == VerifyAnswer::kSat) return;
+    int refuted = 0;
+    for (const auto& v : refuted_) refuted += static_cast<int>(std::count(v.begin(), v.end(), true));
+    r_.disjuncts_refuted = refuted;
+    if (refuted == r_.disjuncts) {
+      r_.answer = VerifyAnswer::kUnsat;
+      std::string by;
+      for (const auto& m : methods_) by += (by.empty() ? "" : "+") + m;
+      r_.decided_by = by;
+      r_.reason = "every unsafe disjunct refuted (" + std::to_string(refuted) + " of " +
+                  std::to_string(r_.disjuncts) + ")";
+      return;
+    }
+    const bool expired = timed_out_ || deadline_.expired();
+    r_.answer = expired ? VerifyAnswer::kTimeout : VerifyAnswer::kUnknown;
+    r_.reason = expired ? "deadline reached with " + std::to_string(refuted) + " of " +
+                              std::to_string(r_.disjuncts) + " disjuncts refuted"
+                        : (reason_.empty() ? "undecided" : reason_);
+  }
+
+  const nn::Network& net_;
+  const spec::Property& prop_;
+  const VerifyParams& p_;
+  Timer timer_;
+  Deadline deadline_;
+  std::vector<spec::PropertyCase> cases_;
+  int threads_ = 1;
+  VerifyResult r_;
+  std::vector<VectorXd> best_x_;
+  std::vector<double> best_val_;
+  std::vector<bounds::BoundTable> tables_;
+  std::vector<bool> has_table_;
+  std::vector<std::vector<bool>> refuted_;
+  std::set<std::string> methods_;
+  bool timed_out_ = false;
+  std::string reason_;
+};
+
+}  // namespace
+
+VerifyResult verifyProperty(const nn::Network& net, const spec::Property& prop,
+                            const VerifyParams& params) {
+  require(params.timeout_s > 0 && !std::isnan(params.timeout_s),
+          "verify: the timeout must be > 0 seconds");
+  Verifier v(net, prop, params);
+  return v.run();
+}
+
+}  // namespace nnopt::verify

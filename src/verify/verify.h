@@ -1,0 +1,113 @@
+#pragma once
+// Complete verification of a VNN-LIB style property: is there an input x in
+// some case's box whose output y = f(x) satisfies that case's unsafe condition
+// (an OR of ANDs of linear constraints on y)?
+//
+// Escalation per property (one deadline for everything):
+//  1. falsify, cheap: PGD with restarts on the whole unsafe disjunction of each
+//     case (attack/pgd.h);
+//  2. falsify, local NLP: the complementarity NLP (Scholtes continuation) of
+//     min t s.t. c_k^T y - d_k <= t for the most promising disjuncts, started
+//     at the best PGD point, polished by PGD;
+//  3. prove (or find): low-dimensional inputs (<= input_split_max_dims): branch
+//     and bound over input splits with CROWN bounds (verify/input_bab.h); else
+//     per disjunct a CROWN check at the root, then the exact big-M MIP of
+//     min t (CBC, early stop below 0) (verify/disjunct_model.h).
+// Soundness rules: every `sat` is replayed (x clamped into its case's box,
+// forward pass in double, Property::isUnsafe with tolerance 0) before it is
+// reported; `unsat` only when every disjunct of every case was refuted by a
+// finished sound method (CROWN bound > prune_tol, input B&B exhausted, MIP
+// with proven bound > mip_unsat_tol). Otherwise `timeout` (deadline reached)
+// or `unknown` (methods finished without deciding).
+#include <Eigen/Dense>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "nn/network.h"
+#include "spec/property.h"
+#include "verify/input_bab.h"
+
+namespace nnopt::verify {
+
+enum class VerifyAnswer { kSat, kUnsat, kTimeout, kUnknown };
+const char* answerName(VerifyAnswer a);  // "sat", "unsat", "timeout", "unknown"
+
+// Which prover runs in stage 3.
+enum class Prover {
+  kAuto,      // input B&B for <= input_split_max_dims inputs, else MIP
+  kInputBab,  // input-split B&B with CROWN (any dimension; weak for images)
+  kMip,       // CROWN root check + exact MIP per disjunct (piecewise-linear nets)
+  kNone,      // falsification only (answers sat / unknown / timeout)
+};
+const char* proverName(Prover p);
+Prover parseProver(const std::string& s);  // auto, input-bab, mip, none; throws Error
+
+struct VerifyParams {
+  double timeout_s = 60.0;   // wall clock for the whole property
+  int threads = 0;           // worker threads for the input B&B (0 = hardware threads)
+  uint64_t seed = 0;         // PGD starts
+  Prover prover = Prover::kAuto;
+  // Stage 1: PGD.
+  int pgd_restarts = 16;
+  int pgd_steps = 100;
+  double pgd_time_frac = 0.05;  // of timeout_s, at most pgd_time_max_s
+  double pgd_time_max_s = 5.0;
+  // Stage 2: NLP.
+  bool nlp = true;
+  int nlp_disjuncts = 3;        // NLP on this many disjuncts per case (smallest PGD margin)
+  double nlp_time_frac = 0.1;   // of timeout_s, at most nlp_time_max_s
+  double nlp_time_max_s = 10.0;
+  bool nlp_before_bab = false;  // also run the NLP when the input B&B is the prover
+  // Stage 3.
+  int input_split_max_dims = 10;
+  int alpha_iters_root = 20;    // alpha-CROWN iterations for root checks (0 = off)
+  int bab_pgd_steps = 5;        // PGD steps from each B&B node's centre
+  long bab_max_nodes = 20'000'000;
+  SplitRule bab_split = SplitRule::kSmear;  // input B&B branching score
+  NodeOrder bab_order = NodeOrder::kBestFirst;
+  int bab_lookahead = 0;        // see InputBabParams::lookahead
+  double prune_tol = 1e-9;      // a constraint is refuted when its lower bound > this
+  double mip_unsat_tol = 1e-6;  // a MIP refutes a disjunct when its bound > this
+  int mip_threads = 1;          // CBC threads per MIP
+  bool solver_log = false;      // solver logs to stdout (CLI debugging only)
+};
+
+struct VerifyResult {
+  VerifyAnswer answer = VerifyAnswer::kUnknown;
+  // Counterexample (sat only): x inside the case's box, y = f(x).
+  Eigen::VectorXd x, y;
+  int case_index = -1;      // sat: the case and disjunct the point satisfies
+  int disjunct_index = -1;
+  std::string decided_by;   // "pgd", "nlp", "input-bab", "crown", "mip", "" (undecided)
+  std::string reason;       // one line: why this answer
+  double time_s = 0.0;
+  long nodes = 0;           // input B&B nodes + MIP nodes
+  int cases = 0;
+  int disjuncts = 0;        // over all cases
+  int disjuncts_refuted = 0;
+  double best_margin = std::numeric_limits<double>::infinity();  // smallest g(x) seen
+  // Time per stage (seconds).
+  double pgd_s = 0.0, nlp_s = 0.0, prove_s = 0.0;
+};
+
+// Throws Error when the property does not match the network (box sizes,
+// output indices) or is empty. Never throws for solver trouble: a failing
+// stage leaves the answer undecided.
+VerifyResult verifyProperty(const nn::Network& net, const spec::Property& prop,
+                            const VerifyParams& params);
+
+// The paired (case) view of a property: prop.cases, or the product view
+// input_boxes x unsafe when cases is empty.
+std::vector<spec::PropertyCase> propertyCases(const spec::Property& prop);
+
+// Replay: clamps x into case_box (returns false when x is further than tol
+// outside it or not finite), runs the forward pass and checks
+// prop.isUnsafe(x, y) with tolerance 0. Writes the clamped point and its
+// output into x_out / y_out.
+bool replayCounterexample(const nn::Network& net, const spec::Property& prop,
+                          const spec::Box& case_box, const Eigen::VectorXd& x,
+                          Eigen::VectorXd& x_out, Eigen::VectorXd& y_out, double tol = 1e-9);
+
+}  // namespace nnopt::verify
