@@ -63,18 +63,26 @@ verify::VerifyParams makeParams(const VerifyOptions& o, double timeout) {
     p.bab_order = verify::NodeOrder::kBestFirst;
   else
     throw Error("--order must be depth or best (got '" + o.order + "')");
+  if (o.relu_branching == "intercept")
+    p.relu_branching = verify::ReluBranching::kIntercept;
+  else if (o.relu_branching == "gap")
+    p.relu_branching = verify::ReluBranching::kGap;
+  else
+    throw Error("--relu-branching must be intercept or gap (got '" + o.relu_branching + "')");
   if (o.lookahead < 0) throw Error("--lookahead must be >= 0");
   p.bab_lookahead = o.lookahead;
   if (o.pgd_restarts < 1 || o.pgd_steps < 0)
     throw Error("--pgd-restarts must be >= 1 and --pgd-steps >= 0");
   p.pgd_restarts = o.pgd_restarts;
   p.pgd_steps = o.pgd_steps;
-  if (o.split == "smear")
+  if (o.split == "auto")
+    p.bab_split = verify::SplitRule::kAuto;
+  else if (o.split == "smear")
     p.bab_split = verify::SplitRule::kSmear;
   else if (o.split == "crown")
     p.bab_split = verify::SplitRule::kCrownCoef;
   else
-    throw Error("--split must be smear or crown (got '" + o.split + "')");
+    throw Error("--split must be auto, smear or crown (got '" + o.split + "')");
   return p;
 }
 
@@ -83,11 +91,13 @@ void addVerifyOptions(CLI::App* cmd, VerifyOptions& o) {
   cmd->add_option("--prover", o.prover,
                   "auto (default: input B&B for <= 10 inputs, else CROWN + MIP), input-bab, mip, "
                   "none (falsify only)");
-  cmd->add_option("--split", o.split, "input B&B branching: smear (default) or crown");
+  cmd->add_option("--split", o.split, "input B&B branching: auto (default: crown for one output constraint, else smear), smear, crown");
   cmd->add_option("--order", o.order, "input B&B node order: best (default) or depth");
   cmd->add_option("--lookahead", o.lookahead,
                   "input B&B: try the top K smear dimensions and the top crown one, keep the best "
                   "split (default 0: off)");
+  cmd->add_option("--relu-branching", o.relu_branching,
+                  "relu-bab branching score: intercept (default, BaBSR-like) or gap");
   cmd->add_flag("--no-nlp", o.no_nlp, "skip the complementarity-NLP falsifier");
   cmd->add_option("--seed", o.seed, "seed of the PGD starts");
   cmd->add_flag("--solver-log", o.solver_log, "show the solvers' own logs");
@@ -101,8 +111,9 @@ nlohmann::json toJson(const verify::VerifyResult& r) {
   j["decided_by"] = r.decided_by;
   j["reason"] = r.reason;
   j["time_s"] = r.time_s;
-  j["stage_time_s"] = {{"pgd", r.pgd_s}, {"nlp", r.nlp_s}, {"prove", r.prove_s}};
+  j["stage_time_s"] = {{"pgd", r.pgd_s}, {"nlp", r.nlp_s}, {"prove", r.prove_s}, {"lp_tighten", r.lp_s}};
   j["nodes"] = r.nodes;
+  j["max_depth"] = r.max_depth;
   j["cases"] = r.cases;
   j["disjuncts"] = r.disjuncts;
   j["disjuncts_refuted"] = r.disjuncts_refuted;

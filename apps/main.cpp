@@ -11,6 +11,7 @@
 #include <string>
 
 #include "attack/attack.h"
+#include "attack/min_distortion.h"
 #include "attack/multistart.h"
 #include "commands.h"
 #include "core/error.h"
@@ -95,7 +96,17 @@ struct AttackOptions {
   std::string save_image;
   bool solver_log = false;
   bool quiet = false;
+  std::string bounds = "crown";
+  double lp_time_limit = 30.0;
+  // --objective min-distortion
+  std::string objective = "margin";
+  std::string norm = "l1";
+  double gap = 0.1;
+  std::optional<double> max_eps;
+  bool target_given = false;
 };
+
+int runMinDistortion(const AttackOptions& o);
 
 void printSummary(const attack::MarginAttackResult& r) {
   std::cout << fmt::format("  {:<14} verdict {:<16} margin {:>10.5f}", r.method,
@@ -103,15 +114,19 @@ void printSummary(const attack::MarginAttackResult& r) {
   if (std::isfinite(r.bound)) std::cout << fmt::format("  bound {:>10.5f}", r.bound);
   std::cout << fmt::format("  target {}  time {:.3f} s  status {}\n", r.target_label, r.time_s,
                            r.status);
-  std::cout << fmt::format("  {:<14} model: {} variables, {} binaries, {} constraints ({} unstable / {} stable ReLUs)\n",
+  std::cout << fmt::format("  {:<14} model: {} variables, {} binaries, {} constraints ({} unstable / {} stable ReLUs, {} bounds {:.3f} s)\n",
                            "", r.variables, r.binaries, r.constraints, r.unstable_relus,
-                           r.stable_relus);
+                           r.stable_relus, r.bounds_method, r.bounds_time_s);
   if (r.verdict == attack::Verdict::kAttackFound)
     std::cout << fmt::format("  {:<14} adversarial input: predicted {}, L-inf distance {:.6f}\n", "",
                              r.predicted_label_adv, r.linf_distance);
 }
 
 int runAttack(const AttackOptions& o) {
+  if (o.objective == "min-distortion") return runMinDistortion(o);
+  if (o.objective != "margin")
+    throw Error("--objective must be margin or min-distortion (got '" + o.objective + "')");
+  if (o.eps < 0) throw Error("--eps is required for the margin objective");
   nn::Network net = loadNetwork(o.in);
   io::Image img = loadInput(o.in);
   if (img.pixels.size() != net.inputSize())
@@ -164,6 +179,9 @@ int runAttack(const AttackOptions& o) {
   const int n_starts = o.starts > 0 ? o.starts : (o.method == "auto" ? 16 : 1);
   if (o.time_limit <= 0) throw Error("--time-limit must be > 0");
   p.time_limit = o.time_limit;
+  p.bounds = bounds::parseBoundsLevel(o.bounds);
+  if (!(o.lp_time_limit >= 0)) throw Error("--lp-time-limit must be >= 0");
+  p.lp_time_limit = o.lp_time_limit;
   p.threads = 1;
   p.solver_log = o.solver_log;
   attack::MultiStartParams msp;
@@ -303,6 +321,162 @@ int runAttack(const AttackOptions& o) {
   return 0;
 }
 
+// ---------------------------------------------------------------- min-distortion
+nlohmann::json minDistortionJson(const attack::MinDistortionResult& r) {
+  nlohmann::json j;
+  j["objective"] = "min-distortion";
+  j["verdict"] = attack::minDistVerdictName(r.verdict);
+  j["method"] = r.method;
+  j["status"] = r.status;
+  j["norm"] = attack::normName(r.norm);
+  j["gap"] = r.gap;
+  j["max_eps"] = report::num(r.max_eps);  // null: no per-pixel bound
+  j["true_label"] = r.true_label;
+  j["target_label"] = r.target_label;
+  j["distance"] = report::num(r.distance);
+  j["l1_distance"] = report::num(r.l1);
+  j["l2_distance"] = report::num(r.l2);
+  j["linf_distance"] = report::num(r.linf);
+  j["lower_bound"] = report::num(r.lower_bound);
+  j["optimal"] = r.optimal;
+  j["solver_objective"] = report::num(r.solver_objective);
+  j["achieved_gap"] = report::num(r.achieved_gap);
+  j["repaired"] = r.repaired;
+  j["predicted_label_adv"] = r.predicted_label_adv;
+  j["logits_adv"] = report::vec(r.logits_adv);
+  j["time_s"] = r.time_s;
+  j["iterations"] = r.iterations;
+  j["solves"] = r.solves;
+  j["complementarity_violation"] = report::num(r.compl_violation);
+  j["variables"] = r.variables;
+  j["binaries"] = r.binaries;
+  j["constraints"] = r.constraints;
+  j["unstable_relus"] = r.unstable_relus;
+  j["stable_relus"] = r.stable_relus;
+  j["bounds_method"] = r.bounds_method;
+  j["bounds_time_s"] = r.bounds_time_s;
+  j["adversarial"] = report::vec(r.adversarial);
+  return j;
+}
+
+int runMinDistortion(const AttackOptions& o) {
+  if (o.eps >= 0)
+    throw Error("--eps is not used by --objective min-distortion (bound the pixel changes with "
+                "--max-eps)");
+  if (!o.target_given)
+    throw Error("--objective min-distortion needs --target K (a class index other than the "
+                "true label)");
+  nn::Network net = loadNetwork(o.in);
+  io::Image img = loadInput(o.in);
+  if (img.pixels.size() != net.inputSize())
+    throw Error(fmt::format("{}: image has {} pixels but {} expects {} inputs", inputName(o.in),
+                            img.pixels.size(), o.in.model, net.inputSize()));
+  const int n_out = static_cast<int>(net.outputSize());
+  Eigen::VectorXd clean = net.forward(img.pixels);
+  const int predicted = argmax(clean);
+  const int label = o.in.label ? *o.in.label : (img.label >= 0 ? img.label : predicted);
+  if (label < 0 || label >= n_out)
+    throw Error(fmt::format("label {} out of range: {} has {} outputs", label, o.in.model, n_out));
+  int target = -1;
+  try {
+    size_t pos = 0;
+    target = std::stoi(o.target, &pos);
+    if (pos != o.target.size()) target = -1;
+  } catch (...) {
+    target = -1;
+  }
+  if (target < 0 || target >= n_out || target == label)
+    throw Error(fmt::format("--target must be a class in [0,{}] other than the label {} for "
+                            "min-distortion (got '{}')",
+                            n_out - 1, label, o.target));
+
+  attack::MinDistortionParams p;
+  if (o.method == "mip")
+    p.method = attack::Method::kMip;
+  else if (o.method == "nlp")
+    p.method = attack::Method::kNlp;
+  else
+    throw Error("--objective min-distortion supports --method mip or nlp (got '" + o.method +
+                "')");
+  if (p.method == attack::Method::kNlp && o.nlp_form != "scholtes")
+    throw Error("--objective min-distortion supports only --nlp-form scholtes");
+  p.norm = attack::parseNorm(o.norm);
+  if (!std::isfinite(o.gap)) throw Error("--gap must be a finite number");
+  p.gap = o.gap;
+  if (o.max_eps) {
+    if (!(*o.max_eps >= 0)) throw Error("--max-eps must be >= 0");
+    p.max_eps = *o.max_eps;
+  }
+  if (o.time_limit <= 0) throw Error("--time-limit must be > 0");
+  p.time_limit = o.time_limit;
+  p.bounds = bounds::parseBoundsLevel(o.bounds);
+  if (!(o.lp_time_limit >= 0)) throw Error("--lp-time-limit must be >= 0");
+  p.lp_time_limit = o.lp_time_limit;
+  p.threads = 1;
+  p.solver_log = o.solver_log;
+
+  if (!o.quiet) {
+    std::cout << fmt::format(
+        "nnopt attack: {} ({}) on {}, min-distortion {}: logit[{}] >= logit[{}] + {}, pixels in "
+        "[0,1]{}\n",
+        o.in.model, net.summary(), inputName(o.in), attack::normName(p.norm), target, label, p.gap,
+        std::isfinite(p.max_eps) ? fmt::format(", |x_i - x0_i| <= {}", p.max_eps) : "");
+    std::cout << fmt::format("  clean: label {}, predicted {}, logit[label] {:.5f}, logit[target] {:.5f}\n",
+                             label, predicted, clean[label], clean[target]);
+  }
+  auto r = attack::minDistortionAttack(net, img.pixels, label, target, p);
+  if (!o.quiet) {
+    std::cout << fmt::format("  {:<14} verdict {:<16} time {:.3f} s  status {}\n", r.method,
+                             attack::minDistVerdictName(r.verdict), r.time_s, r.status);
+    std::cout << fmt::format("  {:<14} model: {} variables, {} binaries, {} constraints ({} unstable / {} stable ReLUs, {} bounds {:.3f} s)\n",
+                             "", r.variables, r.binaries, r.constraints, r.unstable_relus,
+                             r.stable_relus, r.bounds_method, r.bounds_time_s);
+    if (r.verdict == attack::MinDistVerdict::kAttackFound) {
+      std::cout << fmt::format("  {:<14} distance {:.6f} ({}); L1 {:.6f}, L2 {:.6f}, Linf {:.6f}{}\n",
+                               "", r.distance, attack::normName(r.norm), r.l1, r.l2, r.linf,
+                               r.repaired ? " (point repaired by a gradient nudge)" : "");
+      if (std::isfinite(r.lower_bound))
+        std::cout << fmt::format("  {:<14} proven lower bound {:.6f}{}\n", "", r.lower_bound,
+                                 r.optimal ? " (optimal)" : " (not optimal: stopped early)");
+      std::string logits;
+      for (Eigen::Index k = 0; k < r.logits_adv.size(); ++k)
+        logits += fmt::format("{}{:.5f}", k ? " " : "", r.logits_adv[k]);
+      std::cout << fmt::format("  {:<14} adversarial input: predicted {}, logit[{}] - logit[{}] = {:.6f}\n",
+                               "", r.predicted_label_adv, target, label, r.achieved_gap);
+      std::cout << fmt::format("  {:<14} logits [{}]\n", "", logits);
+      if (r.predicted_label_adv != target)
+        std::cout << fmt::format("  {:<14} note: the network now predicts {}, not the target {} "
+                                 "(the constraint only ranks {} above {})\n",
+                                 "", r.predicted_label_adv, target, target, label);
+    } else if (r.verdict == attack::MinDistVerdict::kInfeasible) {
+      std::cout << fmt::format("  {:<14} no input in the box reaches the gap (MIP proof)\n", "");
+    }
+  }
+  nlohmann::json j = minDistortionJson(r);
+  j["model"] = o.in.model;
+  j["input"] = inputName(o.in);
+  j["predicted_label_clean"] = predicted;
+  j["logits_clean"] = report::vec(clean);
+  if (o.in.mean) {
+    j["mean"] = *o.in.mean;
+    j["std"] = *o.in.stdv;
+  }
+  if (!o.json_out.empty()) report::writeJsonFile(o.json_out, j);
+  if (!o.save_image.empty()) {
+    const int side = static_cast<int>(std::lround(std::sqrt(double(r.adversarial.size()))));
+    const int rows = img.rows > 0 ? img.rows : side, cols = img.cols > 0 ? img.cols : side;
+    if (r.adversarial.size() == 0) {
+      if (!o.quiet) std::cout << "  no adversarial input to save\n";
+    } else if (img.channels == 1 && rows * cols == r.adversarial.size()) {
+      io::writePngGray(o.save_image, r.adversarial, rows, cols, 10);
+      if (!o.quiet) std::cout << "  adversarial image written to " << o.save_image << "\n";
+    } else if (!o.quiet) {
+      std::cout << "  (input is not a grayscale image; --save-image skipped)\n";
+    }
+  }
+  return 0;
+}
+
 // ---------------------------------------------------------------- classify
 int runClassify(const InputOptions& in, long limit) {
   nn::Network net = loadNetwork(in);
@@ -339,8 +513,18 @@ int main(int argc, char** argv) {
   AttackOptions ao;
   auto* attack = app.add_subcommand("attack", "L-inf margin attack: minimise logit[true] - logit[target]");
   addInputOptions(attack, ao.in);
-  attack->add_option("--eps", ao.eps, "L-inf budget in pixel space")->required();
-  attack->add_option("--target", ao.target, "runner-up (default), all, or a class index");
+  attack->add_option("--eps", ao.eps, "L-inf budget in pixel space (margin objective; required)");
+  auto* target_opt = attack->add_option(
+      "--target", ao.target,
+      "runner-up (default), all, or a class index (min-distortion: a class index, required)");
+  attack->add_option("--objective", ao.objective,
+                     "margin (default: minimise logit[true] - logit[target] in an L-inf ball) or "
+                     "min-distortion (minimise the perturbation norm subject to logit[target] >= "
+                     "logit[true] + gap)");
+  attack->add_option("--norm", ao.norm, "min-distortion: l1 (default), linf or l2 (l2: nlp only)");
+  attack->add_option("--gap", ao.gap, "min-distortion: required logit[target] - logit[true] (default 0.1)");
+  attack->add_option("--max-eps", ao.max_eps,
+                     "min-distortion: also bound every pixel change |x_i - x0_i| <= E");
   attack->add_option("--method", ao.method,
                      "mip (exact, CBC), nlp (complementarity, Ipopt), mpec (--mpec-form) or auto "
                      "(multi-start NLP screen, then MIP)");
@@ -355,6 +539,11 @@ int main(int argc, char** argv) {
   attack->add_option("--seed", ao.seed, "seed for --scramble");
   attack->add_option("--json", ao.json_out, "write the result as JSON");
   attack->add_option("--save-image", ao.save_image, "write the adversarial image as PNG");
+  attack->add_option("--bounds", ao.bounds,
+                     "neuron bounds behind the model: interval, crown (default) or lp (crown + "
+                     "LP tightening with Clp)");
+  attack->add_option("--lp-time-limit", ao.lp_time_limit,
+                     "seconds for LP tightening (default 30, at most 1/5 of --time-limit)");
   attack->add_flag("--solver-log", ao.solver_log, "show the solver's own log");
   attack->add_flag("--quiet,-q", ao.quiet, "no human summary on stdout");
 
@@ -390,6 +579,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    ao.target_given = target_opt->count() > 0;
     if (*attack) return runAttack(ao);
     if (*classify) return runClassify(co, limit);
     if (*sweep) return cli::runSweepCommand(sweep_opts);

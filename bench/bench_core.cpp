@@ -1,20 +1,28 @@
 // Core engine benchmark: prints figures for the speed/memory targets.
-//   nnopt_bench [--repo DIR]     (DIR = project root holding models/ and data/)
-// Sections: ONNX load time (784-256x6-10, written by this program), forward
-// pass time, default NLP form and MIP on the bundled 1x20 net at eps 0.1,
-// MIP optimum vs every NLP form on 1x20 and 2x20 at eps 0.05 and 0.1, and
-// peak memory.
+//   nnopt_bench [--repo DIR] [--onnx FILE]... [--skip-forms]
+//     DIR  = project root holding models/, data/ and tests/fixtures/
+//     FILE = extra ONNX files (e.g. a torch-exported 784-256x6-10 MLP) whose
+//            load and forward times are measured as well
+// Sections: forward pass vs the torch reference logits in
+// tests/fixtures/reference_logits.json, ONNX load time (784-256x6-10, written
+// by this program, plus every --onnx FILE), forward pass time, default NLP
+// form and MIP on the bundled 1x20 net at eps 0.1, MIP optimum vs every NLP
+// form on 1x20 and 2x20 at eps 0.05 and 0.1 (unless --skip-forms), and peak
+// memory.
 #include <onnx/onnx_pb.h>
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <fmt/core.h>
 #include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "attack/attack.h"
+#include "core/error.h"
 #include "core/log.h"
 #include "io/images.h"
 #include "io/onnx.h"
@@ -110,34 +118,103 @@ Case loadCase(const std::string& repo, const std::string& model) {
 
 }  // namespace
 
+// Forward pass of every reference case against the torch float64 logits.
+void referenceLogits(const std::string& repo) {
+  std::ifstream is(repo + "/tests/fixtures/reference_logits.json");
+  if (!is) throw Error(repo + "/tests/fixtures/reference_logits.json: cannot open");
+  nlohmann::json ref = nlohmann::json::parse(is);
+  const double mean = ref["mean"], stdv = ref["std"];
+  std::map<std::string, std::vector<const nlohmann::json*>> by_model;
+  for (const auto& c : ref["cases"]) by_model[c["model"].get<std::string>()].push_back(&c);
+  double worst = 0;
+  int n_cases = 0, n_agree = 0;
+  fmt::print("forward pass vs torch reference logits ({}):\n", "tests/fixtures/reference_logits.json");
+  for (const auto& [model, cases] : by_model) {
+    nn::Network net;
+    try {
+      net = io::loadOnnx(repo + "/" + model).withInputNormalization(mean, stdv);
+    } catch (const std::exception& e) {
+      fmt::print("  {:<34} cases {:>2}  NOT LOADED: {}\n", model, cases.size(), e.what());
+      continue;
+    }
+    double diff = 0;
+    int agree = 0;
+    for (const auto* c : cases) {
+      std::vector<double> px = (*c)["pixels"], lg = (*c)["logits"];
+      Eigen::VectorXd x = Eigen::Map<Eigen::VectorXd>(px.data(), px.size());
+      Eigen::VectorXd y = net.forward(x);
+      Eigen::VectorXd t = Eigen::Map<Eigen::VectorXd>(lg.data(), lg.size());
+      diff = std::max(diff, (y - t).cwiseAbs().maxCoeff());
+      Eigen::Index a = 0, b = 0;
+      y.maxCoeff(&a);
+      t.maxCoeff(&b);
+      agree += a == b;
+    }
+    worst = std::max(worst, diff);
+    n_cases += cases.size();
+    n_agree += agree;
+    fmt::print("  {:<34} cases {:>2}  max|nnopt - torch| {:.3e}  argmax agree {}/{}\n", model,
+               cases.size(), diff, agree, cases.size());
+  }
+  fmt::print("  all loaded models: {} cases, max abs error {:.3e}, argmax agree {}/{}\n\n", n_cases,
+             worst, n_agree, n_cases);
+}
+
+// Median load and forward time of an ONNX file.
+nn::Network timeLoad(const std::string& path, const std::string& what) {
+  std::vector<double> t_load;
+  nn::Network net;
+  for (int k = 0; k < 10; ++k) {
+    Timer t;
+    net = io::loadOnnx(path);
+    t_load.push_back(t.seconds());
+  }
+  fmt::print("load {:<26} median {:8.2f} ms  min {:8.2f} ms  max {:8.2f} ms  (10 loads; target < 100 ms)\n",
+             what + ":", 1e3 * median(t_load), 1e3 * *std::min_element(t_load.begin(), t_load.end()),
+             1e3 * *std::max_element(t_load.begin(), t_load.end()));
+  return net;
+}
+
+void timeForward(const nn::Network& net, const std::string& what) {
+  Eigen::VectorXd x = Eigen::VectorXd::Constant(net.inputSize(), 0.5);
+  std::vector<double> t_fwd;
+  double sink = 0;
+  for (int k = 0; k < 200; ++k) {
+    Timer t;
+    sink += net.forward(x)[0];
+    t_fwd.push_back(t.seconds());
+  }
+  fmt::print("forward {:<23} median {:8.3f} ms  max {:8.3f} ms  (200 passes; target < 1 ms) [{:.3g}]\n",
+             what + ":", 1e3 * median(t_fwd), 1e3 * *std::max_element(t_fwd.begin(), t_fwd.end()),
+             sink);
+}
+
 int main(int argc, char** argv) {
   std::string repo = ".";
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::string(argv[i]) == "--repo") repo = argv[i + 1];
+  std::vector<std::string> extra;
+  bool skip_forms = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--repo" && i + 1 < argc) repo = argv[++i];
+    else if (a == "--onnx" && i + 1 < argc) extra.push_back(argv[++i]);
+    else if (a == "--skip-forms") skip_forms = true;
+    else {
+      fmt::print(stderr, "nnopt_bench: error: unknown argument '{}'\n", a);
+      return 2;
+    }
+  }
   try {
-    // 1. ONNX load time.
+    referenceLogits(repo);
+    // 1. ONNX load time, 2. forward pass.
     const std::string big = "/tmp/nnopt_bench_mlp256x6.onnx";
     writeBigMlp(big);
-    std::vector<double> t_load;
-    nn::Network bignet;
-    for (int k = 0; k < 10; ++k) {
-      Timer t;
-      bignet = io::loadOnnx(big);
-      t_load.push_back(t.seconds());
+    nn::Network bignet = timeLoad(big, "784-256x6-10 (bench-made)");
+    timeForward(bignet, "784-256x6-10 (bench-made)");
+    for (const auto& f : extra) {
+      nn::Network n = timeLoad(f, f.substr(f.find_last_of('/') + 1));
+      timeForward(n, f.substr(f.find_last_of('/') + 1));
     }
-    fmt::print("load 784-256x6-10 ONNX:        median {:8.2f} ms  (target < 100 ms)\n",
-               1e3 * median(t_load));
-    // 2. Forward pass.
-    Eigen::VectorXd x = Eigen::VectorXd::Constant(784, 0.5);
-    std::vector<double> t_fwd;
-    double sink = 0;
-    for (int k = 0; k < 200; ++k) {
-      Timer t;
-      sink += bignet.forward(x)[0];
-      t_fwd.push_back(t.seconds());
-    }
-    fmt::print("forward pass 784-256x6-10:     median {:8.3f} ms  (target < 1 ms) [{:.3g}]\n",
-               1e3 * median(t_fwd), sink);
+    fmt::print("\n");
 
     // 3. Default NLP and MIP on the bundled 1x20 net, eps 0.1.
     Case c = loadCase(repo, "models/mnist_mlp_1x20.onnx");
@@ -150,20 +227,27 @@ int main(int argc, char** argv) {
       rn = attack::marginAttack(c.net, box, c.x, c.label, c.target, nlp);
       t_nlp.push_back(rn.time_s);
     }
-    fmt::print("NLP scholtes 1x20 eps 0.1:     median {:8.3f} s   margin {:.5f} ({} solves)  (target <= 0.25 s)\n",
-               median(t_nlp), rn.margin, rn.solves);
+    fmt::print("NLP scholtes 1x20 eps 0.1:     median {:8.3f} s   min {:.3f} max {:.3f} (5 runs)  margin {:.5f} ({} Ipopt solves, {:.3f} s per solve)  (target <= 0.25 s)\n",
+               median(t_nlp), *std::min_element(t_nlp.begin(), t_nlp.end()),
+               *std::max_element(t_nlp.begin(), t_nlp.end()), rn.margin, rn.solves,
+               median(t_nlp) / std::max(1, rn.solves));
     attack::MarginAttackParams mip;
     mip.method = attack::Method::kMip;
     std::vector<double> t_mip;
     attack::MarginAttackResult rm;
-    for (int k = 0; k < 3; ++k) {
+    for (int k = 0; k < 5; ++k) {
       rm = attack::marginAttack(c.net, box, c.x, c.label, c.target, mip);
       t_mip.push_back(rm.time_s);
     }
-    fmt::print("MIP 1x20 eps 0.1:              median {:8.3f} s   margin {:.5f} status {}  (target <= 1.9 s = 10x CPLEX 0.19 s)\n",
-               median(t_mip), rm.margin, rm.status);
+    fmt::print("MIP 1x20 eps 0.1:              median {:8.3f} s   min {:.3f} max {:.3f} (5 runs)  margin {:.5f} status {}  (target <= 1.9 s = 10x CPLEX 0.19 s)\n",
+               median(t_mip), *std::min_element(t_mip.begin(), t_mip.end()),
+               *std::max_element(t_mip.begin(), t_mip.end()), rm.margin, rm.status);
 
     // 4. MIP optimum vs every NLP form.
+    if (skip_forms) {
+      fmt::print("\npeak RSS: {} MB  (target < 300 MB)\n", peakRssMb());
+      return 0;
+    }
     fmt::print("\n{:<22} {:>5} {:>11} {:>8} {:<16} {:>11} {:>8} {:>10} {:>6}\n", "network", "eps",
                "MIP margin", "MIP s", "form", "NLP margin", "NLP s", "compl.viol", "check");
     const attack::NlpForm forms[] = {attack::NlpForm::kScholtes, attack::NlpForm::kProduct,

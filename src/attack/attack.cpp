@@ -76,9 +76,17 @@ struct MarginModel {
 };
 
 MarginModel buildMarginModel(const nn::Network& net, const spec::Box& box, int true_label,
-                             int target_label, const formulate::EmbedOptions& opt) {
+                             int target_label, const formulate::EmbedOptions& opt,
+                             const MarginAttackParams& p, MarginAttackResult& r) {
   MarginModel mm;
-  auto bt = bounds::intervalBounds(net, box);
+  Timer timer;
+  // An LP-tightening budget never exceeds a fifth of the attack's time limit.
+  const double lp_budget = std::min(p.lp_time_limit, 0.2 * p.time_limit);
+  auto bt = bounds::tightestBounds(net, box, net.isPiecewiseLinear() ? p.bounds
+                                                                     : bounds::BoundsLevel::kCrown,
+                                   lp_budget);
+  r.bounds_method = bt.method;
+  r.bounds_time_s = timer.seconds();
   mm.e = formulate::embedNetwork(mm.m, net, bt, opt);
   mm.m.objLinear() = {{mm.e.output_vars[true_label], 1.0},
                       {mm.e.output_vars[target_label], -1.0}};
@@ -117,12 +125,12 @@ MarginAttackResult runMip(const nn::Network& net, const spec::Box& box, const Ei
   Timer timer;
   formulate::EmbedOptions opt;
   opt.relu = formulate::ReluEncoding::kBigM;
-  auto mm = buildMarginModel(net, box, r.true_label, r.target_label, opt);
+  auto mm = buildMarginModel(net, box, r.true_label, r.target_label, opt, p, r);
   fillSize(r, mm);
   // The clean image is a feasible MIP start.
   formulate::setStartFromInput(mm.m, net, mm.e, x0);
   solve::SolveParams sp;
-  sp.time_limit = p.time_limit;
+  sp.time_limit = std::max(0.0, p.time_limit - timer.seconds());
   sp.threads = p.threads;
   sp.verbose = p.solver_log;
   sp.start = startVector(mm.m);
@@ -170,7 +178,7 @@ MarginAttackResult runNlp(const nn::Network& net, const spec::Box& box, const Ei
       break;
     case NlpForm::kPenalty: opt.compl_form = formulate::ComplForm::kNone; break;
   }
-  auto mm = buildMarginModel(net, box, r.true_label, r.target_label, opt);
+  auto mm = buildMarginModel(net, box, r.true_label, r.target_label, opt, p, r);
   fillSize(r, mm);
   Eigen::VectorXd start = p.nlp_start.size() ? p.nlp_start : x0;
   for (Eigen::Index i = 0; i < start.size(); ++i)

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "bounds/lp_tighten.h"
 #include "nn/network.h"
 #include "spec/property.h"
 
@@ -58,6 +59,12 @@ struct MarginAttackParams {
   bool label_mpec = false;
   // A MIP proves robustness only when its bound exceeds this (solver tolerances).
   double robust_tol = 1e-6;
+  // Bounds behind the big-M constants and the NLP's variable bounds: interval,
+  // crown (symbolic back-substitution) or lp (crown, then LP tightening with
+  // Clp within lp_time_limit seconds). Tighter bounds fix more ReLUs (fewer
+  // binaries / complementarity pairs) and shrink big-M constants.
+  bounds::BoundsLevel bounds = bounds::BoundsLevel::kCrown;
+  double lp_time_limit = 30.0;
   // Initial input point for the NLP (empty: the clean image).
   Eigen::VectorXd nlp_start;
 };
@@ -88,6 +95,8 @@ struct MarginAttackResult {
   int constraints = 0;
   int unstable_relus = 0;
   int stable_relus = 0;
+  std::string bounds_method;       // bounds behind the model ("interval", "crown", "lp")
+  double bounds_time_s = 0.0;
 };
 
 // Runner-up class: the highest clean logit among classes != true_label.

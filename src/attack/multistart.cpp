@@ -119,7 +119,11 @@ AutoResult autoAttack(const nn::Network& net, const spec::Box& box, const Eigen:
                       int true_label, int target_label, const AutoParams& p) {
   Timer timer;
   AutoResult a;
-  a.screen = multiStartAttack(net, box, x0, true_label, target_label, p.screen);
+  // The screen exists to find an attack fast: it always stops at the first
+  // replayed one (the seed's "stop at the first confirmed attack").
+  MultiStartParams screen = p.screen;
+  screen.early_stop = true;
+  a.screen = multiStartAttack(net, box, x0, true_label, target_label, screen);
   if (a.screen.best.verdict == Verdict::kAttackFound) {
     a.result = a.screen.best;
     a.decided_by = "nlp-screen";

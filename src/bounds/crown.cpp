@@ -178,12 +178,25 @@ void activationRange(const nn::Activation& a, const VectorXd& l, const VectorXd&
   }
 }
 
+// Two sound enclosures of a nonempty domain can only cross by rounding.
+// Beyond this (relative) amount a crossing proves the domain empty.
+constexpr double kEmptyTol = 1e-9;
+
+// Orders crossed pairs. Returns false when detect_empty is set and some pair
+// crosses by more than rounding error (the domain is empty).
+bool settle(VectorXd& lo, VectorXd& hi, bool detect_empty) {
+  for (Eigen::Index j = 0; j < lo.size(); ++j) {
+    if (!(lo[j] > hi[j])) continue;
+    const double scale = 1.0 + std::max(std::abs(lo[j]), std::abs(hi[j]));
+    if (detect_empty && lo[j] - hi[j] > kEmptyTol * scale) return false;
+    std::swap(lo[j], hi[j]);
+  }
+  return true;
+}
+
 void intersect(VectorXd& lo, VectorXd& hi, const VectorXd& lo2, const VectorXd& hi2) {
   lo = lo.cwiseMax(lo2);
   hi = hi.cwiseMin(hi2);
-  // Two sound enclosures can only cross by rounding; keep an ordered pair.
-  for (Eigen::Index j = 0; j < lo.size(); ++j)
-    if (lo[j] > hi[j]) std::swap(lo[j], hi[j]);
 }
 
 void checkBox(const nn::Network& net, const spec::Box& box, const char* what) {
@@ -254,13 +267,21 @@ double lowerPass(const nn::Network& net, const std::vector<LayerRelax>& relax, c
 // alpha-CROWN: maximise the lower bound over the lower slopes of unstable
 // ReLU/LeakyReLU neurons (projected Adam). Returns the best bound seen; the
 // starting slopes are evaluated first.
+// When `best_rec` / `best_a` are given they receive the coefficient vectors
+// and input coefficients of the best iterate.
 double optimisedLowerBound(const nn::Network& net, std::vector<LayerRelax> relax,
                            const VectorXd& c, const VectorXd& mid, const VectorXd& rad,
-                           const CrownParams& p) {
+                           const CrownParams& p, std::vector<VectorXd>* best_rec = nullptr,
+                           VectorXd* best_a = nullptr) {
   const size_t L = net.numLayers();
   std::vector<VectorXd> rec(L);
   VectorXd a0;
   double best = lowerPass(net, relax, c, mid, rad, &rec, &a0);
+  auto keep = [&] {
+    if (best_rec) *best_rec = rec;
+    if (best_a) *best_a = a0;
+  };
+  keep();
   size_t last_opt = 0;
   bool any = false;
   for (size_t i = 0; i < L; ++i)
@@ -304,7 +325,10 @@ double optimisedLowerBound(const nn::Network& net, std::vector<LayerRelax> relax
       g = std::move(gout);
     }
     double v = lowerPass(net, relax, c, mid, rad, &rec, &a0);
-    if (std::isfinite(v)) best = std::max(best, v);
+    if (std::isfinite(v) && v > best) {
+      best = v;
+      keep();
+    }
     std::chrono::duration<double> el = std::chrono::steady_clock::now() - start;
     if (el.count() > p.alpha_time_limit_s) break;
   }
@@ -333,23 +357,82 @@ LinearRelaxation relaxActivation(const nn::Activation& a, double l, double u, Re
   throw Error("crown: unsupported activation");
 }
 
-BoundTable crownBounds(const nn::Network& net, const spec::Box& box, const CrownParams& p) {
-  checkBox(net, box, "crown bounds");
-  const BoundTable ib = intervalBounds(net, box);
-  const size_t L = net.numLayers();
+namespace {
+
+// Splits grouped by activation layer: (neuron, active) pairs.
+using SplitsByLayer = std::vector<std::vector<std::pair<int64_t, bool>>>;
+
+SplitsByLayer groupSplits(const nn::Network& net, const std::vector<ReluSplit>& splits) {
+  SplitsByLayer g(net.numLayers());
+  for (const auto& s : splits) {
+    require(s.layer < net.numLayers() && net.layers()[s.layer].isActivation(),
+            "crown: split on layer " + std::to_string(s.layer) + ", which is not an activation");
+    const auto kind = net.layers()[s.layer].activation().kind;
+    require(kind == nn::ActKind::kRelu || kind == nn::ActKind::kLeakyRelu,
+            "crown: split on a " + std::string(nn::actName(kind)) + " layer (ReLU/LeakyReLU only)");
+    require(s.neuron >= 0 && s.neuron < net.layerInSize(s.layer),
+            "crown: split neuron " + std::to_string(s.neuron) + " out of range");
+    g[s.layer].push_back({s.neuron, s.active});
+  }
+  return g;
+}
+
+// Clips the pre-activation bounds [lo, hi] of activation layer `layer` by its splits.
+void clipSplits(const SplitsByLayer* splits, size_t layer, VectorXd& lo, VectorXd& hi) {
+  if (!splits || layer >= splits->size()) return;
+  for (const auto& [j, active] : (*splits)[layer]) {
+    if (active)
+      lo[j] = std::max(lo[j], 0.0);
+    else
+      hi[j] = std::min(hi[j], 0.0);
+  }
+}
+
+bool monotoneActivations(const nn::Network& net) {
   // intervalBounds assumes monotone activations (LeakyReLU with alpha >= 0);
   // only then is it a sound enclosure to intersect with.
-  bool monotone = true;
   for (const auto& l : net.layers())
     if (l.isActivation() && l.activation().kind == nn::ActKind::kLeakyRelu &&
         !(l.activation().alpha >= 0))
-      monotone = false;
-  BoundTable t;
+      return false;
+  return true;
+}
+
+// alpha-CROWN on the final outputs (intermediate bounds fixed). False when
+// detect_empty and an output pair crosses beyond rounding.
+bool refineOutputs(const nn::Network& net, const std::vector<LayerRelax>& relax,
+                   const VectorXd& mid, const VectorXd& rad, const CrownParams& p,
+                   bool detect_empty, BoundTable& t) {
+  const size_t L = net.numLayers();
+  const Eigen::Index n = net.outputSize();
+  VectorXd& lo = t.lo[L - 1];
+  VectorXd& hi = t.hi[L - 1];
+  for (Eigen::Index j = 0; j < n; ++j) {
+    VectorXd e = VectorXd::Zero(n);
+    e[j] = 1.0;
+    lo[j] = std::max(lo[j], optimisedLowerBound(net, relax, e, mid, rad, p));
+    hi[j] = std::min(hi[j], -optimisedLowerBound(net, relax, -e, mid, rad, p));
+  }
+  return settle(lo, hi, detect_empty);
+}
+
+// crownBounds over the sub-domain of `box` given by the splits, intersected
+// layer by layer with `base`. Returns false (detect_empty) when the sub-domain
+// is empty; t is then incomplete.
+bool crownCore(const nn::Network& net, const spec::Box& box0, const SplitsByLayer* splits,
+               const BoundTable* base, const CrownParams& p, bool detect_empty, BoundTable& t) {
+  const size_t L = net.numLayers();
+  spec::Box box = box0;
+  clipSplits(splits, 0, box.lo, box.hi);  // splits on an activation applied to the input
+  if (base) intersect(box.lo, box.hi, base->in_lo, base->in_hi);
+  if (!settle(box.lo, box.hi, detect_empty)) return false;
+  const BoundTable ib = intervalBounds(net, box);
+  const bool monotone = monotoneActivations(net);
   t.method = "crown";
   t.in_lo = box.lo;
   t.in_hi = box.hi;
-  t.lo.resize(L);
-  t.hi.resize(L);
+  t.lo.assign(L, VectorXd());
+  t.hi.assign(L, VectorXd());
   const VectorXd mid = 0.5 * (box.lo + box.hi), rad = 0.5 * (box.hi - box.lo);
   std::vector<LayerRelax> relax(L);
 
@@ -377,30 +460,43 @@ BoundTable crownBounds(const nn::Network& net, const spec::Box& box, const Crown
       activationRange(a, t.preLo(k), t.preHi(k), lo, hi);
       if (monotone) intersect(lo, hi, ib.lo[k], ib.hi[k]);
     }
+    if (base) intersect(lo, hi, base->lo[k], base->hi[k]);
+    clipSplits(splits, k + 1, lo, hi);
+    if (!settle(lo, hi, detect_empty)) return false;
     t.lo[k] = std::move(lo);
     t.hi[k] = std::move(hi);
   }
+  if (p.alpha_iters > 0 && L > 0) return refineOutputs(net, relax, mid, rad, p, detect_empty, t);
+  return true;
+}
 
-  if (p.alpha_iters > 0 && L > 0) {
-    const Eigen::Index n = net.outputSize();
-    for (Eigen::Index j = 0; j < n; ++j) {
-      VectorXd e = VectorXd::Zero(n);
-      e[j] = 1.0;
-      double l = optimisedLowerBound(net, relax, e, mid, rad, p);
-      double u = -optimisedLowerBound(net, relax, -e, mid, rad, p);
-      VectorXd lo(1), hi(1);
-      lo << std::max(t.lo[L - 1][j], l);
-      hi << std::min(t.hi[L - 1][j], u);
-      if (lo[0] > hi[0]) std::swap(lo[0], hi[0]);
-      t.lo[L - 1][j] = lo[0];
-      t.hi[L - 1][j] = hi[0];
-    }
-  }
+}  // namespace
+
+BoundTable crownBounds(const nn::Network& net, const spec::Box& box, const CrownParams& p) {
+  checkBox(net, box, "crown bounds");
+  BoundTable t;
+  crownCore(net, box, nullptr, nullptr, p, false, t);
   return t;
 }
 
-double crownLowerBound(const nn::Network& net, const spec::Box& box, const BoundTable& t,
-                       const Eigen::VectorXd& c, const CrownParams& p) {
+std::optional<BoundTable> crownBoundsSplit(const nn::Network& net, const spec::Box& box,
+                                           const std::vector<ReluSplit>& splits,
+                                           const BoundTable* base, const CrownParams& p) {
+  checkBox(net, box, "crown bounds");
+  const size_t L = net.numLayers();
+  if (base)
+    require(base->lo.size() == L && base->hi.size() == L &&
+                base->in_lo.size() == net.inputSize() && base->in_hi.size() == net.inputSize(),
+            "crown bounds: the base table does not match the network");
+  const SplitsByLayer g = groupSplits(net, splits);
+  BoundTable t;
+  if (!crownCore(net, box, &g, base, p, true, t)) return std::nullopt;
+  return t;
+}
+
+CrownLowerBoundDetail crownLowerBoundDetail(const nn::Network& net, const spec::Box& box,
+                                            const BoundTable& t, const Eigen::VectorXd& c,
+                                            const CrownParams& p) {
   checkBox(net, box, "crown lower bound");
   const size_t L = net.numLayers();
   require(c.size() == net.outputSize(), "crown lower bound: objective has " +
@@ -409,13 +505,28 @@ double crownLowerBound(const nn::Network& net, const spec::Box& box, const Bound
                                             std::to_string(net.outputSize()));
   require(t.lo.size() == L && t.hi.size() == L,
           "crown lower bound: bound table does not match the network");
-  const VectorXd mid = 0.5 * (box.lo + box.hi), rad = 0.5 * (box.hi - box.lo);
+  // The table's input bounds may be tighter than the box (a split on an
+  // activation applied to the input); they are sound for the same domain.
+  const VectorXd lo = box.lo.cwiseMax(t.in_lo), hi = box.hi.cwiseMin(t.in_hi);
+  const VectorXd mid = 0.5 * (lo + hi), rad = 0.5 * (hi - lo).cwiseMax(0.0);
+  CrownLowerBoundDetail d;
   // Bound from the table's output bounds alone.
-  const VectorXd& ylo = L ? t.lo[L - 1] : box.lo;
-  const VectorXd& yhi = L ? t.hi[L - 1] : box.hi;
-  double from_table = c.cwiseMax(0.0).dot(ylo) + c.cwiseMin(0.0).dot(yhi);
-  double sym = optimisedLowerBound(net, relaxAll(net, t, p.relu_lower), c, mid, rad, p);
-  return std::isfinite(sym) ? std::max(from_table, sym) : from_table;
+  const VectorXd& ylo = L ? t.lo[L - 1] : lo;
+  const VectorXd& yhi = L ? t.hi[L - 1] : hi;
+  const double from_table = c.cwiseMax(0.0).dot(ylo) + c.cwiseMin(0.0).dot(yhi);
+  VectorXd a_in;
+  d.symbolic =
+      optimisedLowerBound(net, relaxAll(net, t, p.relu_lower), c, mid, rad, p, &d.act_coef, &a_in);
+  d.bound = std::isfinite(d.symbolic) ? std::max(from_table, d.symbolic) : from_table;
+  d.x = mid - a_in.cwiseSign().cwiseProduct(rad);
+  for (size_t i = 0; i < L; ++i)
+    if (!net.layers()[i].isActivation()) d.act_coef[i].resize(0);
+  return d;
+}
+
+double crownLowerBound(const nn::Network& net, const spec::Box& box, const BoundTable& t,
+                       const Eigen::VectorXd& c, const CrownParams& p) {
+  return crownLowerBoundDetail(net, box, t, c, p).bound;
 }
 
 }  // namespace nnopt::bounds

@@ -12,6 +12,9 @@
 // Floating point: no directed rounding is used (as in intervalBounds); the
 // results are sound up to ordinary double rounding error (~1e-12 relative).
 #include <Eigen/Dense>
+#include <limits>
+#include <optional>
+#include <vector>
 
 #include "bounds/bound_table.h"
 #include "nn/network.h"
@@ -51,6 +54,47 @@ BoundTable crownBounds(const nn::Network& net, const spec::Box& box, const Crown
 // than the bound from t's output bounds alone. Throws Error on size mismatch.
 double crownLowerBound(const nn::Network& net, const spec::Box& box, const BoundTable& t,
                        const Eigen::VectorXd& c, const CrownParams& p = {});
+
+// --- Sub-domains defined by ReLU splits (branch and bound over activations).
+
+// Restricts the pre-activation of neuron `neuron` of activation layer `layer`
+// (the output of layer - 1, or the input when layer == 0) to >= 0 (active) or
+// <= 0 (inactive).
+struct ReluSplit {
+  size_t layer = 0;
+  int64_t neuron = 0;
+  bool active = true;
+};
+
+// crownBounds over the sub-domain {x in box : every split holds}. Each split
+// clips its pre-activation bounds (active: lo = max(lo, 0); inactive:
+// hi = min(hi, 0)) as soon as they are computed, so the layers after it are
+// back-substituted with the split (exact) relaxation. When `base` is given
+// (a table sound for the sub-domain, e.g. the root bounds or the parent node's
+// bounds) every layer is intersected with it as it is computed. Returns
+// nullopt when the sub-domain is empty (some bound pair crosses by more than
+// rounding error) instead of swapping the pair. Throws Error on size
+// mismatches or a split out of range (not a ReLU/LeakyReLU neuron).
+std::optional<BoundTable> crownBoundsSplit(const nn::Network& net, const spec::Box& box,
+                                           const std::vector<ReluSplit>& splits,
+                                           const BoundTable* base = nullptr,
+                                           const CrownParams& p = {});
+
+// crownLowerBound with the by-products of its back-substitution (of the best
+// alpha iterate): the input point minimising the final linear lower bound
+// (x = mid - sign(a_in) * rad, a corner of the box where a_in != 0), and for
+// every activation layer i the coefficient vector of its output in that bound
+// (empty for other layers). `symbolic` is the back-substituted bound alone;
+// `bound` = max(symbolic, bound from t's output bounds), as crownLowerBound.
+struct CrownLowerBoundDetail {
+  double bound = -std::numeric_limits<double>::infinity();
+  double symbolic = -std::numeric_limits<double>::infinity();
+  Eigen::VectorXd x;
+  std::vector<Eigen::VectorXd> act_coef;
+};
+CrownLowerBoundDetail crownLowerBoundDetail(const nn::Network& net, const spec::Box& box,
+                                            const BoundTable& t, const Eigen::VectorXd& c,
+                                            const CrownParams& p = {});
 
 // The linear relaxation of one activation neuron with pre-activation bounds
 // [l, u] (exposed for testing).

@@ -20,8 +20,12 @@ using model::Row;
 // exact in real arithmetic, but the solver's rows are satisfied only to its
 // tolerance, and a variable pinned at a rounded bound must not turn a feasible
 // point infeasible.
-double widenLo(double v) { return std::isfinite(v) ? v - 1e-7 * (1.0 + std::abs(v)) : -kInf; }
-double widenHi(double v) { return std::isfinite(v) ? v + 1e-7 * (1.0 + std::abs(v)) : kInf; }
+double widenLo(double v) {
+  return std::isfinite(v) ? v - 1e-7 * (1.0 + std::abs(v)) : -kInf;
+}
+double widenHi(double v) {
+  return std::isfinite(v) ? v + 1e-7 * (1.0 + std::abs(v)) : kInf;
+}
 
 std::string neuronName(const char* kind, size_t layer, int64_t j) {
   return std::string(kind) + std::to_string(layer) + "_" + std::to_string(j);
@@ -35,18 +39,18 @@ class Embedder {
 
   Embedding run() {
     require(bt_.lo.size() == net_.numLayers() && bt_.hi.size() == net_.numLayers(),
-            "embed: the bound table does not match the network (" +
-                std::to_string(bt_.lo.size()) + " layers of bounds, " +
-                std::to_string(net_.numLayers()) + " layers)");
+            "embed: the bound table does not match the network (" + std::to_string(bt_.lo.size()) +
+                " layers of bounds, " + std::to_string(net_.numLayers()) + " layers)");
     require(bt_.in_lo.size() == net_.inputSize(), "embed: input bounds have the wrong size");
     for (int64_t i = 0; i < net_.inputSize(); ++i)
-      e_.input_vars.push_back(m_.addVar(bt_.in_lo[i], bt_.in_hi[i], false, "x" + std::to_string(i)));
+      e_.input_vars.push_back(
+          m_.addVar(bt_.in_lo[i], bt_.in_hi[i], false, "x" + std::to_string(i)));
     const std::vector<int>* in = &e_.input_vars;
     for (size_t li = 0; li < net_.numLayers(); ++li) {
       const auto& layer = net_.layers()[li];
       const bool last = li + 1 == net_.numLayers();
-      std::vector<int> out = layer.isDense() ? dense(li, layer.dense(), *in)
-                                             : activation(li, layer.activation(), *in);
+      std::vector<int> out =
+          layer.isDense() ? dense(li, layer.dense(), *in) : activation(li, layer.activation(), *in);
       if (last) materialiseConstants(li, out);
       e_.layer_vars.push_back(std::move(out));
       in = &e_.layer_vars.back();
@@ -79,8 +83,8 @@ class Embedder {
     std::vector<int> out(in.size(), -1);
     const bool pwl = a.kind == nn::ActKind::kRelu || a.kind == nn::ActKind::kLeakyRelu;
     if (!pwl && opt_.relu == ReluEncoding::kBigM)
-      throw Error(std::string("MIP cannot encode ") + nn::actName(a.kind) +
-                  " (layer '" + net_.layers()[li].name + "'); use --method nlp");
+      throw Error(std::string("MIP cannot encode ") + nn::actName(a.kind) + " (layer '" +
+                  net_.layers()[li].name + "'); use --method nlp");
     for (size_t j = 0; j < in.size(); ++j) {
       const double l = plo[j], u = phi[j];
       if (!pwl) {
@@ -112,15 +116,14 @@ class Embedder {
 
   // y = max(t, alpha t), alpha in [0, 1), with one binary z (z = 1: t >= 0).
   int bigM(size_t li, int64_t j, double alpha, int t, double l, double u) {
-    require(alpha >= 0.0 && alpha < 1.0,
-            "MIP encodes LeakyRelu only with alpha in [0, 1) (layer '" + net_.layers()[li].name +
-                "')");
+    require(
+        alpha >= 0.0 && alpha < 1.0,
+        "MIP encodes LeakyRelu only with alpha in [0, 1) (layer '" + net_.layers()[li].name + "')");
     int y = m_.addVar(widenLo(alpha * l), widenHi(u), false, neuronName("y", li, j));
     int z = m_.addVar(0.0, 1.0, true, neuronName("z", li, j));
     const double c = 1.0 - alpha;
     m_.addRow({{y, 1.0}, {t, -1.0}}, 0.0, kInf, neuronName("ge_t", li, j));
-    if (alpha != 0.0)
-      m_.addRow({{y, 1.0}, {t, -alpha}}, 0.0, kInf, neuronName("ge_at", li, j));
+    if (alpha != 0.0) m_.addRow({{y, 1.0}, {t, -alpha}}, 0.0, kInf, neuronName("ge_at", li, j));
     // z = 0 forces y <= alpha t; z = 1 forces y <= t.
     m_.addRow({{y, 1.0}, {t, -1.0}, {z, -c * l}}, -kInf, -c * l, neuronName("le_t", li, j));
     m_.addRow({{y, 1.0}, {t, -alpha}, {z, -c * u}}, -kInf, 0.0, neuronName("le_u", li, j));
@@ -144,7 +147,9 @@ class Embedder {
       r.lo = 0.0;
       r.hi = 0.0;
       switch (opt_.compl_form) {
-        case ComplForm::kProduct: r.nl.kind = NlKind::kProduct; break;
+        case ComplForm::kProduct:
+          r.nl.kind = NlKind::kProduct;
+          break;
         case ComplForm::kInequality:
           r.nl.kind = NlKind::kProduct;
           r.lo = -kInf;
@@ -162,7 +167,8 @@ class Embedder {
           r.nl.kind = NlKind::kChenMangasarian;
           r.nl.param = opt_.compl_param;
           break;
-        case ComplForm::kNone: break;
+        case ComplForm::kNone:
+          break;
       }
       row = m_.addRow(std::move(r));
     }

@@ -17,12 +17,12 @@ enum class ReluEncoding {
 
 // How the complementarity row y*s is written.
 enum class ComplForm {
-  kProduct,     // y*s = 0
-  kInequality,  // y*s <= 0
-  kRelaxed,     // y*s <= tau (Scholtes; caller updates tau via setComplementarityParam)
+  kProduct,            // y*s = 0
+  kInequality,         // y*s <= 0
+  kRelaxed,            // y*s <= tau (Scholtes; caller updates tau via setComplementarityParam)
   kFischerBurmeister,  // sqrt(y^2+s^2+2mu) - y - s = 0
   kChenMangasarian,    // y + s - sqrt((y-s)^2 + 4mu^2) = 0
-  kNone,        // no row (penalty form puts y*s into the objective)
+  kNone,               // no row (penalty form puts y*s into the objective)
 };
 
 struct EmbedOptions {
@@ -71,8 +71,7 @@ Embedding embedNetwork(model::MathModel& m, const nn::Network& net,
 
 // Sets the parameter (tau for kRelaxed: row hi; mu for smoothed forms) of all
 // complementarity rows of an embedding.
-void setComplementarityParam(model::MathModel& m, const Embedding& e, ComplForm form,
-                             double param);
+void setComplementarityParam(model::MathModel& m, const Embedding& e, ComplForm form, double param);
 
 // Largest |y*s| over the complementarity pairs at x (0 for an exact ReLU point).
 double complementarityViolation(const Embedding& e, const std::vector<double>& x);

@@ -41,6 +41,8 @@ nlohmann::json toJson(const attack::MarginAttackResult& r) {
   j["constraints"] = r.constraints;
   j["unstable_relus"] = r.unstable_relus;
   j["stable_relus"] = r.stable_relus;
+  j["bounds_method"] = r.bounds_method;
+  j["bounds_time_s"] = r.bounds_time_s;
   j["adversarial"] = vec(r.adversarial);
   return j;
 }

@@ -240,8 +240,16 @@ class InputBab {
     const Eigen::Index n = lo.size();
     const double kNo = -std::numeric_limits<double>::infinity();
     std::vector<bool> ok(n);
-    for (Eigen::Index i = 0; i < n; ++i)
-      ok[i] = w[i] > p_.min_rel_width * std::max(1.0, std::abs(centre[i]));
+    double max_rel = 0.0;
+    for (Eigen::Index i = 0; i < n; ++i) {
+      const double root_w = root_.hi[i] - root_.lo[i];
+      if (root_w > 0) max_rel = std::max(max_rel, w[i] / root_w);
+    }
+    for (Eigen::Index i = 0; i < n; ++i) {
+      const double root_w = root_.hi[i] - root_.lo[i];
+      ok[i] = w[i] > p_.min_rel_width * std::max(1.0, std::abs(centre[i])) &&
+              (root_w > 0 && w[i] / root_w >= max_rel * p_.min_width_ratio);
+    }
     VectorXd score = VectorXd::Constant(n, kNo);
     double base = 0.0;
     if (b.hard_d >= 0 && b.hard_k >= 0 && rule == SplitRule::kCrownCoef) {
@@ -292,9 +300,13 @@ class InputBab {
     };
     std::vector<int> c;
     if (p_.lookahead <= 0) {
-      top(splitScores(node, b, p_.split), 1, c);
+      SplitRule rule = p_.split;
+      if (rule == SplitRule::kAuto)
+        rule = b.hard_d >= 0 && spec_.disjuncts[b.hard_d].size() == 1 ? SplitRule::kCrownCoef
+                                                                       : SplitRule::kSmear;
+      top(splitScores(node, b, rule), 1, c);
     } else {
-      if (getenv("XX_CROWN")) top(splitScores(node, b, SplitRule::kCrownCoef), 1, c);
+      top(splitScores(node, b, SplitRule::kCrownCoef), 1, c);
       top(splitScores(node, b, SplitRule::kSmear), p_.lookahead, c);
     }
     return c;

@@ -8,10 +8,12 @@
 
 #include "attack/pgd.h"
 #include "bounds/crown.h"
+#include "bounds/lp_tighten.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "verify/disjunct_model.h"
 #include "verify/input_bab.h"
+#include "verify/relu_bab.h"
 
 namespace nnopt::verify {
 
@@ -30,6 +32,7 @@ const char* proverName(Prover p) {
     case Prover::kAuto: return "auto";
     case Prover::kInputBab: return "input-bab";
     case Prover::kMip: return "mip";
+    case Prover::kReluBab: return "relu-bab";
     case Prover::kNone: return "none";
   }
   return "?";
@@ -39,8 +42,9 @@ Prover parseProver(const std::string& s) {
   if (s == "auto") return Prover::kAuto;
   if (s == "input-bab") return Prover::kInputBab;
   if (s == "mip") return Prover::kMip;
+  if (s == "relu-bab") return Prover::kReluBab;
   if (s == "none") return Prover::kNone;
-  throw Error("unknown prover '" + s + "' (supported: auto, input-bab, mip, none)");
+  throw Error("unknown prover '" + s + "' (supported: auto, input-bab, mip, relu-bab, none)");
 }
 
 std::vector<spec::PropertyCase> propertyCases(const spec::Property& prop) {
@@ -250,7 +254,7 @@ class Verifier {
         timed_out_ = true;
         return;
       }
-      if (useInputBab() ? proveByInputBab(c) : proveByMip(c)) return;  // sat found
+      if (useInputBab() ? proveByInputBab(c) : proveExact(c)) return;  // sat found
     }
   }
 
@@ -266,6 +270,7 @@ class Verifier {
     bp.lookahead = p_.bab_lookahead;
     auto br = inputBranchAndBound(net_, cases_[c].input, cases_[c].unsafe, bp);
     r_.nodes += br.nodes;
+    r_.max_depth = std::max(r_.max_depth, br.max_depth);
     methods_.insert("input-bab");
     switch (br.status) {
       case BabStatus::kProven:
@@ -285,81 +290,134 @@ class Verifier {
     return false;
   }
 
-  bool proveByMip(size_t c) {
+  // CROWN lower bounds (alpha-CROWN with alpha_iters_root iterations) refute
+  // disjunct d of case c when some constraint's bound exceeds prune_tol.
+  bool crownRefutes(size_t c, int d, const bounds::BoundTable& bt) {
+    bounds::CrownParams cp;
+    cp.alpha_iters = p_.alpha_iters_root;
+    for (const auto& k : cases_[c].unsafe.disjuncts[d]) {
+      VectorXd coef = VectorXd::Zero(net_.outputSize());
+      for (const auto& [j, a] : k.coefs) coef[j] += a;
+      if (bounds::crownLowerBound(net_, cases_[c].input, bt, coef, cp) - k.rhs > p_.prune_tol)
+        return true;
+    }
+    return false;
+  }
+
+  // Disjuncts of case c not refuted by CROWN, most suspicious (smallest
+  // margin at the best point seen) first.
+  std::vector<int> openDisjuncts(size_t c, const bounds::BoundTable& bt, const std::string& tag) {
     const auto& ds = cases_[c].unsafe.disjuncts;
-    const spec::Box& box = cases_[c].input;
-    const bounds::BoundTable& bt = table(c);
-    // Most suspicious disjuncts (smallest margin at the best point) first.
     std::vector<std::pair<double, int>> order;
     const VectorXd yb = best_x_[c].size() ? net_.forward(best_x_[c]) : VectorXd();
     for (size_t d = 0; d < ds.size(); ++d)
-      order.push_back({yb.size() ? conjunctionMargin(ds[d], yb) : 0.0, static_cast<int>(d)});
+      if (!refuted_[c][d])
+        order.push_back({yb.size() ? conjunctionMargin(ds[d], yb) : 0.0, static_cast<int>(d)});
     std::sort(order.begin(), order.end());
-    // Root check with (alpha-)CROWN.
-    bounds::CrownParams cp;
-    cp.alpha_iters = p_.alpha_iters_root;
     std::vector<int> open;
     for (const auto& [v, d] : order) {
-      if (deadline_.expired()) {
-        timed_out_ = true;
-        return false;
-      }
-      bool dead = false;
-      for (const auto& k : ds[d]) {
-        VectorXd coef = VectorXd::Zero(net_.outputSize());
-        for (const auto& [j, a] : k.coefs) coef[j] += a;
-        if (bounds::crownLowerBound(net_, box, bt, coef, cp) - k.rhs > p_.prune_tol) {
-          dead = true;
-          break;
-        }
-      }
-      if (dead) {
+      if (deadline_.expired()) break;
+      if (crownRefutes(c, d, bt)) {
         refuted_[c][d] = true;
-        methods_.insert("crown");
+        methods_.insert(tag);
       } else {
         open.push_back(d);
       }
     }
-    if (!net_.isPiecewiseLinear() && !open.empty()) {
-      reason_ = "the network has smooth activations: no exact MIP (try --prover input-bab)";
+    return open;
+  }
+
+  // High-dimensional route: CROWN at the root, LP-tightened bounds, CROWN
+  // again, then an exact method per open disjunct.
+  bool proveExact(size_t c) {
+    const spec::Box& box = cases_[c].input;
+    std::vector<int> open = openDisjuncts(c, table(c), "crown");
+    if (open.empty() || deadline_.expired()) {
+      timed_out_ |= !open.empty();
       return false;
+    }
+    if (!net_.isPiecewiseLinear()) {
+      reason_ = "the network has smooth activations: no exact method (try --prover input-bab)";
+      return false;
+    }
+    bounds::BoundTable bt = table(c);
+    const double lp_budget =
+        std::min({p_.lp_tighten_frac * p_.timeout_s, p_.lp_tighten_max_s, deadline_.remaining()});
+    if (lp_budget > 0) {
+      Timer t;
+      bounds::LpTightenParams lp;
+      lp.time_limit_s = lp_budget;
+      bt = bounds::lpTightenBounds(net_, box, bt, lp);
+      r_.lp_s += t.seconds();
+      open = openDisjuncts(c, bt, "lp+crown");
     }
     for (int d : open) {
       if (deadline_.expired()) {
         timed_out_ = true;
         return false;
       }
-      MipParams mp;
-      mp.time_limit = deadline_.remaining();
-      mp.threads = p_.mip_threads;
-      mp.unsat_tol = p_.mip_unsat_tol;
-      mp.start = best_x_[c];
-      mp.solver_log = p_.solver_log;
-      auto mr = solveDisjunctMip(net_, box, bt, ds[d], mp);
-      r_.nodes += mr.nodes;
-      methods_.insert("mip");
-      switch (mr.outcome) {
-        case MipOutcome::kRefuted: refuted_[c][d] = true; break;
-        case MipOutcome::kCandidate: {
-          if (trySat(c, mr.x, "mip")) return true;
-          attack::PgdParams pp;
-          pp.restarts = 1;
-          pp.steps = 50;
-          pp.step_init = 1e-3;
-          pp.step_final = 1e-6;
-          pp.starts = {mr.x};
-          spec::OutputSpec one;
-          one.disjuncts = {ds[d]};
-          auto pr = attack::pgdMinimize(net_, box, one, pp);
-          if (pr.reached && trySat(c, pr.x, "mip+pgd")) return true;
-          reason_ = "MIP incumbent <= 0 failed the replay (numerical tolerance)";
-          break;
-        }
-        case MipOutcome::kOpen: timed_out_ = true; return false;
-        case MipOutcome::kUnknown:
-          reason_ = "MIP finished without a decision: " + mr.status;
-          break;
-      }
+      if (p_.prover == Prover::kReluBab ? reluBab(c, d, bt) : mip(c, d, bt)) return true;
+      if (timed_out_) return false;
+    }
+    return false;
+  }
+
+  // A candidate point of an exact method for disjunct d: replay, else polish
+  // with PGD and replay.
+  bool candidate(size_t c, int d, const VectorXd& x, const std::string& by) {
+    if (trySat(c, x, by)) return true;
+    attack::PgdParams pp;
+    pp.restarts = 1;
+    pp.steps = 50;
+    pp.step_init = 1e-3;
+    pp.step_final = 1e-6;
+    pp.starts = {x};
+    spec::OutputSpec one;
+    one.disjuncts = {cases_[c].unsafe.disjuncts[d]};
+    auto pr = attack::pgdMinimize(net_, cases_[c].input, one, pp);
+    if (pr.reached && trySat(c, pr.x, by + "+pgd")) return true;
+    reason_ = by + " point with margin <= 0 failed the replay (numerical tolerance)";
+    return false;
+  }
+
+  bool mip(size_t c, int d, const bounds::BoundTable& bt) {
+    MipParams mp;
+    mp.time_limit = deadline_.remaining();
+    mp.threads = p_.mip_threads;
+    mp.unsat_tol = p_.mip_unsat_tol;
+    mp.start = best_x_[c];
+    mp.solver_log = p_.solver_log;
+    auto mr = solveDisjunctMip(net_, cases_[c].input, bt, cases_[c].unsafe.disjuncts[d], mp);
+    r_.nodes += mr.nodes;
+    methods_.insert("mip");
+    switch (mr.outcome) {
+      case MipOutcome::kRefuted: refuted_[c][d] = true; return false;
+      case MipOutcome::kCandidate: return candidate(c, d, mr.x, "mip");
+      case MipOutcome::kOpen: timed_out_ = true; return false;
+      case MipOutcome::kUnknown:
+        reason_ = "MIP finished without a decision: " + mr.status;
+        return false;
+    }
+    return false;
+  }
+
+  bool reluBab(size_t c, int d, const bounds::BoundTable& bt) {
+    ReluBabParams rp;
+    rp.time_limit = deadline_.remaining();
+    rp.threads = threads_;
+    rp.prune_tol = p_.mip_unsat_tol;
+    rp.branching = p_.relu_branching;
+    auto rr = reluBranchAndBound(net_, cases_[c].input, bt, cases_[c].unsafe.disjuncts[d], rp);
+    r_.nodes += rr.nodes;
+    r_.max_depth = std::max(r_.max_depth, rr.max_depth);
+    methods_.insert("relu-bab");
+    switch (rr.status) {
+      case BabStatus::kProven: refuted_[c][d] = true; return false;
+      case BabStatus::kFound: return candidate(c, d, rr.x, "relu-bab");
+      case BabStatus::kTimeout: timed_out_ = true; return false;
+      case BabStatus::kIncomplete:
+        reason_ = "ReLU B&B left " + std::to_string(rr.unresolved) + " subdomains undecided";
+        return false;
     }
     return false;
   }

@@ -28,6 +28,7 @@
 #include "nn/network.h"
 #include "spec/property.h"
 #include "verify/input_bab.h"
+#include "verify/relu_bab.h"
 
 namespace nnopt::verify {
 
@@ -38,11 +39,13 @@ const char* answerName(VerifyAnswer a);  // "sat", "unsat", "timeout", "unknown"
 enum class Prover {
   kAuto,      // input B&B for <= input_split_max_dims inputs, else MIP
   kInputBab,  // input-split B&B with CROWN (any dimension; weak for images)
-  kMip,       // CROWN root check + exact MIP per disjunct (piecewise-linear nets)
+  kMip,       // CROWN root check, LP-tightened bounds, exact MIP (CBC) per disjunct
+  kReluBab,   // same, with the LP-based ReLU-split B&B (verify/relu_bab.h) for the MIP
   kNone,      // falsification only (answers sat / unknown / timeout)
 };
 const char* proverName(Prover p);
-Prover parseProver(const std::string& s);  // auto, input-bab, mip, none; throws Error
+// auto, input-bab, mip, relu-bab, none; throws Error listing them.
+Prover parseProver(const std::string& s);
 
 struct VerifyParams {
   double timeout_s = 60.0;   // wall clock for the whole property
@@ -65,12 +68,16 @@ struct VerifyParams {
   int alpha_iters_root = 20;    // alpha-CROWN iterations for root checks (0 = off)
   int bab_pgd_steps = 5;        // PGD steps from each B&B node's centre
   long bab_max_nodes = 20'000'000;
-  SplitRule bab_split = SplitRule::kSmear;  // input B&B branching score
+  SplitRule bab_split = SplitRule::kAuto;  // input B&B branching score
   NodeOrder bab_order = NodeOrder::kBestFirst;
   int bab_lookahead = 0;        // see InputBabParams::lookahead
   double prune_tol = 1e-9;      // a constraint is refuted when its lower bound > this
   double mip_unsat_tol = 1e-6;  // a MIP refutes a disjunct when its bound > this
   int mip_threads = 1;          // CBC threads per MIP
+  ReluBranching relu_branching = ReluBranching::kIntercept;  // relu-bab prover
+  // LP bound tightening before the exact stage (high-dimensional route).
+  double lp_tighten_frac = 0.15;  // of timeout_s, at most lp_tighten_max_s
+  double lp_tighten_max_s = 20.0;
   bool solver_log = false;      // solver logs to stdout (CLI debugging only)
 };
 
@@ -84,12 +91,14 @@ struct VerifyResult {
   std::string reason;       // one line: why this answer
   double time_s = 0.0;
   long nodes = 0;           // input B&B nodes + MIP nodes
+  int max_depth = 0;        // input B&B: deepest node
   int cases = 0;
   int disjuncts = 0;        // over all cases
   int disjuncts_refuted = 0;
   double best_margin = std::numeric_limits<double>::infinity();  // smallest g(x) seen
   // Time per stage (seconds).
   double pgd_s = 0.0, nlp_s = 0.0, prove_s = 0.0;
+  double lp_s = 0.0;  // of prove_s: LP bound tightening
 };
 
 // Throws Error when the property does not match the network (box sizes,

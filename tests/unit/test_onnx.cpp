@@ -602,13 +602,36 @@ TEST(Onnx, UnknownOpNamesNodeAndOp) {
   expectLoadError(b.bytes(), {"my_fancy_node", "FancyOp", "unsupported op", "supported ops: Gemm"});
 }
 
-TEST(Onnx, ConvIsNotYetSupported) {
+TEST(Onnx, ConvFoldsIntoOneDenseLayer) {
+  // 1 x 4 x 4 image, one 3x3 kernel, no padding: 2x2 outputs (more cases in test_conv).
   Builder b;
   b.input("x", {1, 1, 4, 4});
-  b.init("K", {1, 1, 3, 3}, vals(9, 35));
+  const auto k = vals(9, 35);
+  b.init("K", {1, 1, 3, 3}, k);
   b.node("Conv", {"x", "K"}, {"y"}, "conv1");
   b.output("y");
-  expectLoadError(b.bytes(), {"conv1", "Conv", "not supported yet"});
+  auto net = b.load();
+  ASSERT_EQ(net.numLayers(), 1u);
+  EXPECT_EQ(net.layers()[0].name, "conv1");
+  EXPECT_EQ(net.layers()[0].out_shape, (nn::Shape{1, 2, 2}));
+  const auto xv = vals(16, 39);
+  Eigen::VectorXd expect(4);
+  for (int oh = 0; oh < 2; ++oh)
+    for (int ow = 0; ow < 2; ++ow) {
+      double acc = 0;
+      for (int a = 0; a < 3; ++a)
+        for (int c = 0; c < 3; ++c) acc += k[a * 3 + c] * xv[(oh + a) * 4 + ow + c];
+      expect[oh * 2 + ow] = acc;
+    }
+  expectNear(net.forward(vec(xv)), expect);
+}
+
+TEST(Onnx, MaxPoolIsNotSupported) {
+  Builder b;
+  b.input("x", {1, 1, 4, 4});
+  attrInts(b.node("MaxPool", {"x"}, {"y"}, "pool1"), "kernel_shape", {2, 2});
+  b.output("y");
+  expectLoadError(b.bytes(), {"pool1", "MaxPool", "not supported", "supported ops: Gemm"});
 }
 
 TEST(Onnx, NaNWeightNamesTensor) {

@@ -1,0 +1,395 @@
+#include "attack/min_distortion.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "attack/pgd.h"
+#include "bounds/bound_table.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "formulate/embed.h"
+#include "model/math_model.h"
+#include "solve/solver.h"
+
+namespace nnopt::attack {
+
+using model::kInf;
+
+const char* normName(Norm n) {
+  switch (n) {
+    case Norm::kL1: return "l1";
+    case Norm::kLinf: return "linf";
+    case Norm::kL2: return "l2";
+  }
+  return "?";
+}
+
+Norm parseNorm(const std::string& s) {
+  if (s == "l1" || s == "L1") return Norm::kL1;
+  if (s == "linf" || s == "Linf" || s == "inf" || s == "l-inf" || s == "L-inf") return Norm::kLinf;
+  if (s == "l2" || s == "L2") return Norm::kL2;
+  throw Error("unknown norm '" + s + "' (supported: l1, linf, l2)");
+}
+
+const char* minDistVerdictName(MinDistVerdict v) {
+  switch (v) {
+    case MinDistVerdict::kAttackFound: return "attack_found";
+    case MinDistVerdict::kNoAttackFound: return "no_attack_found";
+    case MinDistVerdict::kInfeasible: return "infeasible";
+    case MinDistVerdict::kTimeout: return "timeout";
+  }
+  return "?";
+}
+
+spec::Box minDistortionBox(const Eigen::VectorXd& x0, double max_eps) {
+  require(!std::isnan(max_eps) && max_eps >= 0, "max-eps must be >= 0");
+  spec::Box b;
+  b.lo = Eigen::VectorXd::Zero(x0.size());
+  b.hi = Eigen::VectorXd::Ones(x0.size());
+  if (std::isfinite(max_eps)) return spec::linfBall(x0, max_eps, 0.0, 1.0);
+  return b;
+}
+
+bool replayMinDistortion(const nn::Network& net, const spec::Box& box, const Eigen::VectorXd& x0,
+                         const Eigen::VectorXd& x, MinDistortionResult& r, double box_tol,
+                         double gap_tol) {
+  r.adversarial = x;
+  r.logits_adv = net.forward(x);
+  Eigen::Index arg = 0;
+  r.logits_adv.maxCoeff(&arg);
+  r.predicted_label_adv = static_cast<int>(arg);
+  r.achieved_gap = r.logits_adv[r.target_label] - r.logits_adv[r.true_label];
+  const Eigen::VectorXd d = x - x0;
+  r.l1 = d.lpNorm<1>();
+  r.l2 = d.norm();
+  r.linf = d.size() ? d.lpNorm<Eigen::Infinity>() : 0.0;
+  r.distance = r.norm == Norm::kL1 ? r.l1 : r.norm == Norm::kL2 ? r.l2 : r.linf;
+  return box.contains(x, box_tol) && r.achieved_gap >= r.gap - gap_tol;
+}
+
+namespace {
+
+// The model: network over the box, the gap row, the distance variables and objective.
+struct DistModel {
+  model::MathModel m;
+  formulate::Embedding e;
+  std::vector<int> dplus, dminus;  // L1: per input, -1 when fixed at 0
+  int t = -1;                      // Linf
+};
+
+DistModel buildModel(const nn::Network& net, const spec::Box& box, const Eigen::VectorXd& x0,
+                     const formulate::EmbedOptions& opt, const MinDistortionParams& p,
+                     MinDistortionResult& r) {
+  DistModel dm;
+  Timer timer;
+  const double lp_budget = std::min(p.lp_time_limit, 0.2 * p.time_limit);
+  auto bt = bounds::tightestBounds(
+      net, box, net.isPiecewiseLinear() ? p.bounds : bounds::BoundsLevel::kCrown, lp_budget);
+  r.bounds_method = bt.method;
+  r.bounds_time_s = timer.seconds();
+  auto& m = dm.m;
+  dm.e = formulate::embedNetwork(m, net, bt, opt);
+  const auto& e = dm.e;
+  // logit[target] - logit[true] >= gap
+  m.addRow({{e.output_vars[r.target_label], 1.0}, {e.output_vars[r.true_label], -1.0}}, p.gap,
+           kInf, "gap");
+  const int n = static_cast<int>(x0.size());
+  switch (p.norm) {
+    case Norm::kL1: {
+      // x_i - d+_i + d-_i = x0_i, 0 <= d+_i <= hi_i - x0_i, 0 <= d-_i <= x0_i - lo_i.
+      dm.dplus.assign(n, -1);
+      dm.dminus.assign(n, -1);
+      for (int i = 0; i < n; ++i) {
+        const double up = box.hi[i] - x0[i], down = x0[i] - box.lo[i];
+        std::vector<model::LinTerm> terms{{e.input_vars[i], 1.0}};
+        if (up > 0) {
+          dm.dplus[i] = m.addVar(0.0, up, false, "dp" + std::to_string(i));
+          terms.push_back({dm.dplus[i], -1.0});
+          m.objLinear().push_back({dm.dplus[i], 1.0});
+        }
+        if (down > 0) {
+          dm.dminus[i] = m.addVar(0.0, down, false, "dm" + std::to_string(i));
+          terms.push_back({dm.dminus[i], 1.0});
+          m.objLinear().push_back({dm.dminus[i], 1.0});
+        }
+        m.addRow(std::move(terms), x0[i], x0[i], "dist" + std::to_string(i));
+      }
+      break;
+    }
+    case Norm::kLinf: {
+      double tmax = 0.0;
+      for (int i = 0; i < n; ++i)
+        tmax = std::max({tmax, box.hi[i] - x0[i], x0[i] - box.lo[i]});
+      dm.t = m.addVar(0.0, tmax, false, "t");
+      for (int i = 0; i < n; ++i) {
+        if (box.hi[i] > x0[i])  // x_i - t <= x0_i
+          m.addRow({{e.input_vars[i], 1.0}, {dm.t, -1.0}}, -kInf, x0[i], "up" + std::to_string(i));
+        if (box.lo[i] < x0[i])  // x_i + t >= x0_i
+          m.addRow({{e.input_vars[i], 1.0}, {dm.t, 1.0}}, x0[i], kInf, "dn" + std::to_string(i));
+      }
+      m.objLinear().push_back({dm.t, 1.0});
+      break;
+    }
+    case Norm::kL2: {
+      // sum (x_i - x0_i)^2 = sum x_i^2 - 2 x0_i x_i + x0_i^2
+      double off = 0.0;
+      for (int i = 0; i < n; ++i) {
+        m.objQuadratic().push_back({e.input_vars[i], e.input_vars[i], 1.0});
+        if (x0[i] != 0.0) m.objLinear().push_back({e.input_vars[i], -2.0 * x0[i]});
+        off += x0[i] * x0[i];
+      }
+      m.setObjOffset(off);
+      break;
+    }
+  }
+  m.setSense(model::Sense::kMinimize);
+  r.variables = m.numVars();
+  r.binaries = m.numIntegers();
+  r.constraints = m.numRows();
+  r.unstable_relus = e.unstable_relus;
+  r.stable_relus = e.stable_relus;
+  return dm;
+}
+
+// Start values of all variables from an input point s.
+std::vector<double> startFrom(DistModel& dm, const nn::Network& net, const Eigen::VectorXd& x0,
+                              const Eigen::VectorXd& s) {
+  formulate::setStartFromInput(dm.m, net, dm.e, s);
+  auto set = [&](int v, double val) {
+    if (v >= 0) dm.m.vars()[v].start = std::clamp(val, dm.m.vars()[v].lb, dm.m.vars()[v].ub);
+  };
+  for (size_t i = 0; i < dm.dplus.size(); ++i) {
+    set(dm.dplus[i], std::max(s[i] - x0[i], 0.0));
+    set(dm.dminus[i], std::max(x0[i] - s[i], 0.0));
+  }
+  if (dm.t >= 0) set(dm.t, s.size() ? (s - x0).cwiseAbs().maxCoeff() : 0.0);
+  std::vector<double> v(dm.m.numVars());
+  for (int j = 0; j < dm.m.numVars(); ++j) v[j] = dm.m.vars()[j].start;
+  return v;
+}
+
+Eigen::VectorXd inputPoint(const formulate::Embedding& e, const std::vector<double>& x,
+                           const spec::Box& box) {
+  Eigen::VectorXd p(static_cast<Eigen::Index>(e.input_vars.size()));
+  for (size_t i = 0; i < e.input_vars.size(); ++i)
+    p[i] = std::clamp(x[e.input_vars[i]], box.lo[i], box.hi[i]);
+  return p;
+}
+
+double objectiveAsDistance(const MinDistortionParams& p, double obj) {
+  return p.norm == Norm::kL2 ? std::sqrt(std::max(obj, 0.0)) : obj;
+}
+
+// Replays x; when it misses the gap by a small amount only (solver tolerances,
+// clamping), nudges it along the projected gradient of the gap (a few tiny
+// steps, each replayed) so that the reported point reaches the gap exactly.
+bool replayOrRepair(const nn::Network& net, const spec::Box& box, const Eigen::VectorXd& x0,
+                    Eigen::VectorXd x, MinDistortionResult& r, const MinDistortionParams& p) {
+  if (replayMinDistortion(net, box, x0, x, r, p.box_tol, p.gap_tol)) return true;
+  if (!box.contains(x, p.box_tol)) return false;
+  const double deficit0 = r.gap - r.achieved_gap;
+  if (!(deficit0 > 0) || deficit0 > 1e-3 * std::max(1.0, std::abs(r.gap))) return false;
+  Eigen::VectorXd c = Eigen::VectorXd::Zero(net.outputSize());
+  c[r.target_label] = 1.0;
+  c[r.true_label] = -1.0;
+  MinDistortionResult best = r;
+  for (int it = 0; it < 30; ++it) {
+    Eigen::VectorXd g = outputGradient(net, x, c);
+    for (Eigen::Index i = 0; i < g.size(); ++i)
+      if ((g[i] > 0 && x[i] >= box.hi[i]) || (g[i] < 0 && x[i] <= box.lo[i])) g[i] = 0.0;
+    const double gg = g.squaredNorm();
+    if (!(gg > 0)) break;
+    const double deficit = r.gap - r.achieved_gap;
+    x = (x + (2.0 * deficit + 1e-9) / gg * g).cwiseMax(box.lo).cwiseMin(box.hi);
+    if (replayMinDistortion(net, box, x0, x, r, p.box_tol, 0.0)) {
+      r.repaired = true;
+      return true;
+    }
+  }
+  r = best;
+  return false;
+}
+
+void checkArgs(const nn::Network& net, const Eigen::VectorXd& x0, int true_label,
+               int target_label, const MinDistortionParams& p) {
+  const int n_out = static_cast<int>(net.outputSize());
+  require(x0.size() == net.inputSize(), "min-distortion: input has " +
+                                            std::to_string(x0.size()) + " values, the network " +
+                                            std::to_string(net.inputSize()));
+  require(true_label >= 0 && true_label < n_out,
+          "label " + std::to_string(true_label) + " out of range: the network has " +
+              std::to_string(n_out) + " outputs");
+  require(target_label >= 0 && target_label < n_out && target_label != true_label,
+          "target " + std::to_string(target_label) + " must be a class in [0," +
+              std::to_string(n_out - 1) + "] other than the true label " +
+              std::to_string(true_label));
+  require(std::isfinite(p.gap), "min-distortion: the gap must be finite");
+  require(!std::isnan(p.max_eps) && p.max_eps >= 0, "--max-eps must be >= 0");
+  if (p.method == Method::kMip) {
+    require(p.norm != Norm::kL2,
+            "L2 minimal distortion needs --method nlp: CBC has no quadratic objective");
+    require(net.isPiecewiseLinear(),
+            "MIP cannot encode smooth activations (Tanh/Sigmoid); use --method nlp");
+  }
+}
+
+MinDistortionResult runMip(const nn::Network& net, const spec::Box& box,
+                           const Eigen::VectorXd& x0, MinDistortionResult r,
+                           const MinDistortionParams& p) {
+  Timer timer;
+  formulate::EmbedOptions opt;
+  opt.relu = formulate::ReluEncoding::kBigM;
+  auto dm = buildModel(net, box, x0, opt, p, r);
+  solve::SolveParams sp;
+  sp.time_limit = std::max(0.0, p.time_limit - timer.seconds());
+  sp.threads = p.threads;
+  sp.verbose = p.solver_log;
+  // A MIP start: the given point if it reaches the gap, else the clean input
+  // (CBC drops a start that violates a row, e.g. the gap).
+  Eigen::VectorXd s = x0.cwiseMax(box.lo).cwiseMin(box.hi);
+  if (p.start.size() == x0.size()) {
+    MinDistortionResult tmp = r;
+    if (replayMinDistortion(net, box, x0, p.start, tmp, p.box_tol, 0.0)) s = p.start;
+  }
+  sp.start = startFrom(dm, net, x0, s);
+  auto sol = solve::solveMip(dm.m, sp);
+  r.status = solve::statusName(sol.status);
+  if (!sol.message.empty()) r.status += " (" + sol.message + ")";
+  r.iterations = sol.iterations;
+  r.solves = 1;
+  r.solver_objective = objectiveAsDistance(p, sol.objective);
+  r.lower_bound = std::isfinite(sol.bound) ? std::max(0.0, sol.bound) : sol.bound;
+  if (sol.status == solve::SolveStatus::kInfeasible) {
+    r.verdict = MinDistVerdict::kInfeasible;
+    r.lower_bound = kInf;
+  } else if (sol.hasPoint() && replayOrRepair(net, box, x0, inputPoint(dm.e, sol.x, box), r, p)) {
+    r.verdict = MinDistVerdict::kAttackFound;
+    r.optimal = sol.status == solve::SolveStatus::kOptimal;
+  } else if (sol.status == solve::SolveStatus::kOptimal ||
+             sol.status == solve::SolveStatus::kFeasible) {
+    r.verdict = MinDistVerdict::kNoAttackFound;  // a point that does not replay (numerics)
+    if (sol.hasPoint()) r.status += "; the solver's point fails the replay";
+  } else if (sol.status == solve::SolveStatus::kNoSolution) {
+    r.verdict = MinDistVerdict::kTimeout;
+  } else {
+    r.verdict = MinDistVerdict::kNoAttackFound;
+  }
+  r.time_s = timer.seconds();
+  return r;
+}
+
+MinDistortionResult runNlp(const nn::Network& net, const spec::Box& box,
+                           const Eigen::VectorXd& x0, MinDistortionResult r,
+                           const MinDistortionParams& p) {
+  Timer timer;
+  Deadline deadline(p.time_limit);
+  formulate::EmbedOptions opt;
+  opt.relu = formulate::ReluEncoding::kComplementarity;
+  opt.compl_form = formulate::ComplForm::kRelaxed;
+  opt.compl_param = p.tau_start;
+  auto dm = buildModel(net, box, x0, opt, p, r);
+  Eigen::VectorXd s = p.start.size() == x0.size() ? p.start : x0;
+  s = s.cwiseMax(box.lo).cwiseMin(box.hi);
+  solve::SolveParams sp;
+  sp.threads = 1;
+  sp.verbose = p.solver_log;
+  sp.start = startFrom(dm, net, x0, s);
+  std::vector<double> taus;
+  for (double tau = p.tau_start; tau >= p.tau_end; tau *= p.tau_factor) taus.push_back(tau);
+  if (taus.empty()) taus.push_back(p.tau_end);
+  solve::Solution sol;
+  std::vector<double> best_x;
+  for (double tau : taus) {
+    if (deadline.expired()) break;
+    formulate::setComplementarityParam(dm.m, dm.e, opt.compl_form, tau);
+    sp.time_limit = deadline.remaining();
+    sol = solve::solveNlp(dm.m, sp);
+    ++r.solves;
+    r.iterations += sol.iterations;
+    if (!sol.hasPoint()) break;
+    best_x = sol.x;
+    sp.start = sol.x;  // warm start the next, tighter problem
+  }
+  r.status = solve::statusName(sol.status);
+  if (!sol.message.empty()) r.status += " (" + sol.message + ")";
+  if (!best_x.empty()) {
+    r.solver_objective = objectiveAsDistance(p, dm.m.evalObjective(best_x));
+    r.compl_violation = formulate::complementarityViolation(dm.e, best_x);
+    const bool ok = replayOrRepair(net, box, x0, inputPoint(dm.e, best_x, box), r, p);
+    r.verdict = ok ? MinDistVerdict::kAttackFound : MinDistVerdict::kNoAttackFound;
+  } else {
+    r.verdict = deadline.expired() ? MinDistVerdict::kTimeout : MinDistVerdict::kNoAttackFound;
+  }
+  r.time_s = timer.seconds();
+  return r;
+}
+
+}  // namespace
+
+MinDistortionResult minDistortionAttack(const nn::Network& net, const Eigen::VectorXd& x0,
+                                        int true_label, int target_label,
+                                        const MinDistortionParams& params) {
+  checkArgs(net, x0, true_label, target_label, params);
+  const spec::Box box = minDistortionBox(x0, params.max_eps);
+  MinDistortionResult r;
+  r.norm = params.norm;
+  r.true_label = true_label;
+  r.target_label = target_label;
+  r.gap = params.gap;
+  r.max_eps = params.max_eps;
+  if (params.method == Method::kMip) {
+    r.method = "mip";
+    if (!params.nlp_warm_start) return runMip(net, box, x0, r, params);
+    Timer timer;
+    MinDistortionParams np = params;
+    np.method = Method::kNlp;
+    np.time_limit = 0.25 * params.time_limit;
+    MinDistortionResult nr = r;
+    nr = runNlp(net, box, x0, nr, np);
+    MinDistortionParams mp = params;
+    mp.time_limit = std::max(0.0, params.time_limit - timer.seconds());
+    spec::Box mbox = box;
+    if (nr.verdict == MinDistVerdict::kAttackFound) {
+      mp.start = nr.adversarial;
+      // Every point better than the NLP's has |d_i| <= its distance (L1 and Linf).
+      const double rad = nr.distance * (1.0 + 1e-9) + 1e-9;
+      if (rad < std::min(params.max_eps, 1.0)) {
+        mbox = minDistortionBox(x0, rad);
+        r.mip_box_eps = rad;
+      }
+    }
+    r.warm_start_distance = nr.verdict == MinDistVerdict::kAttackFound ? nr.distance : NAN;
+    r.warm_start_time_s = nr.time_s;
+    MinDistortionResult mr = runMip(net, mbox, x0, r, mp);
+    mr.time_s = timer.seconds();
+    // The NLP point stands when the MIP returns nothing better (e.g. a timeout
+    // before CBC accepted the start).
+    if (nr.verdict == MinDistVerdict::kAttackFound &&
+        (mr.verdict != MinDistVerdict::kAttackFound || nr.distance < mr.distance)) {
+      const MinDistortionResult keep = mr;
+      mr = nr;
+      mr.method = "mip";
+      mr.status = keep.status + "; point from the NLP warm start";
+      mr.lower_bound = keep.lower_bound;
+      mr.optimal = false;
+      mr.iterations = keep.iterations;
+      mr.solves = keep.solves;
+      mr.variables = keep.variables;
+      mr.binaries = keep.binaries;
+      mr.constraints = keep.constraints;
+      mr.unstable_relus = keep.unstable_relus;
+      mr.stable_relus = keep.stable_relus;
+      mr.bounds_method = keep.bounds_method;
+      mr.bounds_time_s = keep.bounds_time_s;
+      mr.warm_start_distance = keep.warm_start_distance;
+      mr.warm_start_time_s = keep.warm_start_time_s;
+      mr.mip_box_eps = keep.mip_box_eps;
+      mr.time_s = keep.time_s;
+    }
+    return mr;
+  }
+  r.method = "nlp:scholtes";
+  return runNlp(net, box, x0, r, params);
+}
+
+}  // namespace nnopt::attack

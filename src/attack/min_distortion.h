@@ -1,0 +1,129 @@
+#pragma once
+// Minimal-perturbation (minimal-distortion) attack, the seed tutorial's
+// problem: find the input x closest to the clean input x0 in a norm such that
+//   logit[target] >= logit[true] + gap,   x in [0,1]^n  (and |x_i - x0_i| <= max_eps).
+//   L1:   d = d+ - d-, d+, d- >= 0, minimise sum(d+ + d-)    (MIP or NLP)
+//   Linf: one t >= |d_i|, minimise t                          (MIP or NLP)
+//   L2:   minimise sum d_i^2 (quadratic objective)            (NLP only: CBC has no
+//                                                               quadratic objective)
+// The network is embedded with formulate::embedNetwork over the input box
+// (big-M for the MIP, complementarity with Scholtes continuation for the NLP),
+// with neuron bounds from bounds::tightestBounds. Every reported point is
+// replayed through Network::forward in double before it is called an attack.
+#include <Eigen/Dense>
+#include <limits>
+#include <string>
+
+#include "attack/attack.h"
+#include "bounds/lp_tighten.h"
+#include "nn/network.h"
+#include "spec/property.h"
+
+namespace nnopt::attack {
+
+enum class Norm { kL1, kLinf, kL2 };
+const char* normName(Norm n);            // "l1", "linf", "l2"
+Norm parseNorm(const std::string& s);    // l1 | linf | l2 (also L1, Linf, inf, L2); throws Error
+
+enum class MinDistVerdict {
+  kAttackFound,    // replayed point reaching the gap (optimal when `optimal` is set)
+  kNoAttackFound,  // the method finished without a replayable point (local NLP, numerics)
+  kInfeasible,     // the MIP proves that no x in the box reaches the gap
+  kTimeout,        // stopped by the time limit without a point
+};
+const char* minDistVerdictName(MinDistVerdict v);  // attack_found, no_attack_found, ...
+
+struct MinDistortionParams {
+  Method method = Method::kMip;
+  Norm norm = Norm::kL1;
+  double gap = 0.1;  // required logit[target] - logit[true]
+  // Per-pixel bound |x_i - x0_i| <= max_eps (+inf: only x in [0,1]^n).
+  double max_eps = std::numeric_limits<double>::infinity();
+  double time_limit = std::numeric_limits<double>::infinity();  // seconds, whole attack
+  int threads = 1;
+  bool solver_log = false;
+  // Scholtes continuation of the NLP: tau = tau_start, *= tau_factor while >= tau_end.
+  double tau_start = 1.0;
+  double tau_factor = 0.01;
+  double tau_end = 1e-8;
+  bounds::BoundsLevel bounds = bounds::BoundsLevel::kCrown;
+  double lp_time_limit = 30.0;  // LP tightening budget (at most a fifth of time_limit)
+  // Replay tolerances: the box to box_tol, the gap to gap_tol.
+  double box_tol = 1e-9;
+  double gap_tol = 1e-6;
+  // NLP: initial input point (empty: x0). MIP: an input point offered to CBC as
+  // a MIP start (e.g. an NLP solution); ignored when it does not replay.
+  Eigen::VectorXd start;
+  // MIP only: first run the NLP (within a quarter of the time limit) and, when
+  // its point replays, (a) offer it to CBC as the incumbent and (b) shrink the
+  // per-pixel box to |d_i| <= its distance (Linf and L1: every better point
+  // lies inside, so the MIP's optimum and lower bound stay valid for the
+  // original problem), which tightens the neuron bounds behind the big-M rows.
+  bool nlp_warm_start = false;
+};
+
+struct MinDistortionResult {
+  MinDistVerdict verdict = MinDistVerdict::kNoAttackFound;
+  std::string method;  // "mip" or "nlp:scholtes"
+  std::string status;  // solver status text
+  Norm norm = Norm::kL1;
+  int true_label = -1;
+  int target_label = -1;
+  double gap = 0.0;
+  double max_eps = std::numeric_limits<double>::infinity();
+  // Replayed point (clamped into the box) and its distances to x0 (NaN: none).
+  Eigen::VectorXd adversarial;
+  double distance = std::numeric_limits<double>::quiet_NaN();  // in `norm`
+  double l1 = std::numeric_limits<double>::quiet_NaN();
+  double l2 = std::numeric_limits<double>::quiet_NaN();
+  double linf = std::numeric_limits<double>::quiet_NaN();
+  Eigen::VectorXd logits_adv;
+  int predicted_label_adv = -1;
+  double achieved_gap = std::numeric_limits<double>::quiet_NaN();  // logit[target] - logit[true]
+  bool repaired = false;  // the solver's point missed the gap by a rounding error and was
+                          // nudged along the gradient of the gap before the replay
+  // Distance objective at the solver's point (L2: the norm, not its square).
+  double solver_objective = std::numeric_limits<double>::quiet_NaN();
+  // MIP only: proven lower bound on the distance over the box (CBC's dual
+  // bound; -inf when none), and whether the MIP proved optimality.
+  double lower_bound = -std::numeric_limits<double>::infinity();
+  bool optimal = false;
+  double compl_violation = 0.0;  // NLP: max |y*s| at the solution
+  double time_s = 0.0;
+  long iterations = 0;  // NLP iterations or MIP nodes
+  int solves = 0;
+  // Model size.
+  int variables = 0;
+  int binaries = 0;
+  int constraints = 0;
+  int unstable_relus = 0;
+  int stable_relus = 0;
+  std::string bounds_method;
+  double bounds_time_s = 0.0;
+  // MIP with nlp_warm_start: the NLP's replayed distance (NaN: none), its
+  // time, and the per-pixel bound the MIP box was shrunk to (+inf: none).
+  double warm_start_distance = std::numeric_limits<double>::quiet_NaN();
+  double warm_start_time_s = 0.0;
+  double mip_box_eps = std::numeric_limits<double>::infinity();
+};
+
+// The input box: [0,1]^n intersected with the max_eps L-inf ball around x0.
+spec::Box minDistortionBox(const Eigen::VectorXd& x0, double max_eps);
+
+// Minimise the distance to x0 subject to logit[target] >= logit[true] + gap.
+// Throws Error for bad labels/sizes, a negative gap is allowed, L2 with
+// Method::kMip ("CBC has no quadratic objective; use --method nlp") and
+// smooth activations with the MIP.
+MinDistortionResult minDistortionAttack(const nn::Network& net, const Eigen::VectorXd& x0,
+                                        int true_label, int target_label,
+                                        const MinDistortionParams& params);
+
+// Replays x: fills adversarial, distances, logits, prediction and achieved gap
+// of r (r.norm, r.true_label, r.target_label, r.gap must be set) and returns
+// true when x is in the box (to box_tol) and logit[target] >= logit[true] +
+// gap - gap_tol.
+bool replayMinDistortion(const nn::Network& net, const spec::Box& box, const Eigen::VectorXd& x0,
+                         const Eigen::VectorXd& x, MinDistortionResult& r, double box_tol = 1e-9,
+                         double gap_tol = 1e-6);
+
+}  // namespace nnopt::attack

@@ -1,0 +1,147 @@
+#include "bab/node_lp.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "formulate/embed.h"
+#include "model/math_model.h"
+#include "solve/lp_session.h"
+
+namespace nnopt::bab {
+
+namespace {
+
+// The same slack embedNetwork gives variable bounds (see formulate/embed.cpp):
+// the solver's rows hold only to its tolerance.
+double widenLo(double v) { return v - 1e-7 * (1.0 + std::abs(v)); }
+double widenHi(double v) { return v + 1e-7 * (1.0 + std::abs(v)); }
+
+model::MathModel embedWithObjective(const nn::Network& net, const bounds::BoundTable& t,
+                                    const Eigen::VectorXd& c, formulate::Embedding& e) {
+  require(c.size() == net.outputSize(), "bab: objective size does not match the network output");
+  model::MathModel m;
+  formulate::EmbedOptions opt;
+  opt.relu = formulate::ReluEncoding::kBigM;
+  e = formulate::embedNetwork(m, net, t, opt);
+  for (Eigen::Index j = 0; j < c.size(); ++j)
+    if (c[j] != 0.0) m.objLinear().push_back({e.output_vars[j], c[j]});
+  m.setSense(model::Sense::kMinimize);
+  return m;
+}
+
+NodeLpResult readResult(const solve::LpSession::Result& r, const solve::LpSession& lp,
+                        const formulate::Embedding& e, const spec::Box& box, bool point = true) {
+  NodeLpResult out;
+  out.iterations = r.iterations;
+  if (r.status == solve::SolveStatus::kInfeasible) {
+    out.infeasible = true;
+    return out;
+  }
+  if (r.status != solve::SolveStatus::kOptimal || !std::isfinite(r.bound)) return out;
+  out.solved = true;
+  out.bound = r.bound;
+  if (!point) return out;
+  const auto x = lp.primal();
+  out.x.resize(static_cast<Eigen::Index>(e.input_vars.size()));
+  for (size_t i = 0; i < e.input_vars.size(); ++i)
+    out.x[i] = std::clamp(x[e.input_vars[i]], box.lo[i], box.hi[i]);
+  return out;
+}
+
+}  // namespace
+
+struct NodeLp::Impl {
+  const nn::Network& net;
+  const spec::Box& box;
+  formulate::Embedding e;
+  solve::LpSession lp;
+
+  Impl(const nn::Network& n, const spec::Box& b, const bounds::BoundTable& root,
+       const Eigen::VectorXd& c)
+      : net(n), box(b), lp(embedWithObjective(n, root, c, e)) {}
+
+  void setBounds(int var, double lo, double hi) {
+    if (var >= 0) lp.setVarBounds(var, widenLo(lo), widenHi(hi));
+  }
+
+  void applyNode(const bounds::BoundTable& t) {
+    for (size_t i = 0; i < e.input_vars.size(); ++i)
+      setBounds(e.input_vars[i], t.in_lo[i], t.in_hi[i]);
+    for (size_t li = 0; li < e.layer_vars.size(); ++li) {
+      // An activation output shares the variable of its input when the root
+      // proved the neuron active: the (equal up to rounding) pre-activation
+      // bounds were already set by the previous layer.
+      const bool act = net.layers()[li].isActivation();
+      const auto& prev = li == 0 ? e.input_vars : e.layer_vars[li - 1];
+      for (size_t j = 0; j < e.layer_vars[li].size(); ++j) {
+        const int v = e.layer_vars[li][j];
+        if (act && v == prev[j]) continue;
+        setBounds(v, t.lo[li][j], t.hi[li][j]);
+      }
+    }
+    for (const auto& a : e.relu_aux) {
+      const double l = t.preLo(a.layer)[a.neuron], u = t.preHi(a.layer)[a.neuron];
+      const double zlo = l >= 0 ? 1.0 : 0.0, zhi = u <= 0 ? 0.0 : 1.0;
+      lp.setVarBounds(a.z, std::min(zlo, zhi), std::max(zlo, zhi));
+    }
+  }
+
+  // Variable of the pre-activation of neuron j of activation layer li.
+  int preVar(size_t li, int64_t j) const {
+    return li == 0 ? e.input_vars[j] : e.layer_vars[li - 1][j];
+  }
+
+  // The split as variable bounds: binary fixed, pre-activation clipped at 0.
+  void applySplit(const bounds::BoundTable& t, const bounds::ReluSplit& s) {
+    const double l = t.preLo(s.layer)[s.neuron], u = t.preHi(s.layer)[s.neuron];
+    for (const auto& a : e.relu_aux)
+      if (a.layer == s.layer && a.neuron == s.neuron)
+        lp.setVarBounds(a.z, s.active ? 1.0 : 0.0, s.active ? 1.0 : 0.0);
+    if (s.active)
+      setBounds(preVar(s.layer, s.neuron), std::max(l, 0.0), std::max(u, 0.0));
+    else
+      setBounds(preVar(s.layer, s.neuron), std::min(l, 0.0), std::min(u, 0.0));
+  }
+
+  std::vector<LpRelu> reluValues() const {
+    const auto x = lp.primal();
+    std::vector<LpRelu> out;
+    out.reserve(e.relu_aux.size());
+    for (const auto& a : e.relu_aux) {
+      const int y = e.layer_vars[a.layer][a.neuron];
+      out.push_back({a.layer, a.neuron, x[preVar(a.layer, a.neuron)], y >= 0 ? x[y] : 0.0});
+    }
+    return out;
+  }
+};
+
+NodeLp::NodeLp(const nn::Network& net, const spec::Box& box, const bounds::BoundTable& root,
+               const Eigen::VectorXd& c)
+    : impl_(std::make_unique<Impl>(net, box, root, c)) {}
+
+NodeLp::~NodeLp() = default;
+
+NodeLpResult NodeLp::solve(const bounds::BoundTable& node, double time_limit_s) {
+  impl_->applyNode(node);
+  auto r = readResult(impl_->lp.solve(time_limit_s), impl_->lp, impl_->e, impl_->box);
+  if (r.solved) r.relus = impl_->reluValues();
+  return r;
+}
+
+NodeLpResult NodeLp::solveChild(const bounds::BoundTable& node, const bounds::ReluSplit& s,
+                                double time_limit_s) {
+  impl_->applyNode(node);
+  impl_->applySplit(node, s);
+  return readResult(impl_->lp.solve(time_limit_s), impl_->lp, impl_->e, impl_->box, false);
+}
+
+NodeLpResult solveFreshNodeLp(const nn::Network& net, const spec::Box& box,
+                              const bounds::BoundTable& node, const Eigen::VectorXd& c,
+                              double time_limit_s) {
+  formulate::Embedding e;
+  solve::LpSession lp(embedWithObjective(net, node, c, e));
+  return readResult(lp.solve(time_limit_s), lp, e, box);
+}
+
+}  // namespace nnopt::bab

@@ -1,0 +1,74 @@
+#pragma once
+// LP bounding of branch-and-bound nodes over ReLU splits, in one warm-started
+// Clp session per search (solve::LpSession). The LP is the relaxation of the
+// big-M embedding (formulate::embedNetwork) of the ROOT table, binaries
+// relaxed to [0, 1]. A node only changes variable bounds:
+//   - every layer-output variable gets the node's bounds (sound for the
+//     node's sub-domain, tighter than the root's);
+//   - the binary of a neuron that is stable in the node table (in particular
+//     every split neuron, whose pre-activation bounds are clipped at 0) is
+//     fixed: z = 1 gives y = t, t >= 0; z = 0 gives y = alpha t, t <= 0.
+// So a split is encoded exactly, and a node without unstable neurons has an
+// exact LP (the minimum over one activation region). Unstable neurons keep
+// the triangle of the ROOT bounds (the big-M rows' constants), clipped to the
+// node's variable bounds. A dual simplex from the previous basis needs a few
+// pivots where a cold solve needs ~1000 (one per input at a box bound).
+#include <Eigen/Dense>
+#include <limits>
+#include <memory>
+#include <vector>
+
+#include "bounds/bound_table.h"
+#include "bounds/crown.h"
+#include "nn/network.h"
+#include "spec/property.h"
+
+namespace nnopt::bab {
+
+// LP values of one ReLU neuron that is unstable in the root table.
+struct LpRelu {
+  size_t layer = 0;  // activation layer
+  int64_t neuron = 0;
+  double t = 0, y = 0;  // pre-activation and output at the LP solution
+};
+
+struct NodeLpResult {
+  bool solved = false;      // Clp reported optimal: bound and x are set
+  bool infeasible = false;  // Clp reported infeasible: the node holds no input
+  // Weak-duality bound on min c^T f(x) over the node (LpSession::Result::bound).
+  double bound = -std::numeric_limits<double>::infinity();
+  Eigen::VectorXd x;        // LP input point, clamped into the box
+  std::vector<LpRelu> relus;  // NodeLp only, when solved
+  long iterations = 0;
+};
+
+class NodeLp {
+ public:
+  // root: a table sound for the whole box. Throws Error on size mismatches.
+  NodeLp(const nn::Network& net, const spec::Box& box, const bounds::BoundTable& root,
+         const Eigen::VectorXd& c);
+  ~NodeLp();
+  NodeLp(const NodeLp&) = delete;
+  NodeLp& operator=(const NodeLp&) = delete;
+
+  // node: a table sound for the node's sub-domain, at least as tight as root
+  // (e.g. from bounds::crownBoundsSplit with root as base).
+  NodeLpResult solve(const bounds::BoundTable& node, double time_limit_s);
+  // The node with one more split, encoded by fixing its binary and clipping
+  // its pre-activation bound (the node's other bounds are not recomputed):
+  // a cheap bound on a child, for strong branching. x and relus are not filled.
+  NodeLpResult solveChild(const bounds::BoundTable& node, const bounds::ReluSplit& s,
+                          double time_limit_s);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The same LP built from scratch with the node's own big-M constants (tighter,
+// ~100x slower). For measurements and tests.
+NodeLpResult solveFreshNodeLp(const nn::Network& net, const spec::Box& box,
+                              const bounds::BoundTable& node, const Eigen::VectorXd& c,
+                              double time_limit_s);
+
+}  // namespace nnopt::bab

@@ -1,0 +1,71 @@
+#pragma once
+// Branch and bound over ReLU phases with LP bounds, for one unsafe disjunct
+// (min t s.t. c_k^T f(x) - d_k <= t, see verify/disjunct_model.h): an exact
+// alternative to the CBC MIP that controls its own search (no root cut loop,
+// best-first, one warm-started Clp session per worker thread).
+//
+// The LP of a node is the big-M model with integrality relaxed, where the
+// binaries of the ReLUs split on the path to the node are fixed (z = 1: the
+// neuron is active, y = t >= 0; z = 0: inactive, y = 0 >= t); for unsplit
+// unstable neurons the relaxation is the triangle. A node is pruned when the
+// LP is infeasible or its weak-duality bound (solve::LpSession::Result::bound,
+// independent of solver tolerances) exceeds prune_tol. Otherwise the LP's
+// input point is replayed through the network (and improved by a short PGD);
+// a point with margin <= 0 ends the search. Branching: see ReluBranching.
+// Search order: each worker dives (keeps the child on the LP point's side,
+// queues the other) and then takes the deepest queued node: the tree is the
+// same in any order (the pruning threshold is fixed), depth-first keeps the
+// dual simplex warm start one bound change away and the queue small. A node
+// whose LP has no relaxation gap left is exact on its linear region: its
+// bound decides it, else it is an unresolved leaf.
+#include <Eigen/Dense>
+#include <limits>
+#include <vector>
+
+#include "bounds/bound_table.h"
+#include "nn/network.h"
+#include "spec/property.h"
+#include "verify/input_bab.h"
+
+namespace nnopt::verify {
+
+enum class ReluBranching {
+  kGap,        // largest relaxation gap y - relu(t) at the LP point
+  kIntercept,  // BaBSR-like intercept score (see relu_bab.cpp), gap as tie-break
+};
+
+struct ReluBabParams {
+  double time_limit = std::numeric_limits<double>::infinity();
+  int threads = 1;
+  double prune_tol = 1e-6;  // a node is refuted when its LP bound > this
+  long max_nodes = 10'000'000;
+  int pgd_steps = 10;       // PGD steps from each node's LP point (0 = replay only)
+  ReluBranching branching = ReluBranching::kIntercept;
+  // Drop the rows defining pre-activations used nowhere else (inactive
+  // ReLUs): of the first Dense layer only (exactly implied by the box), or of
+  // every layer (a slight relaxation).
+  bool drop_dead_rows = true;
+  bool drop_dead_rows_all_layers = getenv("XX_ALL") != nullptr;
+};
+
+struct ReluBabResult {
+  BabStatus status = BabStatus::kIncomplete;
+  Eigen::VectorXd x, y;  // kFound: a point satisfying the conjunction
+  long nodes = 0;        // LPs solved
+  long pruned = 0;
+  long unresolved = 0;
+  int max_depth = 0;
+  int unstable = 0;      // ReLUs with a binary (unstable under the bounds)
+  double root_bound = -std::numeric_limits<double>::infinity();
+  double time_s = 0.0;
+  long lp_iterations = 0;
+};
+
+// bt: sound bounds for net over box (crownBounds, lpTightenBounds, ...).
+// Throws Error when the network is not piecewise linear or sizes mismatch.
+ReluBabResult reluBranchAndBound(const nn::Network& net, const spec::Box& box,
+                                 const bounds::BoundTable& bt,
+                                 const std::vector<spec::OutputConstraint>& conj,
+                                 const ReluBabParams& p);
+
+}  // namespace nnopt::verify
