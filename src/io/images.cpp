@@ -21,6 +21,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -418,15 +419,30 @@ void scanCsv(const std::string& path, Source& src, CsvIndex& idx, long want) {
   }
   std::uint64_t lineStart = idx.scanPos, pos = idx.scanPos;
   long commas = 0;
-  char first = 0;  // first non-blank character of the line
+  char first = 0;   // first non-blank character of the line
+  std::string second;  // the second field (up to 32 characters, blanks dropped)
+  auto numeric = [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '+' || c == '.';
+  };
+  auto isNumber = [](const std::string& t) {
+    if (t.empty()) return false;
+    char* end = nullptr;
+    std::strtod(t.c_str(), &end);
+    return *end == '\0';
+  };
   auto finishLine = [&]() {
     ++idx.physLine;
     if (first == 0) return;  // blank line
     bool header = false;
     if (!idx.sawFirst) {
       idx.sawFirst = true;
-      header = !(std::isdigit(static_cast<unsigned char>(first)) || first == '-' || first == '+' ||
-                 first == '.');
+      // A header names its columns ("label,p0,..."): no numeric field at the
+      // start. A first line whose label is garbage but whose pixels are numbers
+      // is a corrupt data row, not a header, and must not vanish silently.
+      header = !numeric(first);
+      if (header && isNumber(second))
+        fail(path, "line " + std::to_string(idx.physLine) +
+                       ": not a CSV data row label,p0,...,p783 (the label is not a number)");
     }
     if (header) return;
     long f = commas + 1;
@@ -462,14 +478,19 @@ void scanCsv(const std::string& path, Source& src, CsvIndex& idx, long want) {
         lineStart = pos + i + 1;
         commas = 0;
         first = 0;
+        second.clear();
         idx.scanPos = lineStart;
         if (static_cast<long>(idx.start.size()) > want) break;
       } else if (c == '\0') {
         fail(path, "line " + std::to_string(idx.physLine + 1) +
                        ": binary data (NUL byte); not an IDX, gzip or CSV dataset file");
       } else {
-        if (c == ',') ++commas;
-        if (first == 0 && !isBlank(c)) first = c;
+        if (c == ',') {
+          ++commas;
+        } else if (!isBlank(c)) {
+          if (first == 0) first = c;
+          if (commas == 1 && second.size() < 32 && c != '\r') second += c;
+        }
       }
     }
     if (static_cast<long>(idx.start.size()) > want) break;
@@ -499,6 +520,8 @@ auto withCsvIndex(const std::string& path, Source& src, long want, F&& f) {
   CsvIndex& idx = csvCache.front();
   try {
     scanCsv(path, src, idx, want);
+    if (idx.done && idx.start.empty())
+      fail(path, "no data rows (expected CSV lines label,p0,...,p783 with pixels 0-255)");
   } catch (...) {
     csvCache.pop_front();  // leave no half-scanned state behind a malformed file
     throw;

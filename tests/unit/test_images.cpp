@@ -395,7 +395,12 @@ TEST_F(ImagesTest, CsvMalformedLines) {
   const std::vector<Case> cases = {
       {"1,0,0,0,0\n2,0,300,0,0\n", 1, {"line 2", "pixel 1", "'300'", "out of range [0,255]"}},
       {"1,0,0,0,0\n2,0,-1,0,0\n", 1, {"line 2", "pixel 1", "out of range"}},
-      {"h\n1,0,0,0,0\n2,0,0,abc,0\n", 1, {"line 3", "pixel 2", "'abc'", "not a number"}},
+      {"label,p0,p1,p2,p3\n1,0,0,0,0\n2,0,0,abc,0\n", 1, {"line 3", "pixel 2", "'abc'", "not a number"}},
+      // A first line that is neither a header nor a data row, and a file with
+      // only a header: errors, never an empty dataset or a silently dropped row.
+      {"hello world\n", 0, {"no data rows"}},
+      {"x,0,0,0,0\n1,0,0,0,0\n", 0, {"line 1", "label is not a number"}},
+      {"label,p0,p1,p2,p3\n", 0, {"no data rows"}},
       {"1,0,0,0,0\n2,0,0,,0\n", 1, {"line 2", "pixel 2", "not a number"}},
       {"1,0,0,0,nan\n", 0, {"line 1", "not a number"}},
       {"-3,0,0,0,0\n", 0, {"line 1", "label '-3'", "non-negative integer"}},
@@ -404,7 +409,8 @@ TEST_F(ImagesTest, CsvMalformedLines) {
       {"1,0,0,0,0\n\n2,0,0,0,0,0\n", 1, {"line 3", "5 pixel values"}},
       {"1,0,0,0\n", 0, {"line 1", "3 pixel values", "square"}},
       {"label\n7\n", 0, {"line 2", "0 pixel values"}},
-      {"\"1\",0,0,0,0\n1,0,0,0,0\n\"2\",0,0,0,0\n", 1, {"line 3", "label"}},
+      {"label,p0,p1,p2,p3\n1,0,0,0,0\n\"2\",0,0,0,0\n", 1, {"line 3", "label"}},
+      {"\"1\",0,0,0,0\n1,0,0,0,0\n", 0, {"line 1", "label is not a number"}},
   };
   int n = 0;
   for (const auto& c : cases) {
@@ -415,11 +421,13 @@ TEST_F(ImagesTest, CsvMalformedLines) {
   }
 }
 
-TEST_F(ImagesTest, CsvHeaderOnlyHasNoItems) {
+TEST_F(ImagesTest, CsvHeaderOnlyIsAnError) {
   const std::string f = path("header.csv");
   writeText(f, "label,pixel0\n");
-  EXPECT_EQ(io::datasetSize(f), 0);
-  expectError([&] { io::loadDatasetItem(f, 0); }, f, {"index 0 out of range", "has 0 images"});
+  // A dataset without data rows is an error, not an empty dataset that a
+  // classify run would report as "0 images, accuracy 0%" with exit code 0.
+  expectError([&] { io::datasetSize(f); }, f, {"no data rows"});
+  expectError([&] { io::loadDatasetItem(f, 0); }, f, {"no data rows"});
 }
 
 // ---------------------------------------------------------------- PGM
