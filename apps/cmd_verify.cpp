@@ -71,33 +71,34 @@ verify::VerifyParams makeParams(const VerifyOptions& o, double timeout) {
     throw Error("--relu-branching must be intercept or gap (got '" + o.relu_branching + "')");
   if (o.lookahead < 0) throw Error("--lookahead must be >= 0");
   p.bab_lookahead = o.lookahead;
+  p.bab_incremental = !o.no_incremental;
   if (o.pgd_restarts < 1 || o.pgd_steps < 0)
     throw Error("--pgd-restarts must be >= 1 and --pgd-steps >= 0");
   p.pgd_restarts = o.pgd_restarts;
   p.pgd_steps = o.pgd_steps;
-  if (o.split == "auto")
-    p.bab_split = verify::SplitRule::kAuto;
-  else if (o.split == "smear")
+  if (o.split == "smear")
     p.bab_split = verify::SplitRule::kSmear;
   else if (o.split == "crown")
     p.bab_split = verify::SplitRule::kCrownCoef;
   else
-    throw Error("--split must be auto, smear or crown (got '" + o.split + "')");
+    throw Error("--split must be crown or smear (got '" + o.split + "')");
   return p;
 }
 
 void addVerifyOptions(CLI::App* cmd, VerifyOptions& o) {
   cmd->add_option("--threads", o.threads, "worker threads for the input B&B (default: all cores)");
   cmd->add_option("--prover", o.prover,
-                  "auto (default: input B&B for <= 10 inputs, else CROWN + MIP), input-bab, mip, "
-                  "none (falsify only)");
-  cmd->add_option("--split", o.split, "input B&B branching: auto (default: crown for one output constraint, else smear), smear, crown");
+                  "auto (default: input B&B for <= 10 inputs, else CROWN + LP bounds + ReLU B&B), "
+                  "input-bab, relu-bab, mip (CBC instead of the ReLU B&B), none (falsify only)");
+  cmd->add_option("--split", o.split, "input B&B branching: crown (default: input coefficients of the CROWN bound) or smear");
   cmd->add_option("--order", o.order, "input B&B node order: best (default) or depth");
   cmd->add_option("--lookahead", o.lookahead,
                   "input B&B: try the top K smear dimensions and the top crown one, keep the best "
                   "split (default 0: off)");
   cmd->add_option("--relu-branching", o.relu_branching,
                   "relu-bab branching score: intercept (default, BaBSR-like) or gap");
+  cmd->add_flag("--no-incremental", o.no_incremental,
+                "input B&B: full CROWN bounds at every node (default: refined from the parent's)");
   cmd->add_flag("--no-nlp", o.no_nlp, "skip the complementarity-NLP falsifier");
   cmd->add_option("--seed", o.seed, "seed of the PGD starts");
   cmd->add_flag("--solver-log", o.solver_log, "show the solvers' own logs");

@@ -27,9 +27,10 @@ int runSweepCommand(const SweepCli& o);
 struct VerifyOptions {
   int threads = 0;
   std::string prover = "auto";
-  std::string split = "auto";
+  std::string split = "crown";
   std::string order = "best";
   int lookahead = 0;
+  bool no_incremental = false;
   std::string relu_branching = "intercept";
   bool no_nlp = false;
   bool solver_log = false;

@@ -103,6 +103,7 @@ struct AttackOptions {
   std::string norm = "l1";
   double gap = 0.1;
   std::optional<double> max_eps;
+  std::string warm_start = "nlp";
   bool target_given = false;
 };
 
@@ -355,6 +356,11 @@ nlohmann::json minDistortionJson(const attack::MinDistortionResult& r) {
   j["stable_relus"] = r.stable_relus;
   j["bounds_method"] = r.bounds_method;
   j["bounds_time_s"] = r.bounds_time_s;
+  if (r.method == "mip") {
+    j["warm_start_distance"] = report::num(r.warm_start_distance);
+    j["warm_start_time_s"] = r.warm_start_time_s;
+    j["mip_box_eps"] = report::num(r.mip_box_eps);
+  }
   j["adversarial"] = report::vec(r.adversarial);
   return j;
 }
@@ -414,6 +420,9 @@ int runMinDistortion(const AttackOptions& o) {
   p.lp_time_limit = o.lp_time_limit;
   p.threads = 1;
   p.solver_log = o.solver_log;
+  if (o.warm_start != "nlp" && o.warm_start != "none")
+    throw Error("--warm-start must be nlp or none (got '" + o.warm_start + "')");
+  p.nlp_warm_start = o.warm_start == "nlp";
 
   if (!o.quiet) {
     std::cout << fmt::format(
@@ -431,6 +440,12 @@ int runMinDistortion(const AttackOptions& o) {
     std::cout << fmt::format("  {:<14} model: {} variables, {} binaries, {} constraints ({} unstable / {} stable ReLUs, {} bounds {:.3f} s)\n",
                              "", r.variables, r.binaries, r.constraints, r.unstable_relus,
                              r.stable_relus, r.bounds_method, r.bounds_time_s);
+    if (p.method == attack::Method::kMip && p.nlp_warm_start)
+      std::cout << fmt::format("  {:<14} NLP warm start: distance {:.6f} in {:.3f} s{}\n", "",
+                               r.warm_start_distance, r.warm_start_time_s,
+                               std::isfinite(r.mip_box_eps)
+                                   ? fmt::format("; MIP box |d_i| <= {:.6f}", r.mip_box_eps)
+                                   : "");
     if (r.verdict == attack::MinDistVerdict::kAttackFound) {
       std::cout << fmt::format("  {:<14} distance {:.6f} ({}); L1 {:.6f}, L2 {:.6f}, Linf {:.6f}{}\n",
                                "", r.distance, attack::normName(r.norm), r.l1, r.l2, r.linf,
@@ -525,6 +540,9 @@ int main(int argc, char** argv) {
   attack->add_option("--gap", ao.gap, "min-distortion: required logit[target] - logit[true] (default 0.1)");
   attack->add_option("--max-eps", ao.max_eps,
                      "min-distortion: also bound every pixel change |x_i - x0_i| <= E");
+  attack->add_option("--warm-start", ao.warm_start,
+                     "min-distortion MIP: nlp (default: run the NLP first, give its point to CBC "
+                     "as incumbent and shrink the box to its distance) or none");
   attack->add_option("--method", ao.method,
                      "mip (exact, CBC), nlp (complementarity, Ipopt), mpec (--mpec-form) or auto "
                      "(multi-start NLP screen, then MIP)");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "attack/pgd.h"
 #include "bounds/bound_table.h"
@@ -249,7 +250,7 @@ MinDistortionResult runMip(const nn::Network& net, const spec::Box& box,
   Eigen::VectorXd s = x0.cwiseMax(box.lo).cwiseMin(box.hi);
   if (p.start.size() == x0.size()) {
     MinDistortionResult tmp = r;
-    if (replayMinDistortion(net, box, x0, p.start, tmp, p.box_tol, 0.0)) s = p.start;
+    if (replayMinDistortion(net, box, x0, p.start, tmp, p.box_tol, p.gap_tol)) s = p.start;
   }
   sp.start = startFrom(dm, net, x0, s);
   auto sol = solve::solveMip(dm.m, sp);
@@ -369,9 +370,14 @@ MinDistortionResult minDistortionAttack(const nn::Network& net, const Eigen::Vec
       const MinDistortionResult keep = mr;
       mr = nr;
       mr.method = "mip";
-      mr.status = keep.status + "; point from the NLP warm start";
-      mr.lower_bound = keep.lower_bound;
-      mr.optimal = false;
+      mr.status = keep.status + "; point from the NLP warm start (the MIP's point was not closer)";
+      // (An "infeasible" MIP here can only come from the gap tolerance: no bound then.)
+      mr.lower_bound = keep.verdict == MinDistVerdict::kInfeasible
+                           ? -std::numeric_limits<double>::infinity()
+                           : keep.lower_bound;
+      // A MIP proven optimal bounds every point of the box; the NLP point is at
+      // least as close as the MIP's, so it is optimal too (to the MIP's gap).
+      mr.optimal = keep.optimal;
       mr.iterations = keep.iterations;
       mr.solves = keep.solves;
       mr.variables = keep.variables;

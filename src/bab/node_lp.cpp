@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 #include "core/error.h"
 #include "formulate/embed.h"
@@ -18,7 +19,8 @@ double widenLo(double v) { return v - 1e-7 * (1.0 + std::abs(v)); }
 double widenHi(double v) { return v + 1e-7 * (1.0 + std::abs(v)); }
 
 model::MathModel embedWithObjective(const nn::Network& net, const bounds::BoundTable& t,
-                                    const Eigen::VectorXd& c, formulate::Embedding& e) {
+                                    const Eigen::VectorXd& c, formulate::Embedding& e,
+                                    std::vector<std::pair<double, double>>* var_bounds = nullptr) {
   require(c.size() == net.outputSize(), "bab: objective size does not match the network output");
   model::MathModel m;
   formulate::EmbedOptions opt;
@@ -27,6 +29,8 @@ model::MathModel embedWithObjective(const nn::Network& net, const bounds::BoundT
   for (Eigen::Index j = 0; j < c.size(); ++j)
     if (c[j] != 0.0) m.objLinear().push_back({e.output_vars[j], c[j]});
   m.setSense(model::Sense::kMinimize);
+  if (var_bounds)
+    for (const auto& v : m.vars()) var_bounds->push_back({v.lb, v.ub});
   return m;
 }
 
@@ -54,12 +58,15 @@ NodeLpResult readResult(const solve::LpSession::Result& r, const solve::LpSessio
 struct NodeLp::Impl {
   const nn::Network& net;
   const spec::Box& box;
+  const bounds::BoundTable root;
+  std::vector<std::pair<double, double>> var_bounds;  // root bounds of every model variable
   formulate::Embedding e;
   solve::LpSession lp;
+  int cuts = 0;
 
-  Impl(const nn::Network& n, const spec::Box& b, const bounds::BoundTable& root,
+  Impl(const nn::Network& n, const spec::Box& b, const bounds::BoundTable& r,
        const Eigen::VectorXd& c)
-      : net(n), box(b), lp(embedWithObjective(n, root, c, e)) {}
+      : net(n), box(b), root(r), lp(embedWithObjective(n, r, c, e, &var_bounds)) {}
 
   void setBounds(int var, double lo, double hi) {
     if (var >= 0) lp.setVarBounds(var, widenLo(lo), widenHi(hi));
@@ -104,6 +111,83 @@ struct NodeLp::Impl {
       setBounds(preVar(s.layer, s.neuron), std::min(l, 0.0), std::min(u, 0.0));
   }
 
+  const std::pair<double, double>& lp_lo_hi(int v) const { return var_bounds[v]; }
+
+  struct Cut {
+    double violation;
+    solve::LpSession::LinRow row;
+  };
+
+  // The most violated Anderson et al. inequality of one neuron at the LP
+  // point x; violation <= 0 when there is none.
+  Cut separate(const formulate::ReluAux& a, const std::vector<double>& x) const {
+    Cut cut{0.0, {}};
+    const size_t k = a.layer - 1;  // the Dense layer
+    const auto& d = net.layers()[k].dense();
+    const auto& in = k == 0 ? e.input_vars : e.layer_vars[k - 1];
+    const Eigen::VectorXd& L = root.preLo(k);
+    const Eigen::VectorXd& U = root.preHi(k);
+    const int y = e.layer_vars[a.layer][a.neuron];
+    const double zs = x[a.z];
+    const double b = d.b[a.neuron];
+    double val = b * zs, zcoef = b, rhs = 0.0, mag = std::abs(b);
+    auto& terms = cut.row.terms;
+    for (Eigen::Index i = 0; i < d.W.cols(); ++i) {
+      const double w = d.W(a.neuron, i);
+      if (w == 0.0 || in[i] < 0) continue;  // in[i] < 0: the constant 0
+      const double lw = w >= 0 ? L[i] : U[i], uw = w >= 0 ? U[i] : L[i];
+      const double with = w * (x[in[i]] - lw * (1 - zs)), without = w * uw * zs;
+      mag += std::abs(w) * std::max(std::abs(L[i]), std::abs(U[i]));
+      if (with < without) {
+        val += with;
+        terms.push_back({in[i], -w});
+        zcoef += w * lw;
+        rhs -= w * lw;
+      } else {
+        val += without;
+        zcoef += w * uw;
+      }
+    }
+    cut.violation = (x[y] - val) / (1.0 + std::abs(x[y]));
+    terms.push_back({y, 1.0});
+    terms.push_back({a.z, -zcoef});
+    // Covers the rounding of the coefficients and of the right-hand side.
+    cut.row.hi = rhs + 1e-9 * (1.0 + mag);
+    if (std::getenv("TWOSIDED")) {
+      // A redundant finite lower side (the row's minimum over the root box)
+      // keeps warm starts on the dual simplex (see solve/lp_session.h).
+      double lo = 0.0;
+      for (const auto& t : terms) {
+        const auto& v = lp_lo_hi(t.var);
+        lo += std::min(t.coef * v.first, t.coef * v.second);
+      }
+      cut.row.lo = lo - 1.0 - 1e-6 * std::abs(lo);
+    }
+    return cut;
+  }
+
+  int addCuts(double min_violation, int max_cuts) {
+    const auto x = lp.primal();
+    if (x.empty()) return 0;
+    std::vector<Cut> found;
+    for (const auto& a : e.relu_aux) {
+      if (a.z < 0 || a.layer == 0 || !net.layers()[a.layer - 1].isDense() ||
+          (std::getenv("NOFIRST") && a.layer == 1) ||
+          net.layers()[a.layer].activation().kind != nn::ActKind::kRelu)
+        continue;
+      Cut c = separate(a, x);
+      if (c.violation > min_violation) found.push_back(std::move(c));
+    }
+    std::sort(found.begin(), found.end(),
+              [](const Cut& p, const Cut& q) { return p.violation > q.violation; });
+    if (static_cast<int>(found.size()) > max_cuts) found.resize(std::max(0, max_cuts));
+    std::vector<solve::LpSession::LinRow> rows;
+    for (auto& c : found) rows.push_back(std::move(c.row));
+    lp.addRows(rows);
+    cuts += static_cast<int>(rows.size());
+    return static_cast<int>(rows.size());
+  }
+
   std::vector<LpRelu> reluValues() const {
     const auto x = lp.primal();
     std::vector<LpRelu> out;
@@ -128,6 +212,12 @@ NodeLpResult NodeLp::solve(const bounds::BoundTable& node, double time_limit_s) 
   if (r.solved) r.relus = impl_->reluValues();
   return r;
 }
+
+int NodeLp::addCuts(double min_violation, int max_cuts) {
+  return impl_->addCuts(min_violation, max_cuts);
+}
+
+int NodeLp::numCuts() const { return impl_->cuts; }
 
 NodeLpResult NodeLp::solveChild(const bounds::BoundTable& node, const bounds::ReluSplit& s,
                                 double time_limit_s) {

@@ -54,6 +54,21 @@ class NodeLp {
   // node: a table sound for the node's sub-domain, at least as tight as root
   // (e.g. from bounds::crownBoundsSplit with root as base).
   NodeLpResult solve(const bounds::BoundTable& node, double time_limit_s);
+  // Adds cuts violated by the solution of the last solve() (call right after
+  // it): for ReLU neurons unstable in the root table that directly follow a
+  // Dense layer, the most violated inequality of the convex hull of
+  // y = relu(w^T v + b), v in the root box of the Dense layer's input, with
+  // the neuron's binary z (Anderson et al., "Strong mixed-integer programming
+  // formulations for trained neural networks", 2020):
+  //   y <= sum_{i in I} w_i (v_i - Lw_i (1 - z)) + (b + sum_{i not in I} w_i Uw_i) z,
+  // Lw_i / Uw_i the bound of v_i minimising / maximising w_i v_i. They hold
+  // for every point of the network over the box, so they stay valid at every
+  // node (rows are never removed). Adds at most max_cuts cuts whose violation
+  // exceeds min_violation * (1 + |y|), the most violated first; returns the
+  // number added.
+  int addCuts(double min_violation, int max_cuts);
+  int numCuts() const;
+
   // The node with one more split, encoded by fixing its binary and clipping
   // its pre-activation bound (the node's other bounds are not recomputed):
   // a cheap bound on a child, for strong branching. x and relus are not filled.

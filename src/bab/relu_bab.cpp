@@ -138,6 +138,12 @@ class Search {
   bool bound(Node& n) {
     ++r_.nodes;
     r_.max_depth = std::max(r_.max_depth, n.depth);
+    if (n.depth > 0 && n.depth <= p_.tighten_depth) {
+      bounds::LpTightenParams lp;
+      lp.time_limit_s = std::min(p_.root_lp_time_limit, deadline_.remaining());
+      n.table = std::make_shared<const BoundTable>(
+          bounds::lpTightenBounds(net_, box_, *n.table, lp));
+    }
     const auto d = bounds::crownLowerBoundDetail(net_, box_, *n.table, c_, p_.crown_node);
     tryPoint(d.x);
     n.lb = std::max(n.lb, d.bound);
@@ -186,7 +192,34 @@ class Search {
     ++r_.lps;
     n.lb = std::max(n.lb, lp.bound);
     tryPoint(lp.x);
-    return !closeIfDone(n.lb);
+    if (closeIfDone(n.lb)) return false;
+    return cutRounds(n, lp);
+  }
+
+  // Cut rounds (NodeLp::addCuts) with re-solves while they raise the bound.
+  bool cutRounds(Node& n, NodeLpResult& lp) {
+    const int rounds = n.depth == 0 ? p_.cut_rounds_root : p_.cut_rounds_node;
+    for (int k = 0; k < rounds && !p_.fresh_node_lp; ++k) {
+      const int room = p_.max_cuts - lp_->numCuts();
+      if (room <= 0 || lp_->addCuts(p_.cut_min_violation, room) == 0) break;
+      Timer t;
+      NodeLpResult next = lp_->solve(*n.table, deadline_.remaining());
+      r_.lp_time_s += t.seconds();
+      r_.lp_iterations += next.iterations;
+      ++r_.lps;
+      if (next.infeasible) {
+        ++r_.pruned;
+        return false;
+      }
+      if (!next.solved) break;
+      const double gain = next.bound - n.lb;
+      n.lb = std::max(n.lb, next.bound);
+      tryPoint(next.x);
+      lp = std::move(next);
+      if (closeIfDone(n.lb)) return false;
+      if (gain < 1e-4 * (1.0 + std::abs(n.lb))) break;
+    }
+    return true;
   }
 
   // --- branching
@@ -415,6 +448,7 @@ class Search {
       r_.status = BabStatus::kIncomplete;
     else
       r_.status = p_.mode == BabMode::kDecide ? BabStatus::kHolds : BabStatus::kOptimal;
+    r_.cuts = lp_ ? lp_->numCuts() : 0;
     r_.time_s = timer_.seconds();
   }
 

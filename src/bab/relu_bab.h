@@ -61,6 +61,13 @@ struct BabParams {
   double root_lp_time_limit = 10.0;
   bounds::CrownParams crown_root{bounds::ReluLowerSlope::kAdaptive, 20, 0.1, 0.5};
   bounds::CrownParams crown_node;  // per node (no alpha iterations by default)
+  // Cuts (bab::NodeLp::addCuts): rounds at the root and at every other node,
+  // a cap on their number, and the relative violation a cut needs.
+  int cut_rounds_root = 20;
+  int cut_rounds_node = 0;
+  int max_cuts = 2000;
+  double cut_min_violation = 1e-3;
+  int tighten_depth = 0;  // LP-tighten the bounds of nodes up to this depth
   bool node_lp = true;             // LP bounding when CROWN cannot prune
   BabBranching branching = BabBranching::kLpViolation;
   // Strong branching: the top k candidates of `branching` are scored by the
@@ -98,6 +105,7 @@ struct BabResult {
   long lp_failures = 0; // node LPs without an optimal solution
   long strong_lps = 0;  // LPs for strong branching
   long lp_iterations = 0;
+  int cuts = 0;  // rows added by cut rounds
   long pruned = 0;      // by bound, emptiness or LP tightness
   long unresolved = 0;  // leaves that could not be closed
   int unstable_root = 0;  // unstable ReLUs in the root table

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <queue>
 #include <thread>
@@ -12,6 +13,7 @@
 #include "attack/pgd.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "verify/refine_bounds.h"
 
 namespace nnopt::verify {
 
@@ -35,6 +37,9 @@ struct Node {
   double score = 0.0;      // min over live disjuncts of their best constraint bound
   int depth = 0;
   std::vector<int> cands;  // split dimensions to try, best first
+  // The node's bounds, to refine its children from (may be null: then the
+  // children get full CROWN bounds).
+  std::shared_ptr<const bounds::BoundTable> table;
 };
 
 // Priority-queue comparator ("a is served after b").
@@ -101,7 +106,7 @@ class InputBab {
     Node root;
     root.box = root_;
     for (size_t d = 0; d < spec_.disjuncts.size(); ++d) root.alive.push_back(static_cast<int>(d));
-    Bounded rb = bound(root.box, root.alive, 0);
+    Bounded rb = bound(root.box, root.alive, 0, nullptr);
     res_.root_bound = rb.pruned ? std::numeric_limits<double>::infinity() : rb.score;
     if (!rb.pruned && prepare(root, std::move(rb))) queue_.push(std::move(root));
     const int n = std::max(1, p_.threads);
@@ -136,8 +141,10 @@ class InputBab {
     bounds::BoundTable t;
   };
 
-  // CROWN bounds of the box for the disjuncts in `alive`.
-  Bounded bound(const spec::Box& box, const std::vector<int>& alive, int depth) {
+  // CROWN bounds of the box for the disjuncts in `alive` (refined from the
+  // parent's table when given).
+  Bounded bound(const spec::Box& box, const std::vector<int>& alive, int depth,
+                const bounds::BoundTable* parent) {
     const long count = ++nodes_;
     if (count > p_.max_nodes) {
       limit_hit_ = true;
@@ -147,7 +154,8 @@ class InputBab {
     while (depth > md && !max_depth_.compare_exchange_weak(md, depth)) {
     }
     Bounded b;
-    b.t = bounds::crownBounds(net_, box, p_.crown);
+    b.t = parent && p_.incremental ? refineCrownBounds(net_, box, *parent, p_.crown.relu_lower)
+                                   : bounds::crownBounds(net_, box, p_.crown);
     std::vector<double> lbs;
     for (int d : alive) {
       const auto& conj = spec_.disjuncts[d];
@@ -187,6 +195,10 @@ class InputBab {
     if (node.cands.empty()) {
       ++unresolved_;
       return false;
+    }
+    if (p_.incremental && tables_ < p_.max_tables) {
+      ++tables_;
+      node.table = std::make_shared<const bounds::BoundTable>(std::move(b.t));
     }
     return true;
   }
@@ -300,11 +312,7 @@ class InputBab {
     };
     std::vector<int> c;
     if (p_.lookahead <= 0) {
-      SplitRule rule = p_.split;
-      if (rule == SplitRule::kAuto)
-        rule = b.hard_d >= 0 && spec_.disjuncts[b.hard_d].size() == 1 ? SplitRule::kCrownCoef
-                                                                       : SplitRule::kSmear;
-      top(splitScores(node, b, rule), 1, c);
+      top(splitScores(node, b, p_.split), 1, c);
     } else {
       top(splitScores(node, b, SplitRule::kCrownCoef), 1, c);
       top(splitScores(node, b, SplitRule::kSmear), p_.lookahead, c);
@@ -341,7 +349,7 @@ class InputBab {
       s.kid[1].box = std::move(hi);
       for (int side = 0; side < 2; ++side) {
         s.kid[side].depth = node.depth + 1;
-        s.b[side] = bound(s.kid[side].box, node.alive, node.depth + 1);
+        s.b[side] = bound(s.kid[side].box, node.alive, node.depth + 1, node.table.get());
       }
       s.left = 0.0;
       for (int side = 0; side < 2; ++side)
@@ -385,6 +393,7 @@ class InputBab {
         ++busy_;
       }
       std::vector<Node> kids = expand(node);
+      if (node.table) --tables_;
       {
         std::lock_guard<std::mutex> lk(mu_);
         for (auto& c : kids) queue_.push(std::move(c));
@@ -410,6 +419,7 @@ class InputBab {
   bool timed_out_ = false;
   std::atomic<bool> limit_hit_{false};
   std::atomic<long> nodes_{0}, pruned_{0}, unresolved_{0};
+  std::atomic<long> tables_{0};  // tables held by queued nodes
   std::atomic<int> max_depth_{0};
   InputBabResult res_;
 };

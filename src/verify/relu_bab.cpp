@@ -133,10 +133,10 @@ class ReluBab {
 
   // Removes the rows that only define a variable used nowhere else (the
   // pre-activations of ReLUs proven inactive): the row then only says that
-  // W x + b lies within the variable's bounds, which the bounds imply over the
-  // box (exactly for the first layer); dropping it relaxes the LP at most by
-  // that much, and makes it much smaller (a first-layer row has one entry per
-  // input).
+  // W x + b lies within the variable's bounds. Sound bounds imply that for
+  // every real point of the box, so the LP stays a relaxation and a node
+  // whose ReLUs are all fixed is still exact on its region; the LP gets much
+  // smaller (a first-layer row has one entry per input).
   void dropDeadRows() {
     auto& m = dm_.m;
     std::vector<int> uses(m.numVars(), 0);

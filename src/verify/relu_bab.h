@@ -41,11 +41,13 @@ struct ReluBabParams {
   long max_nodes = 10'000'000;
   int pgd_steps = 10;       // PGD steps from each node's LP point (0 = replay only)
   ReluBranching branching = ReluBranching::kIntercept;
-  // Drop the rows defining pre-activations used nowhere else (inactive
-  // ReLUs): of the first Dense layer only (exactly implied by the box), or of
-  // every layer (a slight relaxation).
+  // Drop the rows defining pre-activations used nowhere else (ReLUs proven
+  // inactive): of the first Dense layer only (exactly implied by the box), or
+  // of every layer (the default: a relaxation of the LP, so its bounds stay
+  // valid; measured on MNIST 256x2 the LP bounds did not change and the
+  // nodes got twice as fast).
   bool drop_dead_rows = true;
-  bool drop_dead_rows_all_layers = getenv("XX_ALL") != nullptr;
+  bool drop_dead_rows_all_layers = true;
 };
 
 struct ReluBabResult {

@@ -108,20 +108,22 @@ class Verifier {
   }
 
   VerifyResult run() {
-    Timer stage;
-    if (!stagePgd()) {
-      r_.pgd_s = stage.seconds();
-      stage = Timer();
-      if (!stageNlp()) {
-        r_.nlp_s = stage.seconds();
-        stage = Timer();
-        stageProve();
-        r_.prove_s = stage.seconds();
+    if (!timed(r_.pgd_s, [&] { return stagePgd(); })) {
+      if (p_.prover == Prover::kNone) {
+        timed(r_.nlp_s, [&] { return stageNlp(); });
+        reason_ = "falsification only (--prover none)";
+      } else if (useInputBab()) {
+        // The input B&B searches every node with PGD and is complete: the
+        // NLP would only delay it.
+        if (!p_.nlp_before_bab || !timed(r_.nlp_s, [&] { return stageNlp(); }))
+          timed(r_.prove_s, [&] { return stageInputBab(); });
       } else {
-        r_.nlp_s = stage.seconds();
+        // Screen with (alpha-)CROWN and LP-tightened bounds first, so the
+        // NLP and the exact method only see the disjuncts left open.
+        timed(r_.prove_s, [&] { return stageScreen(); });
+        if (!allRefuted() && !timed(r_.nlp_s, [&] { return stageNlp(); }))
+          timed(r_.prove_s, [&] { return stageExact(); });
       }
-    } else {
-      r_.pgd_s = stage.seconds();
     }
     finish();
     r_.time_s = timer_.seconds();
@@ -129,6 +131,21 @@ class Verifier {
   }
 
  private:
+  // Runs f, adds its wall time to acc, returns f's result.
+  template <class F>
+  bool timed(double& acc, F f) {
+    Timer t;
+    const bool r = f();
+    acc += t.seconds();
+    return r;
+  }
+
+  bool allRefuted() const {
+    for (const auto& v : refuted_)
+      if (std::count(v.begin(), v.end(), false)) return false;
+    return true;
+  }
+
   // Replays x for case c; on success records the answer and returns true.
   bool trySat(size_t c, const VectorXd& x, const std::string& by) {
     if (x.size() != net_.inputSize()) return false;
@@ -192,11 +209,9 @@ class Verifier {
            (p_.prover == Prover::kAuto && (low_dim || !net_.isPiecewiseLinear()));
   }
 
+  // Local NLP from the best PGD point on the most promising open disjuncts.
   bool stageNlp() {
     if (!p_.nlp || p_.nlp_disjuncts <= 0) return false;
-    // The input B&B searches every node with PGD and is complete: the NLP
-    // would only delay it.
-    if (useInputBab() && !p_.nlp_before_bab) return false;
     const double budget = std::min(p_.nlp_time_frac * p_.timeout_s, p_.nlp_time_max_s);
     Deadline stage(budget);
     struct Job {
@@ -211,7 +226,7 @@ class Verifier {
       std::vector<Job> cj;
       const auto& ds = cases_[c].unsafe.disjuncts;
       for (size_t d = 0; d < ds.size(); ++d)
-        cj.push_back({c, static_cast<int>(d), conjunctionMargin(ds[d], y)});
+        if (!refuted_[c][d]) cj.push_back({c, static_cast<int>(d), conjunctionMargin(ds[d], y)});
       std::sort(cj.begin(), cj.end(), [](const Job& a, const Job& b) { return a.v < b.v; });
       if (static_cast<int>(cj.size()) > p_.nlp_disjuncts) cj.resize(p_.nlp_disjuncts);
       jobs.insert(jobs.end(), cj.begin(), cj.end());
@@ -243,19 +258,16 @@ class Verifier {
     return false;
   }
 
-  // ---- stage 3: prove (or find) per case.
-  void stageProve() {
-    if (p_.prover == Prover::kNone) {
-      reason_ = "falsification only (--prover none)";
-      return;
-    }
+  // ---- stage 3, low-dimensional inputs: input B&B per case.
+  bool stageInputBab() {
     for (size_t c = 0; c < cases_.size(); ++c) {
       if (deadline_.expired()) {
         timed_out_ = true;
-        return;
+        return false;
       }
-      if (useInputBab() ? proveByInputBab(c) : proveExact(c)) return;  // sat found
+      if (proveByInputBab(c)) return true;
     }
+    return false;
   }
 
   bool proveByInputBab(size_t c) {
@@ -268,6 +280,7 @@ class Verifier {
     bp.split = p_.bab_split;
     bp.order = p_.bab_order;
     bp.lookahead = p_.bab_lookahead;
+    bp.incremental = p_.bab_incremental;
     auto br = inputBranchAndBound(net_, cases_[c].input, cases_[c].unsafe, bp);
     r_.nodes += br.nodes;
     r_.max_depth = std::max(r_.max_depth, br.max_depth);
@@ -304,9 +317,10 @@ class Verifier {
     return false;
   }
 
-  // Disjuncts of case c not refuted by CROWN, most suspicious (smallest
-  // margin at the best point seen) first.
-  std::vector<int> openDisjuncts(size_t c, const bounds::BoundTable& bt, const std::string& tag) {
+  // Disjuncts of case c not refuted (by CROWN with table bt when check),
+  // most suspicious (smallest margin at the best point seen) first.
+  std::vector<int> openDisjuncts(size_t c, const bounds::BoundTable& bt, const std::string& tag,
+                                 bool check = true) {
     const auto& ds = cases_[c].unsafe.disjuncts;
     std::vector<std::pair<double, int>> order;
     const VectorXd yb = best_x_[c].size() ? net_.forward(best_x_[c]) : VectorXd();
@@ -316,8 +330,8 @@ class Verifier {
     std::sort(order.begin(), order.end());
     std::vector<int> open;
     for (const auto& [v, d] : order) {
-      if (deadline_.expired()) break;
-      if (crownRefutes(c, d, bt)) {
+      if (check && deadline_.expired()) break;
+      if (check && crownRefutes(c, d, bt)) {
         refuted_[c][d] = true;
         methods_.insert(tag);
       } else {
@@ -327,37 +341,47 @@ class Verifier {
     return open;
   }
 
-  // High-dimensional route: CROWN at the root, LP-tightened bounds, CROWN
-  // again, then an exact method per open disjunct.
-  bool proveExact(size_t c) {
-    const spec::Box& box = cases_[c].input;
-    std::vector<int> open = openDisjuncts(c, table(c), "crown");
-    if (open.empty() || deadline_.expired()) {
-      timed_out_ |= !open.empty();
-      return false;
-    }
-    if (!net_.isPiecewiseLinear()) {
-      reason_ = "the network has smooth activations: no exact method (try --prover input-bab)";
-      return false;
-    }
-    bounds::BoundTable bt = table(c);
-    const double lp_budget =
-        std::min({p_.lp_tighten_frac * p_.timeout_s, p_.lp_tighten_max_s, deadline_.remaining()});
-    if (lp_budget > 0) {
-      Timer t;
-      bounds::LpTightenParams lp;
-      lp.time_limit_s = lp_budget;
-      bt = bounds::lpTightenBounds(net_, box, bt, lp);
-      r_.lp_s += t.seconds();
-      open = openDisjuncts(c, bt, "lp+crown");
-    }
-    for (int d : open) {
+  // ---- high-dimensional route. Screening: (alpha-)CROWN at the root, then
+  // LP-tightened bounds (kept as the case's table) and CROWN again.
+  bool stageScreen() {
+    for (size_t c = 0; c < cases_.size(); ++c) {
       if (deadline_.expired()) {
         timed_out_ = true;
         return false;
       }
-      if (p_.prover == Prover::kReluBab ? reluBab(c, d, bt) : mip(c, d, bt)) return true;
-      if (timed_out_) return false;
+      std::vector<int> open = openDisjuncts(c, table(c), "crown");
+      if (open.empty() || !net_.isPiecewiseLinear()) continue;
+      const double lp_budget = std::min(
+          {p_.lp_tighten_frac * p_.timeout_s, p_.lp_tighten_max_s, deadline_.remaining()});
+      if (!(lp_budget > 0)) continue;
+      Timer t;
+      bounds::LpTightenParams lp;
+      lp.time_limit_s = lp_budget;
+      tables_[c] = bounds::lpTightenBounds(net_, cases_[c].input, table(c), lp);
+      r_.lp_s += t.seconds();
+      openDisjuncts(c, tables_[c], "lp+crown");
+    }
+    return false;
+  }
+
+  // The exact method on every open disjunct, most suspicious first.
+  bool stageExact() {
+    for (size_t c = 0; c < cases_.size(); ++c) {
+      std::vector<int> open = openDisjuncts(c, table(c), "", false);
+      if (open.empty()) continue;
+      if (!net_.isPiecewiseLinear()) {
+        reason_ = "the network has smooth activations: no exact method (try --prover input-bab)";
+        continue;
+      }
+      for (int d : open) {
+        if (deadline_.expired()) {
+          timed_out_ = true;
+          return false;
+        }
+        if (p_.prover == Prover::kMip ? mip(c, d, table(c)) : reluBab(c, d, table(c)))
+          return true;
+        if (timed_out_) return false;
+      }
     }
     return false;
   }

@@ -11,13 +11,16 @@
 //     at the best PGD point, polished by PGD;
 //  3. prove (or find): low-dimensional inputs (<= input_split_max_dims): branch
 //     and bound over input splits with CROWN bounds (verify/input_bab.h); else
-//     per disjunct a CROWN check at the root, then the exact big-M MIP of
-//     min t (CBC, early stop below 0) (verify/disjunct_model.h).
+//     per disjunct an alpha-CROWN check at the root, LP-tightened bounds
+//     (bounds/lp_tighten.h) and CROWN again, then an exact method on min t:
+//     branch and bound over ReLU phases with LP bounds (verify/relu_bab.h,
+//     the default) or the big-M MIP in CBC with early stop below 0
+//     (verify/disjunct_model.h).
 // Soundness rules: every `sat` is replayed (x clamped into its case's box,
 // forward pass in double, Property::isUnsafe with tolerance 0) before it is
 // reported; `unsat` only when every disjunct of every case was refuted by a
-// finished sound method (CROWN bound > prune_tol, input B&B exhausted, MIP
-// with proven bound > mip_unsat_tol). Otherwise `timeout` (deadline reached)
+// finished sound method (CROWN bound > prune_tol, input B&B exhausted, ReLU
+// B&B exhausted or MIP with proven bound > mip_unsat_tol). Otherwise `timeout` (deadline reached)
 // or `unknown` (methods finished without deciding).
 #include <Eigen/Dense>
 #include <cstdint>
@@ -37,7 +40,7 @@ const char* answerName(VerifyAnswer a);  // "sat", "unsat", "timeout", "unknown"
 
 // Which prover runs in stage 3.
 enum class Prover {
-  kAuto,      // input B&B for <= input_split_max_dims inputs, else MIP
+  kAuto,      // input B&B for <= input_split_max_dims inputs (or smooth nets), else relu-bab
   kInputBab,  // input-split B&B with CROWN (any dimension; weak for images)
   kMip,       // CROWN root check, LP-tightened bounds, exact MIP (CBC) per disjunct
   kReluBab,   // same, with the LP-based ReLU-split B&B (verify/relu_bab.h) for the MIP
@@ -60,17 +63,18 @@ struct VerifyParams {
   // Stage 2: NLP.
   bool nlp = true;
   int nlp_disjuncts = 3;        // NLP on this many disjuncts per case (smallest PGD margin)
-  double nlp_time_frac = 0.1;   // of timeout_s, at most nlp_time_max_s
-  double nlp_time_max_s = 10.0;
+  double nlp_time_frac = 0.05;  // of timeout_s, at most nlp_time_max_s
+  double nlp_time_max_s = 5.0;
   bool nlp_before_bab = false;  // also run the NLP when the input B&B is the prover
   // Stage 3.
   int input_split_max_dims = 10;
   int alpha_iters_root = 20;    // alpha-CROWN iterations for root checks (0 = off)
   int bab_pgd_steps = 5;        // PGD steps from each B&B node's centre
   long bab_max_nodes = 20'000'000;
-  SplitRule bab_split = SplitRule::kAuto;  // input B&B branching score
+  SplitRule bab_split = SplitRule::kCrownCoef;  // input B&B branching score
   NodeOrder bab_order = NodeOrder::kBestFirst;
   int bab_lookahead = 0;        // see InputBabParams::lookahead
+  bool bab_incremental = true;  // see InputBabParams::incremental
   double prune_tol = 1e-9;      // a constraint is refuted when its lower bound > this
   double mip_unsat_tol = 1e-6;  // a MIP refutes a disjunct when its bound > this
   int mip_threads = 1;          // CBC threads per MIP

@@ -246,15 +246,29 @@ TEST(MinDistortion, MipIsALowerBoundOfNlpOnMnistMlp) {
   EXPECT_GE(mip.lower_bound, mip.distance - 1e-4);  // proven optimal (CBC gap 1e-9 rel)
   EXPECT_LE(mip.distance, nlp.distance + 1e-6);
   EXPECT_GT(mip.distance, 0.0);
-  // L-inf: the same relation.
-  auto mipi = attack::minDistortionAttack(net, img.pixels, 7, 2, params(Method::kMip, Norm::kLinf, 0.1));
+  // L-inf with the NLP warm start: the box shrinks to the NLP's distance (fewer
+  // unstable ReLUs) and the MIP proves the optimum.
+  auto pi = params(Method::kMip, Norm::kLinf, 0.1);
+  pi.nlp_warm_start = true;
+  auto mipi = attack::minDistortionAttack(net, img.pixels, 7, 2, pi);
   auto nlpi = attack::minDistortionAttack(net, img.pixels, 7, 2, params(Method::kNlp, Norm::kLinf, 0.1));
   expectReplays(net, img.pixels, mipi);
   expectReplays(net, img.pixels, nlpi);
+  EXPECT_TRUE(mipi.optimal) << mipi.status;
+  EXPECT_LT(mipi.mip_box_eps, 1.0);
   EXPECT_LE(mipi.distance, nlpi.distance + 1e-6);
-  // L2 by NLP: a point at least as far as the L2 norm of nothing, and no larger
-  // than the L2 norm of the L1-optimal perturbation (a feasible point).
+  EXPECT_LE(mipi.lower_bound, mipi.distance + 1e-6);
+  EXPECT_GE(mipi.lower_bound, mipi.distance - 1e-4);
+  // L2 by NLP (local): replays.
   auto nlp2 = attack::minDistortionAttack(net, img.pixels, 7, 2, params(Method::kNlp, Norm::kL2, 0.1));
   expectReplays(net, img.pixels, nlp2);
-  EXPECT_LE(nlp2.distance, mip.l2 + 1e-3);
+  // The warm-started MIP (NLP first, then CBC in the shrunk box) reaches the
+  // same optimum and proves it.
+  auto pw = params(Method::kMip, Norm::kL1, 0.1);
+  pw.nlp_warm_start = true;
+  auto mipw = attack::minDistortionAttack(net, img.pixels, 7, 2, pw);
+  expectReplays(net, img.pixels, mipw);
+  EXPECT_NEAR(mipw.distance, mip.distance, 1e-5);
+  EXPECT_TRUE(std::isfinite(mipw.warm_start_distance));
+  EXPECT_LE(mipw.lower_bound, mipw.distance + 1e-6);
 }

@@ -14,6 +14,8 @@
 #include "nn/network.h"
 #include "spec/property.h"
 #include "verify/input_bab.h"
+#include "verify/refine_bounds.h"
+#include "verify/relu_bab.h"
 #include "verify/verify.h"
 #include "verify/vnncomp.h"
 
@@ -127,7 +129,8 @@ TEST(Verify, UnsatWhenTheBoundIsOutOfReach) {
   auto prop = parse(header(2, 2) + boxText(VectorXd::Zero(2), VectorXd::Ones(2)) +
                         "(assert (>= Y_0 2.5))\n",
                     net);
-  for (auto prover : {verify::Prover::kAuto, verify::Prover::kInputBab, verify::Prover::kMip}) {
+  for (auto prover : {verify::Prover::kAuto, verify::Prover::kInputBab, verify::Prover::kMip,
+                      verify::Prover::kReluBab}) {
     auto p = fast();
     p.prover = prover;
     auto r = verify::verifyProperty(net, prop, p);
@@ -181,7 +184,7 @@ TEST(Verify, SeveralOutputDisjuncts) {
   // (y0 >= 2.5) or (y1 >= 1.1) or (y0 <= -0.1): all impossible.
   auto unsat = parse(header(2, 2) + box + "(assert (or (>= Y_0 2.5) (>= Y_1 1.1) (<= Y_0 -0.1)))\n",
                      net);
-  for (auto prover : {verify::Prover::kInputBab, verify::Prover::kMip}) {
+  for (auto prover : {verify::Prover::kInputBab, verify::Prover::kMip, verify::Prover::kReluBab}) {
     auto p = fast();
     p.prover = prover;
     auto u = verify::verifyProperty(net, unsat, p);
@@ -225,7 +228,7 @@ TEST(Verify, NeverUnsatWithAKnownCounterexample) {
     char buf[200];
     std::snprintf(buf, sizeof buf, "(assert (>= (- Y_0 Y_1) %.17g))\n", best - 1e-3);
     auto prop = parse(header(n_in, 3) + boxText(box.lo, box.hi) + buf, net);
-    for (auto prover : {verify::Prover::kInputBab, verify::Prover::kMip}) {
+    for (auto prover : {verify::Prover::kInputBab, verify::Prover::kMip, verify::Prover::kReluBab}) {
       for (bool falsifiers : {true, false}) {
         auto p = fast();
         p.prover = prover;
@@ -271,24 +274,25 @@ TEST(Verify, ProversAgreeOnRandomProperties) {
     std::snprintf(buf, sizeof buf, "(assert (>= Y_0 %.17g))\n", thr);
     auto prop = parse(header(3, 2) + boxText(box.lo, box.hi) + buf, net);
     auto p = fast();
-    p.prover = verify::Prover::kInputBab;
     p.nlp = false;
     p.pgd_restarts = 1;
     p.pgd_steps = 0;
-    auto a = verify::verifyProperty(net, prop, p);
-    p.prover = verify::Prover::kMip;
-    auto b = verify::verifyProperty(net, prop, p);
-    ASSERT_NE(a.answer, VerifyAnswer::kTimeout);
-    ASSERT_NE(b.answer, VerifyAnswer::kTimeout);
-    EXPECT_EQ(a.answer, b.answer) << "trial " << trial << ": " << a.reason << " / " << b.reason;
-    if (a.answer == VerifyAnswer::kSat) expectValidSat(net, prop, a);
-    if (b.answer == VerifyAnswer::kSat) expectValidSat(net, prop, b);
-    decided += a.answer == VerifyAnswer::kSat || a.answer == VerifyAnswer::kUnsat;
+    std::vector<verify::VerifyResult> rs;
+    for (auto prover : {verify::Prover::kInputBab, verify::Prover::kMip, verify::Prover::kReluBab}) {
+      p.prover = prover;
+      rs.push_back(verify::verifyProperty(net, prop, p));
+      ASSERT_NE(rs.back().answer, VerifyAnswer::kTimeout) << verify::proverName(prover);
+      if (rs.back().answer == VerifyAnswer::kSat) expectValidSat(net, prop, rs.back());
+    }
+    for (size_t i = 1; i < rs.size(); ++i)
+      EXPECT_EQ(rs[0].answer, rs[i].answer)
+          << "trial " << trial << ": " << rs[0].reason << " / " << rs[i].reason;
+    decided += rs[0].answer == VerifyAnswer::kSat || rs[0].answer == VerifyAnswer::kUnsat;
   }
   EXPECT_EQ(decided, 10);
 }
 
-TEST(Verify, HighDimensionalInputsUseTheMip) {
+TEST(Verify, HighDimensionalInputsUseTheExactRoute) {
   std::mt19937 rng(8);
   nn::Network net = randomNet(rng, 16, {12, 3});
   spec::Box box{VectorXd::Constant(16, 0.0), VectorXd::Constant(16, 0.1)};
@@ -379,6 +383,68 @@ TEST(Verify, ReplayRejectsPointsOutsideTheBox) {
   EXPECT_FALSE(verify::replayCounterexample(net, prop, box, x, xo, yo));
   x << NAN, 1.0;
   EXPECT_FALSE(verify::replayCounterexample(net, prop, box, x, xo, yo));
+}
+
+// Refined bounds of sub-boxes contain every sampled activation and are never
+// looser than the parent's.
+TEST(RefineBounds, SoundAndNoLooserThanTheParent) {
+  std::mt19937 rng(31);
+  for (auto kind : {nn::ActKind::kRelu, nn::ActKind::kLeakyRelu, nn::ActKind::kTanh}) {
+    nn::Network net = randomNet(rng, 4, {16, 16, 16, 3}, kind);
+    spec::Box root{VectorXd::Constant(4, -1.0), VectorXd::Constant(4, 1.0)};
+    bounds::BoundTable t = bounds::crownBounds(net, root);
+    spec::Box box = root;
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    for (int depth = 0; depth < 8; ++depth) {
+      const int i = depth % 4;
+      const double mid = 0.5 * (box.lo[i] + box.hi[i]);
+      (depth % 3 ? box.hi[i] : box.lo[i]) = mid;
+      bounds::BoundTable c = verify::refineCrownBounds(net, box, t);
+      for (size_t k = 0; k < net.numLayers(); ++k) {
+        EXPECT_TRUE((c.lo[k].array() >= t.lo[k].array()).all());
+        EXPECT_TRUE((c.hi[k].array() <= t.hi[k].array()).all());
+      }
+      for (int s = 0; s < 300; ++s) {
+        VectorXd x(4);
+        for (int j = 0; j < 4; ++j) x[j] = box.lo[j] + u(rng) * (box.hi[j] - box.lo[j]);
+        auto acts = net.forwardAll(x);
+        for (size_t k = 0; k < acts.size(); ++k)
+          for (Eigen::Index j = 0; j < acts[k].size(); ++j) {
+            ASSERT_GE(acts[k][j], c.lo[k][j] - 1e-9) << "layer " << k;
+            ASSERT_LE(acts[k][j], c.hi[k][j] + 1e-9) << "layer " << k;
+          }
+      }
+      t = std::move(c);
+    }
+  }
+}
+
+TEST(ReluBab, ProvesAndFinds) {
+  std::mt19937 rng(77);
+  nn::Network net = randomNet(rng, 6, {12, 12, 2});
+  spec::Box box{VectorXd::Constant(6, -1.0), VectorXd::Constant(6, 1.0)};
+  auto t = bounds::crownBounds(net, box);
+  // y0 >= the sampled max - 0.01: found; y0 >= crown ub + 0.01: proven.
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  double best = -1e300;
+  for (int s = 0; s < 3000; ++s) {
+    VectorXd x(6);
+    for (int j = 0; j < 6; ++j) x[j] = u(rng);
+    best = std::max(best, net.forward(x)[0]);
+  }
+  spec::OutputConstraint c;
+  c.coefs = {{0, -1.0}};
+  c.rhs = -(best - 0.01);
+  verify::ReluBabParams p;
+  p.threads = 2;
+  p.pgd_steps = 0;
+  auto r = verify::reluBranchAndBound(net, box, t, {c}, p);
+  ASSERT_EQ(r.status, verify::BabStatus::kFound);
+  EXPECT_GE(net.forward(r.x)[0], best - 0.01);
+  EXPECT_TRUE(box.contains(r.x, 0.0));
+  c.rhs = -(t.hi.back()[0] + 0.01);
+  r = verify::reluBranchAndBound(net, box, t, {c}, p);
+  EXPECT_EQ(r.status, verify::BabStatus::kProven);
 }
 
 TEST(InputBab, ProvesAndFinds) {

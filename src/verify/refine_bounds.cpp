@@ -1,0 +1,155 @@
+#include "verify/refine_bounds.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace nnopt::verify {
+
+namespace {
+
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
+
+struct LayerRelax {
+  VectorXd lw, lb, uw, ub;
+};
+
+LayerRelax relaxLayer(const nn::Activation& a, const VectorXd& l, const VectorXd& u,
+                      bounds::ReluLowerSlope mode) {
+  LayerRelax r;
+  const Eigen::Index n = l.size();
+  r.lw.resize(n), r.lb.resize(n), r.uw.resize(n), r.ub.resize(n);
+  for (Eigen::Index j = 0; j < n; ++j) {
+    auto x = bounds::relaxActivation(a, l[j], u[j], mode);
+    r.lw[j] = x.lw, r.lb[j] = x.lb, r.uw[j] = x.uw, r.ub[j] = x.ub;
+  }
+  return r;
+}
+
+bool piecewiseLinear(const nn::Activation& a) {
+  return a.kind == nn::ActKind::kRelu || a.kind == nn::ActKind::kLeakyRelu;
+}
+
+// Range of a monotone-on-each-side activation over [l, u] (spanned by f(l),
+// f(u) and f(0)).
+void activationRange(const nn::Activation& a, const VectorXd& l, const VectorXd& u, VectorXd& lo,
+                     VectorXd& hi) {
+  const Eigen::Index n = l.size();
+  lo.resize(n), hi.resize(n);
+  const double f0 = a.apply(0.0);
+  for (Eigen::Index j = 0; j < n; ++j) {
+    const double fl = a.apply(l[j]), fu = a.apply(u[j]);
+    lo[j] = std::min(fl, fu);
+    hi[j] = std::max(fl, fu);
+    if (l[j] < 0 && u[j] > 0) {
+      lo[j] = std::min(lo[j], f0);
+      hi[j] = std::max(hi[j], f0);
+    }
+  }
+}
+
+void intersect(VectorXd& lo, VectorXd& hi, const VectorXd& lo2, const VectorXd& hi2) {
+  lo = lo.cwiseMax(lo2);
+  hi = hi.cwiseMin(hi2);
+  for (Eigen::Index j = 0; j < lo.size(); ++j)
+    if (lo[j] > hi[j]) std::swap(lo[j], hi[j]);  // only by rounding
+}
+
+// Back-substitutes upper (au z + cu) and lower (al z + cl) linear forms of the
+// output z of layer `top` down to the input; concretises over mid +- rad.
+void backSubstitute(const nn::Network& net, const std::vector<LayerRelax>& relax, int top,
+                    MatrixXd au, VectorXd cu, MatrixXd al, VectorXd cl, const VectorXd& mid,
+                    const VectorXd& rad, VectorXd& lo, VectorXd& hi) {
+  for (int i = top; i >= 0; --i) {
+    const auto& layer = net.layers()[i];
+    if (layer.isDense()) {
+      const auto& d = layer.dense();
+      cu.noalias() += au * d.b;
+      cl.noalias() += al * d.b;
+      au = au * d.W;
+      al = al * d.W;
+    } else {
+      const auto& r = relax[i];
+      MatrixXd pos = au.cwiseMax(0.0), neg = au.cwiseMin(0.0);
+      cu.noalias() += pos * r.ub + neg * r.lb;
+      au = pos * r.uw.asDiagonal();
+      au.noalias() += neg * r.lw.asDiagonal();
+      pos = al.cwiseMax(0.0);
+      neg = al.cwiseMin(0.0);
+      cl.noalias() += pos * r.lb + neg * r.ub;
+      al = pos * r.lw.asDiagonal();
+      al.noalias() += neg * r.uw.asDiagonal();
+    }
+  }
+  hi = cu + au * mid + au.cwiseAbs() * rad;
+  lo = cl + al * mid - al.cwiseAbs() * rad;
+}
+
+}  // namespace
+
+bounds::BoundTable refineCrownBounds(const nn::Network& net, const spec::Box& box,
+                                     const bounds::BoundTable& parent,
+                                     bounds::ReluLowerSlope mode) {
+  const size_t L = net.numLayers();
+  require(box.size() == net.inputSize(), "refine bounds: box has " + std::to_string(box.size()) +
+                                             " dimensions, network input has " +
+                                             std::to_string(net.inputSize()));
+  require(parent.lo.size() == L && parent.hi.size() == L,
+          "refine bounds: the parent table does not match the network");
+  bounds::BoundTable t;
+  t.method = "crown";
+  t.in_lo = box.lo.cwiseMax(parent.in_lo);
+  t.in_hi = box.hi.cwiseMin(parent.in_hi);
+  t.lo.resize(L);
+  t.hi.resize(L);
+  const VectorXd mid = 0.5 * (box.lo + box.hi), rad = 0.5 * (box.hi - box.lo);
+  std::vector<LayerRelax> relax(L);
+  for (size_t k = 0; k < L; ++k) {
+    const auto& layer = net.layers()[k];
+    VectorXd lo, hi;
+    if (layer.isDense()) {
+      const auto& d = layer.dense();
+      const VectorXd c = 0.5 * (t.preLo(k) + t.preHi(k)), r = 0.5 * (t.preHi(k) - t.preLo(k));
+      const VectorXd m = d.W * c + d.b, w = d.W.cwiseAbs() * r;
+      lo = m - w;
+      hi = m + w;
+      intersect(lo, hi, parent.lo[k], parent.hi[k]);
+      const bool feeds = k + 1 < L && net.layers()[k + 1].isActivation();
+      if (feeds && k > 0) {
+        const auto& act = net.layers()[k + 1].activation();
+        std::vector<Eigen::Index> rows;
+        for (Eigen::Index j = 0; j < lo.size(); ++j)
+          if (!piecewiseLinear(act) || (lo[j] < 0 && hi[j] > 0)) rows.push_back(j);
+        if (!rows.empty()) {
+          MatrixXd a(rows.size(), d.W.cols());
+          VectorXd b(rows.size());
+          for (size_t r2 = 0; r2 < rows.size(); ++r2) {
+            a.row(r2) = d.W.row(rows[r2]);
+            b[r2] = d.b[rows[r2]];
+          }
+          VectorXd slo, shi;
+          backSubstitute(net, relax, static_cast<int>(k) - 1, a, b, a, b, mid, rad, slo, shi);
+          for (size_t r2 = 0; r2 < rows.size(); ++r2) {
+            const Eigen::Index j = rows[r2];
+            lo[j] = std::max(lo[j], slo[r2]);
+            hi[j] = std::min(hi[j], shi[r2]);
+            if (lo[j] > hi[j]) std::swap(lo[j], hi[j]);
+          }
+        }
+      }
+    } else {
+      const auto& a = layer.activation();
+      relax[k] = relaxLayer(a, t.preLo(k), t.preHi(k), mode);
+      activationRange(a, t.preLo(k), t.preHi(k), lo, hi);
+      intersect(lo, hi, parent.lo[k], parent.hi[k]);
+    }
+    t.lo[k] = std::move(lo);
+    t.hi[k] = std::move(hi);
+  }
+  return t;
+}
+
+}  // namespace nnopt::verify
