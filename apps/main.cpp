@@ -82,6 +82,7 @@ bool stderrIsTerminal() { return isatty(fileno(stderr)) != 0; }
 struct AttackOptions {
   InputOptions in;
   double eps = -1;
+  bool eps_given = false;  // set from the parser: a negative --eps is an error, not "absent"
   std::string target = "runner-up";
   std::string method = "mip";
   std::string nlp_form = "scholtes";
@@ -127,7 +128,7 @@ int runAttack(const AttackOptions& o) {
   if (o.objective == "min-distortion") return runMinDistortion(o);
   if (o.objective != "margin")
     throw Error("--objective must be margin or min-distortion (got '" + o.objective + "')");
-  if (o.eps < 0) throw Error("--eps is required for the margin objective");
+  if (!o.eps_given) throw Error("--eps is required for the margin objective");
   nn::Network net = loadNetwork(o.in);
   io::Image img = loadInput(o.in);
   if (img.pixels.size() != net.inputSize())
@@ -366,7 +367,7 @@ nlohmann::json minDistortionJson(const attack::MinDistortionResult& r) {
 }
 
 int runMinDistortion(const AttackOptions& o) {
-  if (o.eps >= 0)
+  if (o.eps_given)
     throw Error("--eps is not used by --objective min-distortion (bound the pixel changes with "
                 "--max-eps)");
   if (!o.target_given)
@@ -528,7 +529,8 @@ int main(int argc, char** argv) {
   AttackOptions ao;
   auto* attack = app.add_subcommand("attack", "L-inf margin attack: minimise logit[true] - logit[target]");
   addInputOptions(attack, ao.in);
-  attack->add_option("--eps", ao.eps, "L-inf budget in pixel space (margin objective; required)");
+  auto* eps_opt =
+      attack->add_option("--eps", ao.eps, "L-inf budget in pixel space (margin objective; required)");
   auto* target_opt = attack->add_option(
       "--target", ao.target,
       "runner-up (default), all, or a class index (min-distortion: a class index, required)");
@@ -588,6 +590,7 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+    ao.eps_given = eps_opt->count() > 0;
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
