@@ -7,6 +7,11 @@
 // tensor's flat row-major values. Linear ops compose into the pending map; an
 // activation commits the map as one Dense layer and appends the Activation.
 // Ops whose inputs are all constant are evaluated (shape-computing subgraphs).
+// Conv, AveragePool, GlobalAveragePool (2-D, NCHW, batch 1) and inference
+// BatchNormalization are linear too: a convolution/pooling becomes its sparse
+// Toeplitz matrix, composed into the pending map, so it ends up inside a Dense
+// layer (out_shape keeps the logical C x H x W). MaxPool is not linear and is
+// refused. Every folded Dense matrix is limited to kMaxMapEntries entries.
 #include "io/onnx.h"
 
 #include <onnx/onnx_pb.h>
