@@ -19,8 +19,7 @@ double widenLo(double v) { return v - 1e-7 * (1.0 + std::abs(v)); }
 double widenHi(double v) { return v + 1e-7 * (1.0 + std::abs(v)); }
 
 model::MathModel embedWithObjective(const nn::Network& net, const bounds::BoundTable& t,
-                                    const Eigen::VectorXd& c, formulate::Embedding& e,
-                                    std::vector<std::pair<double, double>>* var_bounds = nullptr) {
+                                    const Eigen::VectorXd& c, formulate::Embedding& e) {
   require(c.size() == net.outputSize(), "bab: objective size does not match the network output");
   model::MathModel m;
   formulate::EmbedOptions opt;
@@ -29,8 +28,6 @@ model::MathModel embedWithObjective(const nn::Network& net, const bounds::BoundT
   for (Eigen::Index j = 0; j < c.size(); ++j)
     if (c[j] != 0.0) m.objLinear().push_back({e.output_vars[j], c[j]});
   m.setSense(model::Sense::kMinimize);
-  if (var_bounds)
-    for (const auto& v : m.vars()) var_bounds->push_back({v.lb, v.ub});
   return m;
 }
 
@@ -59,14 +56,31 @@ struct NodeLp::Impl {
   const nn::Network& net;
   const spec::Box& box;
   const bounds::BoundTable root;
-  std::vector<std::pair<double, double>> var_bounds;  // root bounds of every model variable
   formulate::Embedding e;
+  const model::MathModel model;  // without cuts, for rebuilding the session
   solve::LpSession lp;
-  int cuts = 0;
+  std::vector<solve::LpSession::LinRow> pool;  // the cut rows in lp, in order
+  int cuts = 0;  // ever added
 
   Impl(const nn::Network& n, const spec::Box& b, const bounds::BoundTable& r,
        const Eigen::VectorXd& c)
-      : net(n), box(b), root(r), lp(embedWithObjective(n, r, c, e, &var_bounds)) {}
+      : net(n), box(b), root(r), model(embedWithObjective(n, r, c, e)), lp(model) {}
+
+  // Rebuilds the session with only the cuts binding at the last solution.
+  int purgeCuts(double tol) {
+    const auto x = lp.primal();
+    if (x.empty()) return static_cast<int>(pool.size());
+    std::vector<solve::LpSession::LinRow> kept;
+    for (auto& r : pool) {
+      double act = 0.0;
+      for (const auto& t : r.terms) act += t.coef * x[t.var];
+      if (r.hi - act <= tol * (1.0 + std::abs(r.hi))) kept.push_back(std::move(r));
+    }
+    lp = solve::LpSession(model);
+    lp.addRows(kept);
+    pool = std::move(kept);
+    return static_cast<int>(pool.size());
+  }
 
   void setBounds(int var, double lo, double hi) {
     if (var >= 0) lp.setVarBounds(var, widenLo(lo), widenHi(hi));
@@ -84,6 +98,14 @@ struct NodeLp::Impl {
       for (size_t j = 0; j < e.layer_vars[li].size(); ++j) {
         const int v = e.layer_vars[li][j];
         if (act && v == prev[j]) continue;
+        if (std::getenv("ONLYSPLIT")) {
+          const bool feeds = li + 1 < net.numLayers() && net.layers()[li + 1].isActivation();
+          const double rl = root.lo[li][j], rh = root.hi[li][j];
+          if (feeds && t.lo[li][j] >= 0 && rl < 0) setBounds(v, 0.0, rh);
+          else if (feeds && t.hi[li][j] <= 0 && rh > 0) setBounds(v, rl, 0.0);
+          else setBounds(v, rl, rh);
+          continue;
+        }
         setBounds(v, t.lo[li][j], t.hi[li][j]);
       }
     }
@@ -111,8 +133,6 @@ struct NodeLp::Impl {
       setBounds(preVar(s.layer, s.neuron), std::min(l, 0.0), std::min(u, 0.0));
   }
 
-  const std::pair<double, double>& lp_lo_hi(int v) const { return var_bounds[v]; }
-
   struct Cut {
     double violation;
     solve::LpSession::LinRow row;
@@ -131,7 +151,7 @@ struct NodeLp::Impl {
     const double zs = x[a.z];
     const double b = d.b[a.neuron];
     double val = b * zs, zcoef = b, rhs = 0.0, mag = std::abs(b);
-    auto& terms = cut.row.terms;
+    std::vector<model::LinTerm> in_i, out_i;  // -w_i v_i for i in I / w_i v_i for i not in I
     for (Eigen::Index i = 0; i < d.W.cols(); ++i) {
       const double w = d.W(a.neuron, i);
       if (w == 0.0 || in[i] < 0) continue;  // in[i] < 0: the constant 0
@@ -140,29 +160,30 @@ struct NodeLp::Impl {
       mag += std::abs(w) * std::max(std::abs(L[i]), std::abs(U[i]));
       if (with < without) {
         val += with;
-        terms.push_back({in[i], -w});
+        in_i.push_back({in[i], -w});
         zcoef += w * lw;
         rhs -= w * lw;
       } else {
         val += without;
+        out_i.push_back({in[i], w});
         zcoef += w * uw;
       }
     }
     cut.violation = (x[y] - val) / (1.0 + std::abs(x[y]));
+    auto& terms = cut.row.terms;
+    const int t = e.layer_vars[k][a.neuron];
+    if (out_i.size() + 1 < in_i.size() && t >= 0) {
+      // The sparser equal form: sum_I w_i v_i = t - b - sum_{not I} w_i v_i.
+      terms = std::move(out_i);
+      terms.push_back({t, -1.0});
+      rhs -= b;
+    } else {
+      terms = std::move(in_i);
+    }
     terms.push_back({y, 1.0});
     terms.push_back({a.z, -zcoef});
     // Covers the rounding of the coefficients and of the right-hand side.
     cut.row.hi = rhs + 1e-9 * (1.0 + mag);
-    if (std::getenv("TWOSIDED")) {
-      // A redundant finite lower side (the row's minimum over the root box)
-      // keeps warm starts on the dual simplex (see solve/lp_session.h).
-      double lo = 0.0;
-      for (const auto& t : terms) {
-        const auto& v = lp_lo_hi(t.var);
-        lo += std::min(t.coef * v.first, t.coef * v.second);
-      }
-      cut.row.lo = lo - 1.0 - 1e-6 * std::abs(lo);
-    }
     return cut;
   }
 
@@ -185,6 +206,7 @@ struct NodeLp::Impl {
     for (auto& c : found) rows.push_back(std::move(c.row));
     lp.addRows(rows);
     cuts += static_cast<int>(rows.size());
+    pool.insert(pool.end(), rows.begin(), rows.end());
     return static_cast<int>(rows.size());
   }
 
@@ -218,6 +240,8 @@ int NodeLp::addCuts(double min_violation, int max_cuts) {
 }
 
 int NodeLp::numCuts() const { return impl_->cuts; }
+
+int NodeLp::purgeCuts(double tol) { return impl_->purgeCuts(tol); }
 
 NodeLpResult NodeLp::solveChild(const bounds::BoundTable& node, const bounds::ReluSplit& s,
                                 double time_limit_s) {

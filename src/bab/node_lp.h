@@ -67,7 +67,12 @@ class NodeLp {
   // exceeds min_violation * (1 + |y|), the most violated first; returns the
   // number added.
   int addCuts(double min_violation, int max_cuts);
-  int numCuts() const;
+  int numCuts() const;  // cuts ever added
+  // Rebuilds the LP keeping only the cuts binding (slack <= tol * (1 + |rhs|))
+  // at the last solution: cut rounds leave many near-parallel rows that make
+  // every later dual simplex slower. The next solve starts cold. Returns the
+  // number kept.
+  int purgeCuts(double tol = 1e-6);
 
   // The node with one more split, encoded by fixing its binary and clipping
   // its pre-activation bound (the node's other bounds are not recomputed):

@@ -85,6 +85,7 @@ class Search {
     Node root;
     root.table = root_table_;
     const bool open = bound(root);
+    if (lp_ && p_.purge_cuts && lp_->numCuts() > 0) r_.cuts_kept = lp_->purgeCuts();
     r_.root_bound = root.lb;
     if (open) push(std::move(root));
     loop();
@@ -149,21 +150,37 @@ class Search {
     n.lb = std::max(n.lb, d.bound);
     if (closeIfDone(n.lb)) return false;
     std::vector<Candidate> cands = candidates(*n.table, d.act_coef);
+    double leaf_value = kInf;  // replayed value of the node's last LP point
     if (p_.node_lp) {
       NodeLpResult lp;
-      if (!nodeLp(n, lp)) return false;
+      if (!nodeLp(n, lp, leaf_value)) return false;
       addViolations(cands, lp);
     }
     n.leaf = cands.empty();
     if (n.leaf) {
-      // The LP of a leaf is exact; failing to close it is a numerical corner case.
-      ++r_.unresolved;
-      unresolved_lb_ = std::min(unresolved_lb_, n.lb);
+      closeLeaf(n, leaf_value);
       return false;
     }
     chooseBranch(n, cands);
     return true;
   }
+
+  // A leaf's LP is exact up to the solver's tolerances and the 1e-7 slack of
+  // the variable bounds: its minimum lies in [lb, value]. Closed (with its
+  // bound kept for the global one) when that interval is below the leaf
+  // tolerance, else left unresolved.
+  void closeLeaf(const Node& n, double value) {
+    const double tol = std::max(gap(), kLeafTol * (1.0 + std::abs(value)));
+    if (p_.mode == BabMode::kOptimize && std::isfinite(value) && value - n.lb <= tol) {
+      ++r_.pruned;
+      closed_lb_ = std::min(closed_lb_, n.lb);
+      return;
+    }
+    ++r_.unresolved;
+    unresolved_lb_ = std::min(unresolved_lb_, n.lb);
+  }
+
+  static constexpr double kLeafTol = 1e-6;
 
   // Closes the node when its bound allows (or the decision is already made).
   bool closeIfDone(double lb) {
@@ -175,7 +192,7 @@ class Search {
   }
 
   // Returns false when the node LP closes the node.
-  bool nodeLp(Node& n, NodeLpResult& lp) {
+  bool nodeLp(Node& n, NodeLpResult& lp, double& value) {
     Timer t;
     lp = p_.fresh_node_lp ? solveFreshNodeLp(net_, box_, *n.table, c_, deadline_.remaining())
                           : lp_->solve(*n.table, deadline_.remaining());
@@ -191,13 +208,13 @@ class Search {
     }
     ++r_.lps;
     n.lb = std::max(n.lb, lp.bound);
-    tryPoint(lp.x);
+    value = tryPoint(lp.x);
     if (closeIfDone(n.lb)) return false;
-    return cutRounds(n, lp);
+    return cutRounds(n, lp, value);
   }
 
   // Cut rounds (NodeLp::addCuts) with re-solves while they raise the bound.
-  bool cutRounds(Node& n, NodeLpResult& lp) {
+  bool cutRounds(Node& n, NodeLpResult& lp, double& value) {
     const int rounds = n.depth == 0 ? p_.cut_rounds_root : p_.cut_rounds_node;
     for (int k = 0; k < rounds && !p_.fresh_node_lp; ++k) {
       const int room = p_.max_cuts - lp_->numCuts();
@@ -214,7 +231,7 @@ class Search {
       if (!next.solved) break;
       const double gain = next.bound - n.lb;
       n.lb = std::max(n.lb, next.bound);
-      tryPoint(next.x);
+      value = tryPoint(next.x);
       lp = std::move(next);
       if (closeIfDone(n.lb)) return false;
       if (gain < 1e-4 * (1.0 + std::abs(n.lb))) break;

@@ -67,6 +67,7 @@ struct BabParams {
   int cut_rounds_node = 0;
   int max_cuts = 2000;
   double cut_min_violation = 1e-3;
+  bool purge_cuts = true;  // after the root: keep only the cuts binding there
   int tighten_depth = 0;  // LP-tighten the bounds of nodes up to this depth
   bool node_lp = true;             // LP bounding when CROWN cannot prune
   BabBranching branching = BabBranching::kLpViolation;
@@ -105,7 +106,8 @@ struct BabResult {
   long lp_failures = 0; // node LPs without an optimal solution
   long strong_lps = 0;  // LPs for strong branching
   long lp_iterations = 0;
-  int cuts = 0;  // rows added by cut rounds
+  int cuts = 0;       // rows added by cut rounds
+  int cuts_kept = 0;  // after the purge at the root
   long pruned = 0;      // by bound, emptiness or LP tightness
   long unresolved = 0;  // leaves that could not be closed
   int unstable_root = 0;  // unstable ReLUs in the root table

@@ -518,7 +518,8 @@ CrownLowerBoundDetail crownLowerBoundDetail(const nn::Network& net, const spec::
   d.symbolic =
       optimisedLowerBound(net, relaxAll(net, t, p.relu_lower), c, mid, rad, p, &d.act_coef, &a_in);
   d.bound = std::isfinite(d.symbolic) ? std::max(from_table, d.symbolic) : from_table;
-  d.x = mid - a_in.cwiseSign().cwiseProduct(rad);
+  // Clamped: mid -+ rad may round just outside [lo, hi].
+  d.x = (mid - a_in.cwiseSign().cwiseProduct(rad)).cwiseMax(lo).cwiseMin(hi);
   for (size_t i = 0; i < L; ++i)
     if (!net.layers()[i].isActivation()) d.act_coef[i].resize(0);
   return d;

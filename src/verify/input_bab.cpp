@@ -153,9 +153,42 @@ class InputBab {
     int md = max_depth_.load();
     while (depth > md && !max_depth_.compare_exchange_weak(md, depth)) {
     }
+    if (parent && p_.incremental) {
+      // Cheap first: bounds refined from the parent's. Nodes they do not
+      // prune also get full CROWN bounds; each constraint takes the better of
+      // the two lower bounds (CROWN is not monotone in the intermediate
+      // bounds: either can win), and the node keeps the intersection of both
+      // tables, so that its children refine from fresh bounds (refining only
+      // from refined tables lets the bounds of stable neurons go stale).
+      // Measured on ACAS Xu 1_1/prop_2, 2_8/prop_1: 2.6k and 14k nodes;
+      // full CROWN alone 3k and > 150k; refined alone 417k and 42k.
+      bounds::BoundTable cheap_t = refineCrownBounds(net_, box, *parent, p_.crown.relu_lower);
+      intersectTable(cheap_t, *parent);
+      Bounded cheap = check(box, alive, std::move(cheap_t), nullptr);
+      if (cheap.pruned) return cheap;
+      bounds::BoundTable t = bounds::crownBounds(net_, box, p_.crown);
+      Bounded full = check(box, cheap.alive, t, &cheap.t);
+      intersectTable(full.t, cheap.t);
+      return full;
+    }
+    return check(box, alive, bounds::crownBounds(net_, box, p_.crown), nullptr);
+  }
+
+  static void intersectTable(bounds::BoundTable& t, const bounds::BoundTable& o) {
+    for (size_t k = 0; k < t.lo.size(); ++k) {
+      t.lo[k] = t.lo[k].cwiseMax(o.lo[k]);
+      t.hi[k] = t.hi[k].cwiseMin(o.hi[k]);
+      for (Eigen::Index j = 0; j < t.lo[k].size(); ++j)
+        if (t.lo[k][j] > t.hi[k][j]) std::swap(t.lo[k][j], t.hi[k][j]);  // rounding only
+    }
+  }
+
+  // Lower bounds of the constraints of the disjuncts in `alive` with table t
+  // (and the better of t's and t2's when t2 is given).
+  Bounded check(const spec::Box& box, const std::vector<int>& alive, bounds::BoundTable t,
+                const bounds::BoundTable* t2) {
     Bounded b;
-    b.t = parent && p_.incremental ? refineCrownBounds(net_, box, *parent, p_.crown.relu_lower)
-                                   : bounds::crownBounds(net_, box, p_.crown);
+    b.t = std::move(t);
     std::vector<double> lbs;
     for (int d : alive) {
       const auto& conj = spec_.disjuncts[d];
@@ -164,9 +197,13 @@ class InputBab {
       bool dead = false;
       lbs.clear();
       for (size_t k = 0; k < conj.size(); ++k) {
-        double lb =
-            bounds::crownLowerBound(net_, box, b.t, coefs_[d][k], p_.crown) - conj[k].rhs;
+        double lb = bounds::crownLowerBound(net_, box, b.t, coefs_[d][k], p_.crown);
         if (std::isnan(lb)) lb = -std::numeric_limits<double>::infinity();
+        if (t2) {
+          const double lb2 = bounds::crownLowerBound(net_, box, *t2, coefs_[d][k], p_.crown);
+          if (lb2 > lb) lb = lb2;
+        }
+        lb -= conj[k].rhs;
         lbs.push_back(lb);
         if (lb > p_.prune_tol) {
           dead = true;

@@ -4,8 +4,8 @@
 //
 // Each node is a sub-box of the input box with the set of unsafe disjuncts not
 // yet refuted in it (children inherit the parent's set). Bounding: CROWN
-// bounds of the sub-box (bounds::crownBounds at the root, refined from the
-// parent's bounds below it: verify/refine_bounds.h), then for every live
+// bounds of the sub-box (refined from the parent's bounds first, see
+// InputBabParams::incremental, then bounds::crownBounds), then for every live
 // disjunct and each of its constraints sum c*y <= d a CROWN lower bound of
 // c^T f(x) - d (bounds::crownLowerBound); a disjunct dies when one of its
 // constraints has lower bound > prune_tol, the node is pruned when all
@@ -57,9 +57,11 @@ struct InputBabParams {
   // fraction of the largest relative width are split (keeps the scores from
   // halving one dimension forever).
   double min_width_ratio = 1.0 / 32;
-  // Children's bounds refined from the parent's (verify/refine_bounds.h)
-  // instead of full CROWN; at most max_tables parent tables are kept at a
-  // time (memory), other nodes' children get full CROWN bounds.
+  // Children are first bounded with bounds refined from the parent's
+  // (verify/refine_bounds.h, cheap); those not pruned by them also get full
+  // CROWN bounds (the better bound per constraint counts). At most
+  // max_tables parent tables are kept at a time (memory); other nodes'
+  // children get full CROWN bounds only.
   bool incremental = true;
   long max_tables = 20000;
 };

@@ -114,32 +114,37 @@ bounds::BoundTable refineCrownBounds(const nn::Network& net, const spec::Box& bo
       const auto& d = layer.dense();
       const VectorXd c = 0.5 * (t.preLo(k) + t.preHi(k)), r = 0.5 * (t.preHi(k) - t.preLo(k));
       const VectorXd m = d.W * c + d.b, w = d.W.cwiseAbs() * r;
-      lo = m - w;
+      lo = m - w;  // interval bounds from the refined previous layer
       hi = m + w;
-      intersect(lo, hi, parent.lo[k], parent.hi[k]);
+      VectorXd plo = lo, phi = hi;  // and with the parent's
+      intersect(plo, phi, parent.lo[k], parent.hi[k]);
       const bool feeds = k + 1 < L && net.layers()[k + 1].isActivation();
+      std::vector<Eigen::Index> rows;
       if (feeds && k > 0) {
         const auto& act = net.layers()[k + 1].activation();
-        std::vector<Eigen::Index> rows;
         for (Eigen::Index j = 0; j < lo.size(); ++j)
-          if (!piecewiseLinear(act) || (lo[j] < 0 && hi[j] > 0)) rows.push_back(j);
-        if (!rows.empty()) {
-          MatrixXd a(rows.size(), d.W.cols());
-          VectorXd b(rows.size());
-          for (size_t r2 = 0; r2 < rows.size(); ++r2) {
-            a.row(r2) = d.W.row(rows[r2]);
-            b[r2] = d.b[rows[r2]];
-          }
-          VectorXd slo, shi;
-          backSubstitute(net, relax, static_cast<int>(k) - 1, a, b, a, b, mid, rad, slo, shi);
-          for (size_t r2 = 0; r2 < rows.size(); ++r2) {
-            const Eigen::Index j = rows[r2];
-            lo[j] = std::max(lo[j], slo[r2]);
-            hi[j] = std::min(hi[j], shi[r2]);
-            if (lo[j] > hi[j]) std::swap(lo[j], hi[j]);
-          }
-        }
+          if (!piecewiseLinear(act) || (plo[j] < 0 && phi[j] > 0)) rows.push_back(j);
       }
+      VectorXd slo, shi;
+      if (!rows.empty()) {
+        MatrixXd a(rows.size(), d.W.cols());
+        VectorXd b(rows.size());
+        for (size_t r2 = 0; r2 < rows.size(); ++r2) {
+          a.row(r2) = d.W.row(rows[r2]);
+          b[r2] = d.b[rows[r2]];
+        }
+        backSubstitute(net, relax, static_cast<int>(k) - 1, a, b, a, b, mid, rad, slo, shi);
+      }
+      // Every row: interval ∩ parent, refined rows also ∩ symbolic.
+      VectorXd nlo = plo, nhi = phi;
+      for (size_t r2 = 0; r2 < rows.size(); ++r2) {
+        const Eigen::Index j = rows[r2];
+        nlo[j] = std::max(nlo[j], slo[r2]);
+        nhi[j] = std::min(nhi[j], shi[r2]);
+        if (nlo[j] > nhi[j]) std::swap(nlo[j], nhi[j]);
+      }
+      lo = std::move(nlo);
+      hi = std::move(nhi);
     } else {
       const auto& a = layer.activation();
       relax[k] = relaxLayer(a, t.preLo(k), t.preHi(k), mode);

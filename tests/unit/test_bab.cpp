@@ -1,0 +1,375 @@
+// Branch and bound over ReLU splits (bab/relu_bab.h) and the crown extensions
+// it uses (bounds::crownBoundsSplit, bounds::crownLowerBoundDetail).
+// References: the big-M MIP solved by CBC (formulate::embedNetwork +
+// solve::solveMip) and brute force over a dense grid of a 2-D input box.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bab/relu_bab.h"
+#include "bounds/bound_table.h"
+#include "bounds/crown.h"
+#include "core/error.h"
+#include "formulate/embed.h"
+#include "model/math_model.h"
+#include "nn/network.h"
+#include "solve/solver.h"
+#include "spec/property.h"
+
+using namespace nnopt;
+using bounds::ReluSplit;
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
+
+namespace {
+
+nn::Layer denseLayer(const MatrixXd& W, const VectorXd& b) {
+  nn::Dense d;
+  d.W = W;
+  d.b = b;
+  return nn::Layer{"fc", d, {W.rows()}};
+}
+
+nn::Layer actLayer(nn::ActKind kind, int64_t n, double alpha = 0.0) {
+  nn::Activation a;
+  a.kind = kind;
+  a.alpha = alpha;
+  return nn::Layer{"act", a, {n}};
+}
+
+// in -> widths[0] -> act -> ... -> widths.back() (no activation on the output).
+nn::Network randomNet(std::mt19937& rng, int in, const std::vector<int>& widths,
+                      nn::ActKind kind = nn::ActKind::kRelu, double alpha = 0.0) {
+  std::normal_distribution<double> nd(0.0, 1.0);
+  std::vector<nn::Layer> layers;
+  int prev = in;
+  for (size_t k = 0; k < widths.size(); ++k) {
+    MatrixXd W(widths[k], prev);
+    VectorXd b(widths[k]);
+    for (int r = 0; r < widths[k]; ++r) {
+      for (int c = 0; c < prev; ++c) W(r, c) = nd(rng) / std::sqrt(double(prev));
+      b[r] = 0.3 * nd(rng);
+    }
+    layers.push_back(denseLayer(W, b));
+    if (k + 1 < widths.size()) layers.push_back(actLayer(kind, widths[k], alpha));
+    prev = widths[k];
+  }
+  return nn::Network({in}, layers);
+}
+
+spec::Box randomBox(std::mt19937& rng, int n, double width) {
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  spec::Box box{VectorXd(n), VectorXd(n)};
+  for (int i = 0; i < n; ++i) {
+    const double c = u(rng);
+    box.lo[i] = c - 0.5 * width;
+    box.hi[i] = c + 0.5 * width;
+  }
+  return box;
+}
+
+VectorXd samplePoint(std::mt19937& rng, const spec::Box& box) {
+  std::uniform_real_distribution<double> u01(0.0, 1.0);
+  std::bernoulli_distribution corner(0.2);
+  VectorXd x(box.size());
+  for (Eigen::Index i = 0; i < box.size(); ++i) {
+    double t = u01(rng);
+    if (corner(rng)) t = t < 0.5 ? 0.0 : 1.0;
+    x[i] = box.lo[i] + t * (box.hi[i] - box.lo[i]);
+  }
+  return x;
+}
+
+// Unstable ReLU neurons of a table: (activation layer, neuron).
+std::vector<ReluSplit> unstable(const nn::Network& net, const bounds::BoundTable& t) {
+  std::vector<ReluSplit> out;
+  for (size_t i = 0; i < net.numLayers(); ++i) {
+    if (!net.layers()[i].isActivation()) continue;
+    for (Eigen::Index j = 0; j < t.preLo(i).size(); ++j)
+      if (t.preLo(i)[j] < 0 && t.preHi(i)[j] > 0) out.push_back({i, j, true});
+  }
+  return out;
+}
+
+bool satisfies(const std::vector<VectorXd>& vals, const VectorXd& x,
+               const std::vector<ReluSplit>& splits) {
+  for (const auto& s : splits) {
+    const double t = s.layer == 0 ? x[s.neuron] : vals[s.layer - 1][s.neuron];
+    if (s.active ? t < 0 : t > 0) return false;
+  }
+  return true;
+}
+
+// min c^T f(x) over the box by CBC on the big-M model (crown bounds).
+double mipOptimum(const nn::Network& net, const spec::Box& box, const VectorXd& c) {
+  model::MathModel m;
+  const auto e =
+      formulate::embedNetwork(m, net, bounds::crownBounds(net, box), formulate::EmbedOptions{});
+  for (Eigen::Index j = 0; j < c.size(); ++j)
+    if (c[j] != 0.0) m.objLinear().push_back({e.output_vars[j], c[j]});
+  m.setSense(model::Sense::kMinimize);
+  const auto sol = solve::solveMip(m);
+  EXPECT_EQ(sol.status, solve::SolveStatus::kOptimal);
+  return sol.objective;
+}
+
+VectorXd marginObjective(int n_out) {
+  VectorXd c = VectorXd::Zero(n_out);
+  c[0] = 1.0;
+  c[1] = -1.0;
+  return c;
+}
+
+bab::BabParams tightParams() {
+  bab::BabParams p;
+  p.abs_gap = 1e-8;
+  p.rel_gap = 1e-9;
+  p.time_limit = 60;
+  return p;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- crown with splits
+
+TEST(CrownSplit, BoundsContainSampledPointsOfTheSubDomain) {
+  std::mt19937 rng(11);
+  int checked = 0, empty = 0;
+  for (int trial = 0; trial < 40; ++trial) {
+    const auto net = randomNet(rng, 4, {8, 8, 3});
+    const auto box = randomBox(rng, 4, 1.5);
+    const auto root = bounds::crownBounds(net, box);
+    auto cand = unstable(net, root);
+    if (cand.empty()) continue;
+    std::shuffle(cand.begin(), cand.end(), rng);
+    std::bernoulli_distribution coin(0.5);
+    std::vector<ReluSplit> splits(cand.begin(), cand.begin() + std::min<size_t>(3, cand.size()));
+    for (auto& s : splits) s.active = coin(rng);
+    const auto t = bounds::crownBoundsSplit(net, box, splits, trial % 2 ? &root : nullptr);
+    int inside = 0;
+    for (int k = 0; k < 3000; ++k) {
+      const VectorXd x = samplePoint(rng, box);
+      const auto vals = net.forwardAll(x);
+      if (!satisfies(vals, x, splits)) continue;
+      ++inside;
+      ASSERT_TRUE(t.has_value()) << "trial " << trial << ": a point satisfies the splits";
+      for (size_t i = 0; i < net.numLayers(); ++i)
+        for (Eigen::Index j = 0; j < vals[i].size(); ++j) {
+          const double tol = 1e-9 * (1 + std::abs(vals[i][j]));
+          ASSERT_GE(vals[i][j], t->lo[i][j] - tol) << "trial " << trial << " layer " << i;
+          ASSERT_LE(vals[i][j], t->hi[i][j] + tol) << "trial " << trial << " layer " << i;
+        }
+    }
+    checked += inside;
+    if (!t) ++empty;
+    if (t) {
+      // The split neurons are clipped; every table is at least as tight as the base.
+      for (const auto& s : splits) {
+        if (s.active) {
+          EXPECT_GE(t->preLo(s.layer)[s.neuron], 0.0);
+        } else {
+          EXPECT_LE(t->preHi(s.layer)[s.neuron], 0.0);
+        }
+      }
+      if (trial % 2)
+        for (size_t i = 0; i < net.numLayers(); ++i) {
+          EXPECT_TRUE((t->lo[i].array() >= root.lo[i].array()).all());
+          EXPECT_TRUE((t->hi[i].array() <= root.hi[i].array()).all());
+        }
+    }
+  }
+  EXPECT_GT(checked, 1000);
+}
+
+TEST(CrownSplit, ContradictorySplitsGiveAnEmptyDomain) {
+  // y = relu(x) on x in [-1, 1], then t2 = y - 2 feeds a second ReLU: t2 <= -1
+  // everywhere, so "t2 active" is empty.
+  MatrixXd W1(1, 1), W2(1, 1), W3(1, 1);
+  W1 << 1;
+  W2 << 1;
+  W3 << 1;
+  VectorXd b0(1), b2(1);
+  b0 << 0;
+  b2 << -2;
+  nn::Network net({1}, {denseLayer(W1, b0), actLayer(nn::ActKind::kRelu, 1), denseLayer(W2, b2),
+                        actLayer(nn::ActKind::kRelu, 1), denseLayer(W3, b0)});
+  spec::Box box{VectorXd::Constant(1, -1.0), VectorXd::Constant(1, 1.0)};
+  EXPECT_FALSE(bounds::crownBoundsSplit(net, box, {{3, 0, true}}).has_value());
+  EXPECT_TRUE(bounds::crownBoundsSplit(net, box, {{3, 0, false}}).has_value());
+  // Inactive first neuron: x <= 0, so y = 0 and the output bounds are exact.
+  auto t = bounds::crownBoundsSplit(net, box, {{1, 0, false}});
+  ASSERT_TRUE(t.has_value());
+  EXPECT_LE(t->hi[1][0], 1e-12);
+  EXPECT_THROW(bounds::crownBoundsSplit(net, box, {{2, 0, true}}), Error);  // not an activation
+  EXPECT_THROW(bounds::crownBoundsSplit(net, box, {{1, 5, true}}), Error);  // out of range
+}
+
+TEST(CrownSplit, LowerBoundDetailIsConsistent) {
+  std::mt19937 rng(5);
+  for (int trial = 0; trial < 10; ++trial) {
+    const auto net = randomNet(rng, 5, {8, 8, 2});
+    const auto box = randomBox(rng, 5, 1.0);
+    const auto t = bounds::crownBounds(net, box);
+    const VectorXd c = marginObjective(2);
+    const auto d = bounds::crownLowerBoundDetail(net, box, t, c);
+    EXPECT_DOUBLE_EQ(d.bound, bounds::crownLowerBound(net, box, t, c));
+    EXPECT_LE(d.symbolic, d.bound);
+    ASSERT_EQ(d.x.size(), 5);
+    EXPECT_TRUE(box.contains(d.x, 0.0));
+    ASSERT_EQ(d.act_coef.size(), net.numLayers());
+    for (size_t i = 0; i < net.numLayers(); ++i)
+      EXPECT_EQ(d.act_coef[i].size(), net.layers()[i].isActivation() ? 8 : 0);
+    for (int k = 0; k < 500; ++k)
+      EXPECT_LE(d.bound, c.dot(net.forward(samplePoint(rng, box))) + 1e-9);
+  }
+}
+
+// ---------------------------------------------------------------- branch and bound
+
+TEST(ReluBab, OptimumMatchesMipOnRandomNets) {
+  std::mt19937 rng(2024);
+  for (int trial = 0; trial < 20; ++trial) {
+    const auto net = randomNet(rng, 4, {8, 8, 2});
+    const auto box = randomBox(rng, 4, 1.5);
+    const VectorXd c = marginObjective(2);
+    const double mip = mipOptimum(net, box, c);
+    const auto r = bab::reluBranchAndBound(net, box, c, tightParams());
+    ASSERT_EQ(r.status, bab::BabStatus::kOptimal) << "trial " << trial;
+    EXPECT_NEAR(r.objective, mip, 1e-6) << "trial " << trial;
+    EXPECT_LE(r.lower_bound, r.objective + 1e-12);
+    EXPECT_GE(r.lower_bound, mip - 1e-6);
+    ASSERT_EQ(r.x.size(), 4);
+    EXPECT_TRUE(box.contains(r.x, 0.0));
+    EXPECT_DOUBLE_EQ(r.objective, c.dot(net.forward(r.x)));  // replayed value
+  }
+}
+
+TEST(ReluBab, OptimumMatchesMipOnDeeperAndLeakyNets) {
+  std::mt19937 rng(77);
+  for (int trial = 0; trial < 6; ++trial) {
+    const bool leaky = trial % 2 == 1;
+    const auto net = randomNet(rng, 6, {10, 10, 10, 3},
+                               leaky ? nn::ActKind::kLeakyRelu : nn::ActKind::kRelu, 0.1);
+    const auto box = randomBox(rng, 6, 1.0);
+    VectorXd c(3);
+    c << 1.0, -0.5, -0.5;
+    const double mip = mipOptimum(net, box, c);
+    const auto r = bab::reluBranchAndBound(net, box, c, tightParams());
+    ASSERT_EQ(r.status, bab::BabStatus::kOptimal) << "trial " << trial;
+    EXPECT_NEAR(r.objective, mip, 1e-6) << "trial " << trial;
+  }
+}
+
+TEST(ReluBab, OptimumMatchesDenseGridOn2dInput) {
+  std::mt19937 rng(3);
+  for (int trial = 0; trial < 5; ++trial) {
+    const auto net = randomNet(rng, 2, {10, 10, 1});
+    const auto box = randomBox(rng, 2, 2.0);
+    const VectorXd c = VectorXd::Ones(1);
+    const int n = 400;
+    double grid = std::numeric_limits<double>::infinity();
+    for (int a = 0; a <= n; ++a)
+      for (int b = 0; b <= n; ++b) {
+        VectorXd x(2);
+        x << box.lo[0] + (box.hi[0] - box.lo[0]) * a / n, box.lo[1] + (box.hi[1] - box.lo[1]) * b / n;
+        grid = std::min(grid, c.dot(net.forward(x)));
+      }
+    const auto r = bab::reluBranchAndBound(net, box, c, tightParams());
+    ASSERT_EQ(r.status, bab::BabStatus::kOptimal);
+    // The grid misses the exact minimiser by at most Lipschitz * spacing.
+    EXPECT_LE(r.objective, grid + 1e-9);
+    EXPECT_GE(r.objective, grid - 0.05);
+    EXPECT_NEAR(r.objective, mipOptimum(net, box, c), 1e-6);
+  }
+}
+
+TEST(ReluBab, DecisionModeNeverHoldsWhenACounterexampleExists) {
+  std::mt19937 rng(99);
+  for (int trial = 0; trial < 12; ++trial) {
+    const auto net = randomNet(rng, 4, {8, 8, 2});
+    const auto box = randomBox(rng, 4, 1.5);
+    const VectorXd c = marginObjective(2);
+    const double mip = mipOptimum(net, box, c);
+    for (double delta : {-0.05, 0.05}) {
+      bab::BabParams p = tightParams();
+      p.mode = bab::BabMode::kDecide;
+      p.threshold = mip + delta;
+      p.order = trial % 2 ? bab::BabOrder::kDepthFirst : bab::BabOrder::kBestFirst;
+      const auto r = bab::reluBranchAndBound(net, box, c, p);
+      if (delta > 0) {
+        ASSERT_EQ(r.status, bab::BabStatus::kViolated) << "trial " << trial;
+        EXPECT_LT(r.objective, p.threshold);
+        EXPECT_DOUBLE_EQ(r.objective, c.dot(net.forward(r.x)));
+      } else {
+        ASSERT_EQ(r.status, bab::BabStatus::kHolds) << "trial " << trial;
+        EXPECT_GT(r.lower_bound, p.threshold);
+      }
+    }
+  }
+}
+
+TEST(ReluBab, OptionsDoNotChangeTheOptimum) {
+  std::mt19937 rng(8);
+  const auto net = randomNet(rng, 5, {10, 10, 2});
+  const auto box = randomBox(rng, 5, 2.0);
+  const VectorXd c = marginObjective(2);
+  const double mip = mipOptimum(net, box, c);
+  for (int variant = 0; variant < 6; ++variant) {
+    bab::BabParams p = tightParams();
+    p.order = variant % 2 ? bab::BabOrder::kDepthFirst : bab::BabOrder::kBestFirst;
+    if (variant == 2) p.branching = bab::BabBranching::kBabsr;
+    if (variant == 3) p.strong_branching = 0;
+    if (variant == 4) {
+      p.cut_rounds_root = 0;
+      p.root_lp_time_limit = 0;
+    }
+    if (variant == 5) {
+      p.cut_rounds_node = 2;
+      p.crown_node.alpha_iters = 5;
+    }
+    const auto r = bab::reluBranchAndBound(net, box, c, p);
+    ASSERT_EQ(r.status, bab::BabStatus::kOptimal) << "variant " << variant;
+    EXPECT_NEAR(r.objective, mip, 1e-6) << "variant " << variant;
+  }
+}
+
+TEST(ReluBab, LimitsAndStartPoints) {
+  std::mt19937 rng(4);
+  const auto net = randomNet(rng, 6, {16, 16, 2});
+  const auto box = randomBox(rng, 6, 2.0);
+  const VectorXd c = marginObjective(2);
+  bab::BabParams p = tightParams();
+  p.max_nodes = 1;
+  p.cut_rounds_root = 0;
+  auto r = bab::reluBranchAndBound(net, box, c, p);
+  if (r.status != bab::BabStatus::kOptimal) {
+    EXPECT_EQ(r.status, bab::BabStatus::kNodeLimit);
+    EXPECT_LE(r.lower_bound, r.objective);
+  }
+  // A start point is replayed: the result is never worse than it.
+  p = tightParams();
+  const VectorXd x0 = box.lo;
+  p.starts = {x0, box.hi + VectorXd::Ones(6)};  // the second is clamped into the box
+  r = bab::reluBranchAndBound(net, box, c, p);
+  ASSERT_EQ(r.status, bab::BabStatus::kOptimal);
+  EXPECT_LE(r.objective, c.dot(net.forward(x0)));
+  EXPECT_LE(r.objective, c.dot(net.forward(box.hi)));
+}
+
+TEST(ReluBab, RejectsUnsupportedInput) {
+  std::mt19937 rng(1);
+  const auto tanh_net = randomNet(rng, 3, {4, 2}, nn::ActKind::kTanh);
+  const auto box = randomBox(rng, 3, 1.0);
+  EXPECT_THROW(bab::reluBranchAndBound(tanh_net, box, marginObjective(2)), Error);
+  const auto net = randomNet(rng, 3, {4, 2});
+  EXPECT_THROW(bab::reluBranchAndBound(net, randomBox(rng, 2, 1.0), marginObjective(2)), Error);
+  EXPECT_THROW(bab::reluBranchAndBound(net, box, VectorXd::Ones(3)), Error);
+  spec::Box bad = box;
+  bad.lo[0] = bad.hi[0] + 1;
+  EXPECT_THROW(bab::reluBranchAndBound(net, bad, marginObjective(2)), Error);
+}
