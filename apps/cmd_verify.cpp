@@ -1,11 +1,11 @@
 // nnopt verify / verify-batch / score: VNN-COMP style verification of
 // ONNX + VNN-LIB instances, a resumable batch runner and scoring against a
 // reference table. Human summaries go to stdout, progress to stderr.
+#include <fmt/core.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
-#include <fmt/core.h>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -90,7 +90,9 @@ void addVerifyOptions(CLI::App* cmd, VerifyOptions& o) {
   cmd->add_option("--prover", o.prover,
                   "auto (default: input B&B for <= 10 inputs, else CROWN + LP bounds + ReLU B&B), "
                   "input-bab, relu-bab, mip (CBC instead of the ReLU B&B), none (falsify only)");
-  cmd->add_option("--split", o.split, "input B&B branching: crown (default: input coefficients of the CROWN bound) or smear");
+  cmd->add_option(
+      "--split", o.split,
+      "input B&B branching: crown (default: input coefficients of the CROWN bound) or smear");
   cmd->add_option("--order", o.order, "input B&B node order: best (default) or depth");
   cmd->add_option("--lookahead", o.lookahead,
                   "input B&B: try the top K smear dimensions and the top crown one, keep the best "
@@ -112,7 +114,8 @@ nlohmann::json toJson(const verify::VerifyResult& r) {
   j["decided_by"] = r.decided_by;
   j["reason"] = r.reason;
   j["time_s"] = r.time_s;
-  j["stage_time_s"] = {{"pgd", r.pgd_s}, {"nlp", r.nlp_s}, {"prove", r.prove_s}, {"lp_tighten", r.lp_s}};
+  j["stage_time_s"] = {
+      {"pgd", r.pgd_s}, {"nlp", r.nlp_s}, {"prove", r.prove_s}, {"lp_tighten", r.lp_s}};
   j["nodes"] = r.nodes;
   j["max_depth"] = r.max_depth;
   j["cases"] = r.cases;
@@ -141,9 +144,10 @@ std::string summaryLine(const std::string& what, const verify::VerifyResult& r) 
 // ---------------------------------------------------------------- verify
 CLI::App* addVerifyCommand(CLI::App& app, VerifyCli& o) {
   auto* cmd = app.add_subcommand(
-      "verify", "VNN-COMP instance: search a counterexample of an ONNX + VNN-LIB property or prove "
-                "there is none; writes the result file (sat + counterexample, unsat, timeout, "
-                "unknown, error)");
+      "verify",
+      "VNN-COMP instance: search a counterexample of an ONNX + VNN-LIB property or prove "
+      "there is none; writes the result file (sat + counterexample, unsat, timeout, "
+      "unknown, error)");
   cmd->add_option("--onnx", o.onnx, "ONNX network")->required();
   cmd->add_option("--vnnlib", o.vnnlib, "VNN-LIB property (the unsafe set)")->required();
   cmd->add_option("--timeout", o.timeout, "seconds (default 60)");
@@ -157,7 +161,8 @@ CLI::App* addVerifyCommand(CLI::App& app, VerifyCli& o) {
 int runVerifyCommand(const VerifyCli& o) {
   try {
     if (!(o.timeout > 0) || !std::isfinite(o.timeout))
-      throw Error(fmt::format("--timeout must be a positive number of seconds (got {})", o.timeout));
+      throw Error(
+          fmt::format("--timeout must be a positive number of seconds (got {})", o.timeout));
     verify::VerifyParams p = makeParams(o.opt, o.timeout);
     Timer total;
     nn::Network net = io::loadOnnx(o.onnx);
@@ -174,9 +179,9 @@ int runVerifyCommand(const VerifyCli& o) {
       j["network"] = net.summary();
       report::writeJsonFile(o.json, j);
     }
-    if (!o.quiet) std::cout << summaryLine(verify::baseName(o.onnx) + " " +
-                                               verify::baseName(o.vnnlib), r)
-                            << "\n";
+    if (!o.quiet)
+      std::cout << summaryLine(verify::baseName(o.onnx) + " " + verify::baseName(o.vnnlib), r)
+                << "\n";
     return 0;
   } catch (const Error&) {
     if (!o.result.empty()) {
@@ -191,9 +196,10 @@ int runVerifyCommand(const VerifyCli& o) {
 
 // ---------------------------------------------------------------- verify-batch
 CLI::App* addVerifyBatchCommand(CLI::App& app, VerifyBatchCli& o) {
-  auto* cmd = app.add_subcommand(
-      "verify-batch", "run a VNN-COMP instance list, appending network,property,result,time_s "
-                      "rows to a results CSV");
+  auto* cmd =
+      app.add_subcommand("verify-batch",
+                         "run a VNN-COMP instance list, appending network,property,result,time_s "
+                         "rows to a results CSV");
   auto* inst = cmd->add_option("--instances", o.instances,
                                "instances.csv: rows onnx,vnnlib,timeout (paths relative to --dir)");
   auto* ref = cmd->add_option("--reference", o.reference,
@@ -215,9 +221,9 @@ int runVerifyBatchCommand(const VerifyBatchCli& o) {
     throw Error("verify-batch needs --instances FILE or --reference FILE");
   if (!(o.timeout_scale > 0) || !std::isfinite(o.timeout_scale))
     throw Error(fmt::format("--timeout-scale must be > 0 (got {})", o.timeout_scale));
-  std::vector<verify::Instance> list =
-      o.instances.empty() ? verify::instancesFromReference(o.reference)
-                          : verify::readInstancesCsv(o.instances);
+  std::vector<verify::Instance> list = o.instances.empty()
+                                           ? verify::instancesFromReference(o.reference)
+                                           : verify::readInstancesCsv(o.instances);
   std::set<std::pair<std::string, std::string>> done;
   if (o.resume)
     for (const auto& r : verify::readResultsCsv(o.out)) done.insert({r.network, r.property});
@@ -229,8 +235,9 @@ int runVerifyBatchCommand(const VerifyBatchCli& o) {
   if (o.limit > 0 && static_cast<long>(todo.size()) > o.limit) todo.resize(o.limit);
   double budget = 0.0;
   for (const auto& inst : todo) budget += inst.timeout_s * o.timeout_scale;
-  std::cerr << fmt::format("nnopt verify-batch: {} instances to run ({} already in {}), at most {}\n",
-                           todo.size(), skipped, o.out, duration(budget));
+  std::cerr << fmt::format(
+      "nnopt verify-batch: {} instances to run ({} already in {}), at most {}\n", todo.size(),
+      skipped, o.out, duration(budget));
   std::map<std::string, std::shared_ptr<nn::Network>> nets;
   Timer total;
   double budget_done = 0.0;
@@ -271,7 +278,8 @@ int runVerifyBatchCommand(const VerifyBatchCli& o) {
                              todo.size(), row.network, row.property, row.result, row.time_s, detail,
                              duration(total.seconds()), duration(eta));
   }
-  std::cout << fmt::format("verify-batch: {} instances in {}:", todo.size(), duration(total.seconds()));
+  std::cout << fmt::format("verify-batch: {} instances in {}:", todo.size(),
+                           duration(total.seconds()));
   for (const auto& [k, v] : counts) std::cout << fmt::format(" {} {}", v, k);
   std::cout << "; results in " << o.out << "\n";
   return 0;
@@ -299,10 +307,12 @@ int runScoreCommand(const ScoreCli& o) {
   for (const auto& w : s.wrong_list) std::cout << "    WRONG " << w << "\n";
   std::cout << fmt::format("  unsolved       {:4d}{}\n", s.unsolved,
                            s.missing ? fmt::format(" ({} not run)", s.missing) : std::string());
-  if (s.unchecked) std::cout << fmt::format("  unchecked      {:4d} (reference has no verdict)\n", s.unchecked);
+  if (s.unchecked)
+    std::cout << fmt::format("  unchecked      {:4d} (reference has no verdict)\n", s.unchecked);
   std::cout << fmt::format("  total          {:4d}\n", s.total);
-  std::cout << fmt::format("  time: total {:.1f} s, median {:.2f} s (all run), median {:.2f} s (solved)\n",
-                           s.total_time_s, s.median_time_s, s.median_solved_time_s);
+  std::cout << fmt::format(
+      "  time: total {:.1f} s, median {:.2f} s (all run), median {:.2f} s (solved)\n",
+      s.total_time_s, s.median_time_s, s.median_solved_time_s);
   return 0;
 }
 

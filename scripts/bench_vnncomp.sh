@@ -40,15 +40,23 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ ${#NAMES[@]} -gt 0 ] || NAMES=(acasxu mnistfc)
-[ -x "$NNOPT" ] || { echo "bench_vnncomp.sh: $NNOPT not found; build first (ninja -C build)" >&2; exit 2; }
+if [ ! -x "$NNOPT" ]; then
+  echo "bench_vnncomp.sh: $NNOPT not found; build first (ninja -C build)" >&2
+  exit 2
+fi
 CHECK="$BENCH/../tools/check_counterexamples.py"
 
 for name in "${NAMES[@]}"; do
   dir="$BENCH/$name"
-  [ -f "$dir/reference.csv" ] || { echo "bench_vnncomp.sh: $dir/reference.csv not found" >&2; exit 2; }
+  if [ ! -f "$dir/reference.csv" ]; then
+    echo "bench_vnncomp.sh: $dir/reference.csv not found" >&2
+    exit 2
+  fi
   out="$OUT/$name"
   mkdir -p "$out/ce"
-  if [ $RESUME = 0 ]; then rm -f "$out/results.csv" "$out"/ce/*.counterexample; fi
+  if [ $RESUME = 0 ]; then
+    rm -f "$out/results.csv" "$out/progress.log" "$out"/ce/*.counterexample
+  fi
   list=(--reference "$dir/reference.csv")
   [ -f "$dir/instances.csv" ] && list=(--instances "$dir/instances.csv")
   args=("${list[@]}" --dir "$dir" --out "$out/results.csv" --ce-dir "$out/ce"
@@ -56,7 +64,8 @@ for name in "${NAMES[@]}"; do
   [ "$LIMIT" != 0 ] && args+=(--limit "$LIMIT")
   echo "== $name: $(date '+%F %T') timeout scale $SCALE ${EXTRA[*]:-}"
   "$NNOPT" verify-batch "${args[@]}" "${EXTRA[@]}" 2> >(tee -a "$out/progress.log" >&2)
-  "$NNOPT" score --results "$out/results.csv" --reference "$dir/reference.csv" | tee "$out/score.txt"
+  "$NNOPT" score --results "$out/results.csv" --reference "$dir/reference.csv" |
+    tee "$out/score.txt"
   shopt -s nullglob
   ces=("$out"/ce/*.counterexample)
   shopt -u nullglob

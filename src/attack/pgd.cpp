@@ -19,9 +19,9 @@ void checkSpec(const nn::Network& net, const spec::OutputSpec& s) {
   for (const auto& conj : s.disjuncts)
     for (const auto& c : conj)
       for (const auto& [j, v] : c.coefs)
-        require(j >= 0 && j < net.outputSize(),
-                "pgd: output constraint refers to Y_" + std::to_string(j) + " but the network has " +
-                    std::to_string(net.outputSize()) + " outputs");
+        require(j >= 0 && j < net.outputSize(), "pgd: output constraint refers to Y_" +
+                                                    std::to_string(j) + " but the network has " +
+                                                    std::to_string(net.outputSize()) + " outputs");
 }
 
 // Start point number r: the given starts first, then Sobol points and random
@@ -50,7 +50,8 @@ class StartGenerator {
     }
     std::uniform_real_distribution<double> u(0.0, 1.0);
     Eigen::VectorXd x(box_.size());
-    for (Eigen::Index i = 0; i < x.size(); ++i) x[i] = box_.lo[i] + u(rng_) * (box_.hi[i] - box_.lo[i]);
+    for (Eigen::Index i = 0; i < x.size(); ++i)
+      x[i] = box_.lo[i] + u(rng_) * (box_.hi[i] - box_.lo[i]);
     return x;
   }
 

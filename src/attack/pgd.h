@@ -51,26 +51,26 @@ double specMargin(const spec::OutputSpec& s, const Eigen::VectorXd& y, int* disj
 enum class PgdStep { kAuto, kSign, kScaled };  // kAuto: sign above 16 inputs
 
 struct PgdParams {
-  int restarts = 8;          // number of starts (start points count as restarts)
-  int steps = 100;           // gradient steps per start
-  double step_init = 0.1;    // first step, as a fraction of the box width per dimension
-  double step_final = 0.002; // last step (cosine decay)
+  int restarts = 8;           // number of starts (start points count as restarts)
+  int steps = 100;            // gradient steps per start
+  double step_init = 0.1;     // first step, as a fraction of the box width per dimension
+  double step_final = 0.002;  // last step (cosine decay)
   uint64_t seed = 0;
   double time_limit = std::numeric_limits<double>::infinity();  // seconds
-  double target = 0.0;       // stop as soon as g(x) <= target
+  double target = 0.0;                                          // stop as soon as g(x) <= target
   PgdStep step = PgdStep::kAuto;
-  double smooth_max = 0.1;   // soft-max temperature relative to |g_K| (0 = plain max)
+  double smooth_max = 0.1;  // soft-max temperature relative to |g_K| (0 = plain max)
   // Start points, used first (clamped into the box). When empty, start 0 is
   // the box centre.
   std::vector<Eigen::VectorXd> starts;
 };
 
 struct PgdResult {
-  Eigen::VectorXd x;  // best point seen (inside the box)
-  Eigen::VectorXd y;  // f(x)
+  Eigen::VectorXd x;                                       // best point seen (inside the box)
+  Eigen::VectorXd y;                                       // f(x)
   double value = std::numeric_limits<double>::infinity();  // g(x)
-  int disjunct = -1;  // disjunct attaining g at x
-  bool reached = false;  // value <= target
+  int disjunct = -1;                                       // disjunct attaining g at x
+  bool reached = false;                                    // value <= target
   int restarts_run = 0;
   long steps = 0;
   double time_s = 0.0;

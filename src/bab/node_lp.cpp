@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 
 #include "core/error.h"
 #include "formulate/embed.h"
@@ -61,10 +60,14 @@ struct NodeLp::Impl {
   solve::LpSession lp;
   std::vector<solve::LpSession::LinRow> pool;  // the cut rows in lp, in order
   int cuts = 0;  // ever added
+  bool node_bounds = false;
 
   Impl(const nn::Network& n, const spec::Box& b, const bounds::BoundTable& r,
-       const Eigen::VectorXd& c)
-      : net(n), box(b), root(r), model(embedWithObjective(n, r, c, e)), lp(model) {}
+       const Eigen::VectorXd& c, bool nb)
+      : net(n), box(b), root(r), model(embedWithObjective(n, r, c, e)), lp(model),
+        node_bounds(nb) {
+    resetBounds();
+  }
 
   // Rebuilds the session with only the cuts binding at the last solution.
   int purgeCuts(double tol) {
@@ -77,13 +80,45 @@ struct NodeLp::Impl {
       if (r.hi - act <= tol * (1.0 + std::abs(r.hi))) kept.push_back(std::move(r));
     }
     lp = solve::LpSession(model);
+    resetBounds();
     lp.addRows(kept);
     pool = std::move(kept);
     return static_cast<int>(pool.size());
   }
 
-  void setBounds(int var, double lo, double hi) {
-    if (var >= 0) lp.setVarBounds(var, widenLo(lo), widenHi(hi));
+  // Bounds currently in the session (the model's after a (re)build): only
+  // changes are passed on. Moving many nonbasic variables to new bounds costs
+  // the dual simplex a lot even when the optimum does not move.
+  std::vector<double> cur_lo, cur_hi;
+
+  void resetBounds() {
+    cur_lo.clear();
+    cur_hi.clear();
+    for (const auto& v : model.vars()) {
+      cur_lo.push_back(v.lb);
+      cur_hi.push_back(v.ub);
+    }
+  }
+
+  void setRaw(int var, double lo, double hi) {
+    if (var < 0 || (cur_lo[var] == lo && cur_hi[var] == hi)) return;
+    lp.setVarBounds(var, lo, hi);
+    cur_lo[var] = lo;
+    cur_hi[var] = hi;
+  }
+
+  void setBounds(int var, double lo, double hi) { setRaw(var, widenLo(lo), widenHi(hi)); }
+
+  // Bounds of the output of layer li, neuron j at the node: the node's own
+  // (node_bounds) or the root's, clipped at 0 where the node made the neuron
+  // feeding a ReLU stable (the root big-M rows then need the sign).
+  std::pair<double, double> nodeBounds(const bounds::BoundTable& t, size_t li, size_t j) const {
+    if (node_bounds) return {t.lo[li][j], t.hi[li][j]};
+    const double rl = root.lo[li][j], rh = root.hi[li][j];
+    const bool feeds = li + 1 < net.numLayers() && net.layers()[li + 1].isActivation();
+    if (feeds && rl < 0 && t.lo[li][j] >= 0) return {0.0, rh};
+    if (feeds && rh > 0 && t.hi[li][j] <= 0) return {rl, 0.0};
+    return {rl, rh};
   }
 
   void applyNode(const bounds::BoundTable& t) {
@@ -98,21 +133,14 @@ struct NodeLp::Impl {
       for (size_t j = 0; j < e.layer_vars[li].size(); ++j) {
         const int v = e.layer_vars[li][j];
         if (act && v == prev[j]) continue;
-        if (std::getenv("ONLYSPLIT")) {
-          const bool feeds = li + 1 < net.numLayers() && net.layers()[li + 1].isActivation();
-          const double rl = root.lo[li][j], rh = root.hi[li][j];
-          if (feeds && t.lo[li][j] >= 0 && rl < 0) setBounds(v, 0.0, rh);
-          else if (feeds && t.hi[li][j] <= 0 && rh > 0) setBounds(v, rl, 0.0);
-          else setBounds(v, rl, rh);
-          continue;
-        }
-        setBounds(v, t.lo[li][j], t.hi[li][j]);
+        const auto [lo, hi] = nodeBounds(t, li, j);
+        setBounds(v, lo, hi);
       }
     }
     for (const auto& a : e.relu_aux) {
       const double l = t.preLo(a.layer)[a.neuron], u = t.preHi(a.layer)[a.neuron];
       const double zlo = l >= 0 ? 1.0 : 0.0, zhi = u <= 0 ? 0.0 : 1.0;
-      lp.setVarBounds(a.z, std::min(zlo, zhi), std::max(zlo, zhi));
+      setRaw(a.z, std::min(zlo, zhi), std::max(zlo, zhi));
     }
   }
 
@@ -126,7 +154,7 @@ struct NodeLp::Impl {
     const double l = t.preLo(s.layer)[s.neuron], u = t.preHi(s.layer)[s.neuron];
     for (const auto& a : e.relu_aux)
       if (a.layer == s.layer && a.neuron == s.neuron)
-        lp.setVarBounds(a.z, s.active ? 1.0 : 0.0, s.active ? 1.0 : 0.0);
+        setRaw(a.z, s.active ? 1.0 : 0.0, s.active ? 1.0 : 0.0);
     if (s.active)
       setBounds(preVar(s.layer, s.neuron), std::max(l, 0.0), std::max(u, 0.0));
     else
@@ -193,7 +221,6 @@ struct NodeLp::Impl {
     std::vector<Cut> found;
     for (const auto& a : e.relu_aux) {
       if (a.z < 0 || a.layer == 0 || !net.layers()[a.layer - 1].isDense() ||
-          (std::getenv("NOFIRST") && a.layer == 1) ||
           net.layers()[a.layer].activation().kind != nn::ActKind::kRelu)
         continue;
       Cut c = separate(a, x);
@@ -223,8 +250,8 @@ struct NodeLp::Impl {
 };
 
 NodeLp::NodeLp(const nn::Network& net, const spec::Box& box, const bounds::BoundTable& root,
-               const Eigen::VectorXd& c)
-    : impl_(std::make_unique<Impl>(net, box, root, c)) {}
+               const Eigen::VectorXd& c, bool node_bounds)
+    : impl_(std::make_unique<Impl>(net, box, root, c, node_bounds)) {}
 
 NodeLp::~NodeLp() = default;
 

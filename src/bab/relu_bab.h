@@ -70,6 +70,7 @@ struct BabParams {
   bool purge_cuts = true;  // after the root: keep only the cuts binding there
   int tighten_depth = 0;  // LP-tighten the bounds of nodes up to this depth
   bool node_lp = true;             // LP bounding when CROWN cannot prune
+  bool lp_node_bounds = false;     // see bab/node_lp.h (NodeLp's node_bounds)
   BabBranching branching = BabBranching::kLpViolation;
   // Strong branching: the top k candidates of `branching` are scored by the
   // LP bounds of both children (product of the gains); 0 or 1 = off.

@@ -11,7 +11,9 @@ namespace nnopt::verify {
 
 namespace {
 
-double widen(double v, double dir) { return v + dir * 1e-7 * (1.0 + std::abs(v)); }
+double widen(double v, double dir) {
+  return v + dir * 1e-7 * (1.0 + std::abs(v));
+}
 
 std::vector<double> startVector(const model::MathModel& m) {
   std::vector<double> s(m.numVars());
@@ -23,15 +25,20 @@ std::vector<double> startVector(const model::MathModel& m) {
 
 const char* mipOutcomeName(MipOutcome o) {
   switch (o) {
-    case MipOutcome::kRefuted: return "refuted";
-    case MipOutcome::kCandidate: return "candidate";
-    case MipOutcome::kOpen: return "open";
-    case MipOutcome::kUnknown: return "unknown";
+    case MipOutcome::kRefuted:
+      return "refuted";
+    case MipOutcome::kCandidate:
+      return "candidate";
+    case MipOutcome::kOpen:
+      return "open";
+    case MipOutcome::kUnknown:
+      return "unknown";
   }
   return "?";
 }
 
-double conjunctionMargin(const std::vector<spec::OutputConstraint>& conj, const Eigen::VectorXd& y) {
+double conjunctionMargin(const std::vector<spec::OutputConstraint>& conj,
+                         const Eigen::VectorXd& y) {
   double m = -std::numeric_limits<double>::infinity();
   for (const auto& c : conj) {
     double v = c.eval(y);

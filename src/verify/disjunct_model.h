@@ -57,19 +57,19 @@ struct MipParams {
   double time_limit = std::numeric_limits<double>::infinity();
   int threads = 1;
   double unsat_tol = 1e-6;
-  Eigen::VectorXd start;  // optional MIP start input point
+  Eigen::VectorXd start;    // optional MIP start input point
   bool solver_log = false;  // CBC log to stdout (CLI debugging only)
 };
 
 struct MipResult {
   MipOutcome outcome = MipOutcome::kUnknown;
-  Eigen::VectorXd x;       // incumbent input point (clamped), empty when none
+  Eigen::VectorXd x;  // incumbent input point (clamped), empty when none
   double objective = std::numeric_limits<double>::quiet_NaN();
   double bound = -std::numeric_limits<double>::infinity();
   long nodes = 0;
   double time_s = 0.0;
   int binaries = 0;
-  std::string status;      // solver status and message
+  std::string status;  // solver status and message
 };
 
 MipResult solveDisjunctMip(const nn::Network& net, const spec::Box& box,

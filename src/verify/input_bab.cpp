@@ -19,10 +19,14 @@ namespace nnopt::verify {
 
 const char* babStatusName(BabStatus s) {
   switch (s) {
-    case BabStatus::kProven: return "proven";
-    case BabStatus::kFound: return "found";
-    case BabStatus::kTimeout: return "timeout";
-    case BabStatus::kIncomplete: return "incomplete";
+    case BabStatus::kProven:
+      return "proven";
+    case BabStatus::kFound:
+      return "found";
+    case BabStatus::kTimeout:
+      return "timeout";
+    case BabStatus::kIncomplete:
+      return "incomplete";
   }
   return "?";
 }
@@ -136,8 +140,8 @@ class InputBab {
     bool pruned = false;
     double score = std::numeric_limits<double>::infinity();  // min over live disjuncts
     std::vector<int> alive;
-    int hard_d = -1, hard_k = -1;   // the hardest live disjunct and its best constraint
-    std::vector<double> hard_lbs;   // bounds of all constraints of hard_d
+    int hard_d = -1, hard_k = -1;  // the hardest live disjunct and its best constraint
+    std::vector<double> hard_lbs;  // bounds of all constraints of hard_d
     bounds::BoundTable t;
   };
 
@@ -306,8 +310,7 @@ class InputBab {
       for (double lb : b.hard_lbs) base = std::max(base, lb);
       for (size_t kk = 0; kk < b.hard_lbs.size(); ++kk) {
         if (!std::isfinite(b.hard_lbs[kk])) continue;
-        VectorXd a =
-            crownInputCoefficients(net_, b.t, coefs_[b.hard_d][kk], p_.crown.relu_lower);
+        VectorXd a = crownInputCoefficients(net_, b.t, coefs_[b.hard_d][kk], p_.crown.relu_lower);
         for (Eigen::Index i = 0; i < n; ++i)
           score[i] = std::max(score[i], b.hard_lbs[kk] + 0.25 * std::abs(a[i]) * w[i]);
       }

@@ -67,8 +67,8 @@ struct InputBabParams {
 };
 
 enum class BabStatus {
-  kProven,      // every node pruned: no input in the box satisfies the spec
-  kFound,       // x, y satisfy the spec (forward pass in double)
+  kProven,  // every node pruned: no input in the box satisfies the spec
+  kFound,   // x, y satisfy the spec (forward pass in double)
   kTimeout,
   kIncomplete,  // node limit or unresolved leaves at the width floor
 };
@@ -77,9 +77,9 @@ const char* babStatusName(BabStatus s);
 struct InputBabResult {
   BabStatus status = BabStatus::kIncomplete;
   Eigen::VectorXd x, y;
-  long nodes = 0;        // nodes bounded
+  long nodes = 0;  // nodes bounded
   long pruned = 0;
-  long unresolved = 0;   // leaves at the width floor
+  long unresolved = 0;  // leaves at the width floor
   int max_depth = 0;
   double time_s = 0.0;
   double root_bound = -std::numeric_limits<double>::infinity();  // min over live disjuncts

@@ -23,8 +23,8 @@ namespace nnopt::verify {
 
 // parent: a sound table for net over a box containing `box` (e.g. from
 // bounds::crownBounds or an earlier refine). Throws Error on size mismatches.
-bounds::BoundTable refineCrownBounds(const nn::Network& net, const spec::Box& box,
-                                     const bounds::BoundTable& parent,
-                                     bounds::ReluLowerSlope mode = bounds::ReluLowerSlope::kAdaptive);
+bounds::BoundTable refineCrownBounds(
+    const nn::Network& net, const spec::Box& box, const bounds::BoundTable& parent,
+    bounds::ReluLowerSlope mode = bounds::ReluLowerSlope::kAdaptive);
 
 }  // namespace nnopt::verify

@@ -377,10 +377,9 @@ class ReluBab {
   std::vector<Relu> relus_;
   int dropped_rows_ = 0;
   spec::OutputSpec one_;
-  std::vector<VectorXd> coefs_;              // per constraint of conj
-  std::vector<VectorXd> slope_;              // per activation layer (see constructor)
-  std::vector<std::vector<int>> index_;      // (layer, neuron) -> index in relus_
-
+  std::vector<VectorXd> coefs_;          // per constraint of conj
+  std::vector<VectorXd> slope_;          // per activation layer (see constructor)
+  std::vector<std::vector<int>> index_;  // (layer, neuron) -> index in relus_
 
   std::mutex mu_;
   std::condition_variable cv_;

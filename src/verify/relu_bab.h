@@ -39,7 +39,7 @@ struct ReluBabParams {
   int threads = 1;
   double prune_tol = 1e-6;  // a node is refuted when its LP bound > this
   long max_nodes = 10'000'000;
-  int pgd_steps = 10;       // PGD steps from each node's LP point (0 = replay only)
+  int pgd_steps = 10;  // PGD steps from each node's LP point (0 = replay only)
   ReluBranching branching = ReluBranching::kIntercept;
   // Drop the rows defining pre-activations used nowhere else (ReLUs proven
   // inactive): of the first Dense layer only (exactly implied by the box), or
@@ -57,7 +57,7 @@ struct ReluBabResult {
   long pruned = 0;
   long unresolved = 0;
   int max_depth = 0;
-  int unstable = 0;      // ReLUs with a binary (unstable under the bounds)
+  int unstable = 0;  // ReLUs with a binary (unstable under the bounds)
   double root_bound = -std::numeric_limits<double>::infinity();
   double time_s = 0.0;
   long lp_iterations = 0;

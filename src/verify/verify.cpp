@@ -19,21 +19,30 @@ namespace nnopt::verify {
 
 const char* answerName(VerifyAnswer a) {
   switch (a) {
-    case VerifyAnswer::kSat: return "sat";
-    case VerifyAnswer::kUnsat: return "unsat";
-    case VerifyAnswer::kTimeout: return "timeout";
-    case VerifyAnswer::kUnknown: return "unknown";
+    case VerifyAnswer::kSat:
+      return "sat";
+    case VerifyAnswer::kUnsat:
+      return "unsat";
+    case VerifyAnswer::kTimeout:
+      return "timeout";
+    case VerifyAnswer::kUnknown:
+      return "unknown";
   }
   return "?";
 }
 
 const char* proverName(Prover p) {
   switch (p) {
-    case Prover::kAuto: return "auto";
-    case Prover::kInputBab: return "input-bab";
-    case Prover::kMip: return "mip";
-    case Prover::kReluBab: return "relu-bab";
-    case Prover::kNone: return "none";
+    case Prover::kAuto:
+      return "auto";
+    case Prover::kInputBab:
+      return "input-bab";
+    case Prover::kMip:
+      return "mip";
+    case Prover::kReluBab:
+      return "relu-bab";
+    case Prover::kNone:
+      return "none";
   }
   return "?";
 }
@@ -236,8 +245,8 @@ class Verifier {
       const auto& job = jobs[i];
       const Conj& conj = cases_[job.c].unsafe.disjuncts[job.d];
       NlpFalsifyParams np;
-      np.time_limit = std::min(stage.remaining() / static_cast<double>(jobs.size() - i),
-                               deadline_.remaining());
+      np.time_limit =
+          std::min(stage.remaining() / static_cast<double>(jobs.size() - i), deadline_.remaining());
       auto nr = nlpFalsify(net_, cases_[job.c].input, table(job.c), conj, best_x_[job.c], np);
       if (nr.x.size() == 0) continue;
       if (nr.margin <= 0.0 && trySat(job.c, nr.x, "nlp")) return true;
@@ -293,7 +302,9 @@ class Verifier {
         if (trySat(c, br.x, "input-bab")) return true;
         reason_ = "input B&B point failed the replay";
         return false;
-      case BabStatus::kTimeout: timed_out_ = true; return false;
+      case BabStatus::kTimeout:
+        timed_out_ = true;
+        return false;
       case BabStatus::kIncomplete:
         reason_ = br.unresolved ? "input B&B reached the width floor (" +
                                       std::to_string(br.unresolved) + " unresolved leaves)"
@@ -351,8 +362,8 @@ class Verifier {
       }
       std::vector<int> open = openDisjuncts(c, table(c), "crown");
       if (open.empty() || !net_.isPiecewiseLinear()) continue;
-      const double lp_budget = std::min(
-          {p_.lp_tighten_frac * p_.timeout_s, p_.lp_tighten_max_s, deadline_.remaining()});
+      const double lp_budget =
+          std::min({p_.lp_tighten_frac * p_.timeout_s, p_.lp_tighten_max_s, deadline_.remaining()});
       if (!(lp_budget > 0)) continue;
       Timer t;
       bounds::LpTightenParams lp;
@@ -378,8 +389,7 @@ class Verifier {
           timed_out_ = true;
           return false;
         }
-        if (p_.prover == Prover::kMip ? mip(c, d, table(c)) : reluBab(c, d, table(c)))
-          return true;
+        if (p_.prover == Prover::kMip ? mip(c, d, table(c)) : reluBab(c, d, table(c))) return true;
         if (timed_out_) return false;
       }
     }
@@ -415,9 +425,14 @@ class Verifier {
     r_.nodes += mr.nodes;
     methods_.insert("mip");
     switch (mr.outcome) {
-      case MipOutcome::kRefuted: refuted_[c][d] = true; return false;
-      case MipOutcome::kCandidate: return candidate(c, d, mr.x, "mip");
-      case MipOutcome::kOpen: timed_out_ = true; return false;
+      case MipOutcome::kRefuted:
+        refuted_[c][d] = true;
+        return false;
+      case MipOutcome::kCandidate:
+        return candidate(c, d, mr.x, "mip");
+      case MipOutcome::kOpen:
+        timed_out_ = true;
+        return false;
       case MipOutcome::kUnknown:
         reason_ = "MIP finished without a decision: " + mr.status;
         return false;
@@ -436,9 +451,14 @@ class Verifier {
     r_.max_depth = std::max(r_.max_depth, rr.max_depth);
     methods_.insert("relu-bab");
     switch (rr.status) {
-      case BabStatus::kProven: refuted_[c][d] = true; return false;
-      case BabStatus::kFound: return candidate(c, d, rr.x, "relu-bab");
-      case BabStatus::kTimeout: timed_out_ = true; return false;
+      case BabStatus::kProven:
+        refuted_[c][d] = true;
+        return false;
+      case BabStatus::kFound:
+        return candidate(c, d, rr.x, "relu-bab");
+      case BabStatus::kTimeout:
+        timed_out_ = true;
+        return false;
       case BabStatus::kIncomplete:
         reason_ = "ReLU B&B left " + std::to_string(rr.unresolved) + " subdomains undecided";
         return false;
@@ -449,7 +469,8 @@ class Verifier {
   void finish() {
     if (r_.answer == VerifyAnswer::kSat) return;
     int refuted = 0;
-    for (const auto& v : refuted_) refuted += static_cast<int>(std::count(v.begin(), v.end(), true));
+    for (const auto& v : refuted_)
+      refuted += static_cast<int>(std::count(v.begin(), v.end(), true));
     r_.disjuncts_refuted = refuted;
     if (refuted == r_.disjuncts) {
       r_.answer = VerifyAnswer::kUnsat;

@@ -51,9 +51,9 @@ const char* proverName(Prover p);
 Prover parseProver(const std::string& s);
 
 struct VerifyParams {
-  double timeout_s = 60.0;   // wall clock for the whole property
-  int threads = 0;           // worker threads for the input B&B (0 = hardware threads)
-  uint64_t seed = 0;         // PGD starts
+  double timeout_s = 60.0;  // wall clock for the whole property
+  int threads = 0;          // worker threads for the input B&B (0 = hardware threads)
+  uint64_t seed = 0;        // PGD starts
   Prover prover = Prover::kAuto;
   // Stage 1: PGD.
   int pgd_restarts = 16;
@@ -68,8 +68,8 @@ struct VerifyParams {
   bool nlp_before_bab = false;  // also run the NLP when the input B&B is the prover
   // Stage 3.
   int input_split_max_dims = 10;
-  int alpha_iters_root = 20;    // alpha-CROWN iterations for root checks (0 = off)
-  int bab_pgd_steps = 5;        // PGD steps from each B&B node's centre
+  int alpha_iters_root = 20;  // alpha-CROWN iterations for root checks (0 = off)
+  int bab_pgd_steps = 5;      // PGD steps from each B&B node's centre
   long bab_max_nodes = 20'000'000;
   SplitRule bab_split = SplitRule::kCrownCoef;  // input B&B branching score
   NodeOrder bab_order = NodeOrder::kBestFirst;
@@ -82,22 +82,22 @@ struct VerifyParams {
   // LP bound tightening before the exact stage (high-dimensional route).
   double lp_tighten_frac = 0.15;  // of timeout_s, at most lp_tighten_max_s
   double lp_tighten_max_s = 20.0;
-  bool solver_log = false;      // solver logs to stdout (CLI debugging only)
+  bool solver_log = false;  // solver logs to stdout (CLI debugging only)
 };
 
 struct VerifyResult {
   VerifyAnswer answer = VerifyAnswer::kUnknown;
   // Counterexample (sat only): x inside the case's box, y = f(x).
   Eigen::VectorXd x, y;
-  int case_index = -1;      // sat: the case and disjunct the point satisfies
+  int case_index = -1;  // sat: the case and disjunct the point satisfies
   int disjunct_index = -1;
-  std::string decided_by;   // "pgd", "nlp", "input-bab", "crown", "mip", "" (undecided)
-  std::string reason;       // one line: why this answer
+  std::string decided_by;  // "pgd", "nlp", "input-bab", "crown", "mip", "" (undecided)
+  std::string reason;      // one line: why this answer
   double time_s = 0.0;
-  long nodes = 0;           // input B&B nodes + MIP nodes
-  int max_depth = 0;        // input B&B: deepest node
+  long nodes = 0;     // input B&B nodes + MIP nodes
+  int max_depth = 0;  // input B&B: deepest node
   int cases = 0;
-  int disjuncts = 0;        // over all cases
+  int disjuncts = 0;  // over all cases
   int disjuncts_refuted = 0;
   double best_margin = std::numeric_limits<double>::infinity();  // smallest g(x) seen
   // Time per stage (seconds).

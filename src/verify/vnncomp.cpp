@@ -101,7 +101,9 @@ std::string formatResultFile(VerifyAnswer a, const Eigen::VectorXd& x, const Eig
   return s;
 }
 
-std::string formatErrorResult() { return "error\n"; }
+std::string formatErrorResult() {
+  return "error\n";
+}
 
 std::vector<Instance> readInstancesCsv(const std::string& path) {
   const auto lines = readLines(path);
@@ -111,8 +113,8 @@ std::vector<Instance> readInstancesCsv(const std::string& path) {
     if (l.empty() || l[0] == '#') continue;
     auto f = splitCsv(l);
     if (f.size() < 3)
-      throw Error(where(path, i) + "expected onnx,vnnlib,timeout (got " +
-                  std::to_string(f.size()) + " fields)");
+      throw Error(where(path, i) + "expected onnx,vnnlib,timeout (got " + std::to_string(f.size()) +
+                  " fields)");
     Instance inst{f[0], f[1], 0.0};
     if (!parseDouble(f[2], inst.timeout_s) || inst.timeout_s <= 0) {
       if (out.empty() && i == 0) continue;  // a header line

@@ -66,17 +66,17 @@ struct ReferenceRow {
 std::vector<ReferenceRow> readReferenceCsv(const std::string& path);
 
 struct ScoreSummary {
-  int total = 0;          // reference instances
+  int total = 0;  // reference instances
   int correct_sat = 0;
   int correct_unsat = 0;
-  int wrong = 0;          // sat where the reference says unsat or vice versa
-  int unsolved = 0;       // timeout, unknown, error or missing from the results
-  int missing = 0;        // of unsolved: no row in the results
-  int unchecked = 0;      // sat/unsat where the reference has no verdict
+  int wrong = 0;                        // sat where the reference says unsat or vice versa
+  int unsolved = 0;                     // timeout, unknown, error or missing from the results
+  int missing = 0;                      // of unsolved: no row in the results
+  int unchecked = 0;                    // sat/unsat where the reference has no verdict
   std::vector<std::string> wrong_list;  // "network property: got X, reference Y"
-  double total_time_s = 0.0;   // sum over result rows matched to the reference
-  double median_time_s = 0.0;  // over all matched rows
-  double median_solved_time_s = 0.0;  // over correct answers
+  double total_time_s = 0.0;            // sum over result rows matched to the reference
+  double median_time_s = 0.0;           // over all matched rows
+  double median_solved_time_s = 0.0;    // over correct answers
 };
 
 // Matches rows by (file name of network, file name of property); when a

@@ -64,8 +64,8 @@ spec::OutputConstraint le(std::vector<std::pair<int, double>> coefs, double rhs)
 
 TEST(Pgd, GradientMatchesFiniteDifferences) {
   std::mt19937 rng(7);
-  for (auto kind : {nn::ActKind::kRelu, nn::ActKind::kLeakyRelu, nn::ActKind::kTanh,
-                    nn::ActKind::kSigmoid}) {
+  for (auto kind :
+       {nn::ActKind::kRelu, nn::ActKind::kLeakyRelu, nn::ActKind::kTanh, nn::ActKind::kSigmoid}) {
     nn::Network net = randomNet(rng, 6, {12, 9, 3}, kind);
     std::uniform_real_distribution<double> u(-1.0, 1.0);
     for (int trial = 0; trial < 5; ++trial) {

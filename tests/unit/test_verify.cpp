@@ -116,9 +116,9 @@ std::string tempPath(const std::string& name) {
 TEST(Verify, SatWithAKnownCounterexample) {
   nn::Network net = sumDiffNet();
   // y0 = relu(x0 + x1) reaches 2 at (1, 1): unsafe y0 >= 1.5.
-  auto prop = parse(header(2, 2) + boxText(VectorXd::Zero(2), VectorXd::Ones(2)) +
-                        "(assert (>= Y_0 1.5))\n",
-                    net);
+  auto prop = parse(
+      header(2, 2) + boxText(VectorXd::Zero(2), VectorXd::Ones(2)) + "(assert (>= Y_0 1.5))\n",
+      net);
   auto r = verify::verifyProperty(net, prop, fast());
   expectValidSat(net, prop, r);
   EXPECT_GE(r.y[0], 1.5);
@@ -126,9 +126,9 @@ TEST(Verify, SatWithAKnownCounterexample) {
 
 TEST(Verify, UnsatWhenTheBoundIsOutOfReach) {
   nn::Network net = sumDiffNet();
-  auto prop = parse(header(2, 2) + boxText(VectorXd::Zero(2), VectorXd::Ones(2)) +
-                        "(assert (>= Y_0 2.5))\n",
-                    net);
+  auto prop = parse(
+      header(2, 2) + boxText(VectorXd::Zero(2), VectorXd::Ones(2)) + "(assert (>= Y_0 2.5))\n",
+      net);
   for (auto prover : {verify::Prover::kAuto, verify::Prover::kInputBab, verify::Prover::kMip,
                       verify::Prover::kReluBab}) {
     auto p = fast();
@@ -141,9 +141,9 @@ TEST(Verify, UnsatWhenTheBoundIsOutOfReach) {
 
 TEST(Verify, FalsifyOnlyNeverSaysUnsat) {
   nn::Network net = sumDiffNet();
-  auto prop = parse(header(2, 2) + boxText(VectorXd::Zero(2), VectorXd::Ones(2)) +
-                        "(assert (>= Y_0 2.5))\n",
-                    net);
+  auto prop = parse(
+      header(2, 2) + boxText(VectorXd::Zero(2), VectorXd::Ones(2)) + "(assert (>= Y_0 2.5))\n",
+      net);
   auto p = fast();
   p.prover = verify::Prover::kNone;
   auto r = verify::verifyProperty(net, prop, p);
@@ -175,15 +175,14 @@ TEST(Verify, SeveralOutputDisjuncts) {
   nn::Network net = sumDiffNet();
   const std::string box = boxText(VectorXd::Zero(2), VectorXd::Ones(2));
   // (y0 >= 2.5) or (y1 >= 0.9 and y0 <= 1.2): the second holds at (1, 0).
-  auto sat = parse(header(2, 2) + box +
-                       "(assert (or (>= Y_0 2.5) (and (>= Y_1 0.9) (<= Y_0 1.2))))\n",
-                   net);
+  auto sat = parse(
+      header(2, 2) + box + "(assert (or (>= Y_0 2.5) (and (>= Y_1 0.9) (<= Y_0 1.2))))\n", net);
   auto r = verify::verifyProperty(net, sat, fast());
   expectValidSat(net, sat, r);
   EXPECT_EQ(r.disjunct_index, 1);
   // (y0 >= 2.5) or (y1 >= 1.1) or (y0 <= -0.1): all impossible.
-  auto unsat = parse(header(2, 2) + box + "(assert (or (>= Y_0 2.5) (>= Y_1 1.1) (<= Y_0 -0.1)))\n",
-                     net);
+  auto unsat =
+      parse(header(2, 2) + box + "(assert (or (>= Y_0 2.5) (>= Y_1 1.1) (<= Y_0 -0.1)))\n", net);
   for (auto prover : {verify::Prover::kInputBab, verify::Prover::kMip, verify::Prover::kReluBab}) {
     auto p = fast();
     p.prover = prover;
@@ -228,7 +227,8 @@ TEST(Verify, NeverUnsatWithAKnownCounterexample) {
     char buf[200];
     std::snprintf(buf, sizeof buf, "(assert (>= (- Y_0 Y_1) %.17g))\n", best - 1e-3);
     auto prop = parse(header(n_in, 3) + boxText(box.lo, box.hi) + buf, net);
-    for (auto prover : {verify::Prover::kInputBab, verify::Prover::kMip, verify::Prover::kReluBab}) {
+    for (auto prover :
+         {verify::Prover::kInputBab, verify::Prover::kMip, verify::Prover::kReluBab}) {
       for (bool falsifiers : {true, false}) {
         auto p = fast();
         p.prover = prover;
@@ -278,7 +278,8 @@ TEST(Verify, ProversAgreeOnRandomProperties) {
     p.pgd_restarts = 1;
     p.pgd_steps = 0;
     std::vector<verify::VerifyResult> rs;
-    for (auto prover : {verify::Prover::kInputBab, verify::Prover::kMip, verify::Prover::kReluBab}) {
+    for (auto prover :
+         {verify::Prover::kInputBab, verify::Prover::kMip, verify::Prover::kReluBab}) {
       p.prover = prover;
       rs.push_back(verify::verifyProperty(net, prop, p));
       ASSERT_NE(rs.back().answer, VerifyAnswer::kTimeout) << verify::proverName(prover);
@@ -366,9 +367,9 @@ TEST(Verify, RejectsMismatchedProperties) {
 
 TEST(Verify, ReplayRejectsPointsOutsideTheBox) {
   nn::Network net = sumDiffNet();
-  auto prop = parse(header(2, 2) + boxText(VectorXd::Zero(2), VectorXd::Ones(2)) +
-                        "(assert (>= Y_0 1.5))\n",
-                    net);
+  auto prop = parse(
+      header(2, 2) + boxText(VectorXd::Zero(2), VectorXd::Ones(2)) + "(assert (>= Y_0 1.5))\n",
+      net);
   const auto& box = prop.cases[0].input;
   VectorXd xo, yo;
   VectorXd x(2);
