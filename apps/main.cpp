@@ -174,8 +174,11 @@ int runAttack(const AttackOptions& o) {
     p.method = attack::Method::kNlp;
     p.nlp_form = attack::parseNlpForm(o.mpec_form);
     p.label_mpec = true;
+  } else if (o.method == "bab") {
+    p.method = attack::Method::kBab;
+    p.bab_decide = o.early_stop;
   } else {
-    throw Error("--method must be mip, nlp, mpec or auto (got '" + o.method + "')");
+    throw Error("--method must be mip, nlp, mpec, bab or auto (got '" + o.method + "')");
   }
   if (o.starts < 0) throw Error("--starts must be >= 1");
   const int n_starts = o.starts > 0 ? o.starts : (o.method == "auto" ? 16 : 1);
@@ -546,14 +549,17 @@ int main(int argc, char** argv) {
                      "min-distortion MIP: nlp (default: run the NLP first, give its point to CBC "
                      "as incumbent and shrink the box to its distance) or none");
   attack->add_option("--method", ao.method,
-                     "mip (exact, CBC), nlp (complementarity, Ipopt), mpec (--mpec-form) or auto "
-                     "(multi-start NLP screen, then MIP)");
+                     "mip (exact, CBC), bab (exact, branch and bound over ReLU splits), nlp "
+                     "(complementarity, Ipopt), mpec (--mpec-form) or auto (multi-start NLP "
+                     "screen, then MIP)");
   attack->add_option("--nlp-form", ao.nlp_form, "scholtes (default), product or inequality");
   attack->add_option("--mpec-form", ao.mpec_form,
                      "product, product-ineq, scholtes, fb (default), cm or penalty");
   attack->add_option("--time-limit", ao.time_limit, "seconds per target (default 600)");
   attack->add_option("--starts", ao.starts, "NLP starts: the clean image, then Sobol points in the box");
-  attack->add_flag("--early-stop", ao.early_stop, "stop at the first replayed attack");
+  attack->add_flag("--early-stop", ao.early_stop,
+                   "stop at the first replayed attack (bab: decide margin > 0 instead of "
+                   "proving the minimum)");
   attack->add_option("--threads", ao.threads, "multi-start workers (default: all cores)");
   attack->add_flag("--scramble", ao.scramble, "randomly shifted Sobol sequence (see --seed)");
   attack->add_option("--seed", ao.seed, "seed for --scramble");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "bab/relu_bab.h"
 #include "bounds/bound_table.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -12,7 +13,14 @@
 
 namespace nnopt::attack {
 
-const char* methodName(Method m) { return m == Method::kMip ? "mip" : "nlp"; }
+const char* methodName(Method m) {
+  switch (m) {
+    case Method::kMip: return "mip";
+    case Method::kNlp: return "nlp";
+    case Method::kBab: return "bab";
+  }
+  return "?";
+}
 
 const char* nlpFormName(NlpForm f) {
   switch (f) {
@@ -236,6 +244,49 @@ MarginAttackResult runNlp(const nn::Network& net, const spec::Box& box, const Ei
   return r;
 }
 
+// Minimises e_true - e_target over the box by ReLU-split branch and bound;
+// the verdict follows the MIP's rules (robust only from a finished search
+// with a proven bound > robust_tol, attacks only after replay).
+MarginAttackResult runBab(const nn::Network& net, const spec::Box& box, const Eigen::VectorXd& x0,
+                          MarginAttackResult r, const MarginAttackParams& p) {
+  require(net.isPiecewiseLinear(),
+          "bab needs a ReLU/LeakyReLU network (no Tanh/Sigmoid); use --method nlp");
+  Timer timer;
+  bab::BabParams bp;
+  bp.time_limit = p.time_limit;
+  bp.starts = {x0};
+  if (p.nlp_start.size() == x0.size()) bp.starts.push_back(p.nlp_start);
+  if (p.bab_decide) {
+    bp.mode = bab::BabMode::kDecide;
+    bp.threshold = p.robust_tol;
+  }
+  Eigen::VectorXd c = Eigen::VectorXd::Zero(net.outputSize());
+  c[r.true_label] = 1.0;
+  c[r.target_label] = -1.0;
+  const auto res = bab::reluBranchAndBound(net, box, c, bp);
+  r.status = bab::babStatusName(res.status);
+  r.iterations = res.nodes;
+  r.solves = 1;
+  r.solver_objective = res.objective;
+  r.bound = res.lower_bound;
+  r.unstable_relus = res.unstable_root;
+  r.bounds_method = bp.root_lp_time_limit > 0 ? "lp" : "crown";
+  r.bounds_time_s = res.root_time_s;
+  const bool finished = res.status == bab::BabStatus::kOptimal ||
+                        res.status == bab::BabStatus::kHolds ||
+                        res.status == bab::BabStatus::kViolated;
+  if (res.x.size() && replayMarginAttack(net, box, x0, res.x, r))
+    r.verdict = Verdict::kAttackFound;
+  else if (finished && r.bound > p.robust_tol)
+    r.verdict = Verdict::kRobust;
+  else if (finished || res.status == bab::BabStatus::kIncomplete)
+    r.verdict = Verdict::kNoAttackFound;
+  else
+    r.verdict = Verdict::kTimeout;
+  r.time_s = timer.seconds();
+  return r;
+}
+
 }  // namespace
 
 MarginAttackResult marginAttack(const nn::Network& net, const spec::Box& box,
@@ -259,6 +310,10 @@ MarginAttackResult marginAttack(const nn::Network& net, const spec::Box& box,
   if (params.method == Method::kMip) {
     r.method = "mip";
     return runMip(net, box, x0, r, params);
+  }
+  if (params.method == Method::kBab) {
+    r.method = "bab";
+    return runBab(net, box, x0, r, params);
   }
   r.method = std::string(params.label_mpec ? "mpec:" : "nlp:") + nlpFormName(params.nlp_form);
   return runNlp(net, box, x0, r, params);

@@ -14,7 +14,11 @@
 
 namespace nnopt::attack {
 
-enum class Method { kMip, kNlp };
+enum class Method {
+  kMip,  // big-M MIP by CBC
+  kNlp,  // complementarity NLP by Ipopt (local)
+  kBab,  // branch and bound over ReLU splits (bab/relu_bab.h): exact, like kMip
+};
 const char* methodName(Method m);
 
 // How the NLP writes each ReLU's complementarity y*s.
@@ -65,8 +69,12 @@ struct MarginAttackParams {
   // binaries / complementarity pairs) and shrink big-M constants.
   bounds::BoundsLevel bounds = bounds::BoundsLevel::kCrown;
   double lp_time_limit = 30.0;
-  // Initial input point for the NLP (empty: the clean image).
+  // Initial input point for the NLP (empty: the clean image). kBab replays it
+  // as a start point too.
   Eigen::VectorXd nlp_start;
+  // kBab: decide whether the margin exceeds robust_tol (stop at the first
+  // replayed attack) instead of proving the minimum margin.
+  bool bab_decide = false;
 };
 
 struct MarginAttackResult {

@@ -130,7 +130,8 @@ class Search {
     }
     r_.unstable_root = static_cast<int>(bounds::countRelus(net_, table).unstable);
     root_table_ = std::make_shared<const BoundTable>(std::move(table));
-    if (p_.node_lp) lp_ = std::make_unique<NodeLp>(net_, box_, *root_table_, c_, p_.lp_node_bounds);
+    if (p_.node_lp)
+      lp_ = std::make_unique<NodeLp>(net_, box_, *root_table_, c_, p_.lp_node_bounds);
     r_.root_time_s = t.seconds();
   }
 
