@@ -19,6 +19,7 @@
 #include "io/images.h"
 #include "io/onnx.h"
 #include "report/json.h"
+#include "report/panel.h"
 #include "spec/property.h"
 
 using namespace nnopt;
@@ -78,6 +79,42 @@ int argmax(const Eigen::VectorXd& v) {
 
 bool stderrIsTerminal() { return isatty(fileno(stderr)) != 0; }
 
+// --save-panel: original | adversarial | signed perturbation, with predictions.
+void saveAttackPanel(const std::string& path, const nn::Network& net, const io::Image& img,
+                     const Eigen::VectorXd& adversarial, const std::string& title,
+                     const std::string& subtitle, const std::string& caption, bool quiet) {
+  if (path.empty()) return;
+  if (adversarial.size() == 0) {
+    if (!quiet) std::cout << "  no solver point to draw; --save-panel skipped\n";
+    return;
+  }
+  const int side = static_cast<int>(std::lround(std::sqrt(double(img.pixels.size()))));
+  const int rows = img.rows > 0 ? img.rows : side, cols = img.cols > 0 ? img.cols : side;
+  if ((img.channels != 1 && img.channels != 3) ||
+      static_cast<Eigen::Index>(rows) * cols * img.channels != adversarial.size()) {
+    if (!quiet) std::cout << "  (input is not a gray or RGB image; --save-panel skipped)\n";
+    return;
+  }
+  report::AttackPanel p;
+  p.original = img.pixels;
+  p.adversarial = adversarial;
+  p.channels = img.channels;
+  p.rows = rows;
+  p.cols = cols;
+  p.logits_original = net.forward(img.pixels);
+  p.logits_adversarial = net.forward(adversarial);
+  p.title = title;
+  p.subtitle = subtitle;
+  p.adversarial_caption = caption;
+  report::writeAttackPanel(p, path);
+  if (!quiet) std::cout << "  panel written to " << path << "\n";
+}
+
+std::string baseName(const std::string& path) {
+  const auto k = path.find_last_of('/');
+  return k == std::string::npos ? path : path.substr(k + 1);
+}
+
 // ---------------------------------------------------------------- attack
 struct AttackOptions {
   InputOptions in;
@@ -95,6 +132,7 @@ struct AttackOptions {
   uint64_t seed = 0;
   std::string json_out;
   std::string save_image;
+  std::string save_panel;
   bool solver_log = false;
   bool quiet = false;
   std::string bounds = "crown";
@@ -309,6 +347,13 @@ int runAttack(const AttackOptions& o) {
     j["per_target"] = arr;
   }
   if (!o.json_out.empty()) report::writeJsonFile(o.json_out, j);
+  saveAttackPanel(
+      o.save_panel, net, img, r.adversarial,
+      fmt::format("{}: {} margin attack, L-inf eps {}", baseName(o.in.model), r.method, o.eps),
+      fmt::format("label {} vs target {}: margin {:.4f} ({}), {:.2f} s", label, r.target_label,
+                  r.margin, attack::verdictName(r.verdict), r.time_s),
+      r.verdict == attack::Verdict::kAttackFound ? "adversarial" : "best point (no attack)",
+      o.quiet);
   if (!o.save_image.empty()) {
     if (r.adversarial.size() == 0) {
       if (!o.quiet) std::cout << "  no adversarial input to save\n";
@@ -481,6 +526,17 @@ int runMinDistortion(const AttackOptions& o) {
     j["std"] = *o.in.stdv;
   }
   if (!o.json_out.empty()) report::writeJsonFile(o.json_out, j);
+  saveAttackPanel(
+      o.save_panel, net, img, r.adversarial,
+      fmt::format("{}: {} min-{} attack, logit[{}] >= logit[{}] + {}", baseName(o.in.model),
+                  r.method, attack::normName(r.norm), target, label, r.gap),
+      fmt::format("{} distance {:.4f}{}, {:.2f} s", attack::normName(r.norm), r.distance,
+                  r.optimal ? " (optimal)"
+                  : std::isfinite(r.lower_bound)
+                      ? fmt::format(" (lower bound {:.4f})", r.lower_bound)
+                      : "",
+                  r.time_s),
+      "adversarial", o.quiet);
   if (!o.save_image.empty()) {
     const int side = static_cast<int>(std::lround(std::sqrt(double(r.adversarial.size()))));
     const int rows = img.rows > 0 ? img.rows : side, cols = img.cols > 0 ? img.cols : side;
@@ -565,6 +621,9 @@ int main(int argc, char** argv) {
   attack->add_option("--seed", ao.seed, "seed for --scramble");
   attack->add_option("--json", ao.json_out, "write the result as JSON");
   attack->add_option("--save-image", ao.save_image, "write the adversarial image as PNG");
+  attack->add_option("--save-panel", ao.save_panel,
+                     "write a PNG panel: original, adversarial and signed perturbation, with "
+                     "predicted labels and softmax confidences");
   attack->add_option("--bounds", ao.bounds,
                      "neuron bounds behind the model: interval, crown (default) or lp (crown + "
                      "LP tightening with Clp)");
