@@ -10,6 +10,8 @@
 
 #include "commands.h"
 #include "core/error.h"
+#include "core/interrupt.h"
+#include "dist/work_pool.h"
 
 namespace nnopt::cli {
 namespace {
@@ -19,6 +21,16 @@ std::string duration(double s) {
   if (s < 60) return fmt::format("{:.1f} s", s);
   if (s < 3600) return fmt::format("{}m{:02d}s", int(s) / 60, int(s) % 60);
   return fmt::format("{}h{:02d}m", int(s) / 3600, (int(s) % 3600) / 60);
+}
+
+void printSweepSummary(const SweepCli& o, const report::SweepOutcome& out) {
+  if (!o.quiet) {
+    std::cout << fmt::format("nnopt sweep: {} runs done now, {} skipped (already in results.jsonl){}\n",
+                             out.ran, out.skipped,
+                             out.dropped_partial_line ? "; dropped a partial last line" : "");
+    for (const auto& l : report::summaryLines(out.table)) std::cout << "  " << l << "\n";
+    for (const auto& f : out.files) std::cout << "  wrote " << f << "\n";
+  }
 }
 
 }  // namespace
@@ -76,15 +88,23 @@ int runSweepCommand(const SweepCli& o) {
                              pr.to_run, report::archLabel(r.hidden_layers, r.neurons, r.widths),
                              r.method, what, r.time_s, duration(pr.elapsed_s), duration(pr.eta_s));
   };
-  report::SweepOutcome out = report::runSweep(p, progress);
-  if (!o.quiet) {
-    std::cout << fmt::format("nnopt sweep: {} runs done now, {} skipped (already in results.jsonl){}\n",
-                             out.ran, out.skipped,
-                             out.dropped_partial_line ? "; dropped a partial last line" : "");
-    for (const auto& l : report::summaryLines(out.table)) std::cout << "  " << l << "\n";
-    for (const auto& f : out.files) std::cout << "  wrote " << f << "\n";
+  dist::WorkPool pool;  // MPI when started by mpirun, else this process alone
+  try {
+    const std::string msg =
+        pool.rank() == 0 ? fmt::format("nnopt sweep: interrupted; finished runs are in {}/"
+                                       "results.jsonl, rerun with --resume to continue\n",
+                                       p.out_dir)
+                         : std::string();
+    installInterruptHandlers(msg.c_str());
+    report::SweepOutcome out = report::runSweep(p, progress, pool.runner());
+    if (pool.rank() == 0) printSweepSummary(o, out);
+  } catch (const std::exception& e) {
+    if (!pool.mpi()) throw;
+    std::cerr << fmt::format("nnopt: error (rank {}): {}\n", pool.rank(), e.what());
+    pool.abort(2);
   }
   return 0;
 }
+
 
 }  // namespace nnopt::cli

@@ -13,7 +13,11 @@
 #include <set>
 
 #include "commands.h"
+#include "core/append.h"
 #include "core/error.h"
+#include "core/interrupt.h"
+#include "core/jobs.h"
+#include "dist/work_pool.h"
 #include "core/log.h"
 #include "io/onnx.h"
 #include "io/vnnlib.h"
@@ -216,72 +220,119 @@ CLI::App* addVerifyBatchCommand(CLI::App& app, VerifyBatchCli& o) {
   return cmd;
 }
 
+namespace {
+
+// One instance of a batch, run anywhere (an MPI worker included): the result
+// as "result\ttime_s\tdetail" for recordBatchResult. Writes the
+// counterexample file itself (one file per instance, no two ranks share one).
+std::string runBatchInstance(const VerifyBatchCli& o, const verify::Instance& inst, int threads,
+                             std::map<std::string, std::shared_ptr<nn::Network>>& nets) {
+  const double timeout = inst.timeout_s * o.timeout_scale;
+  std::string result = "error", detail;
+  Timer t;
+  try {
+    const std::string onnx = joinPath(o.dir, inst.onnx);
+    auto& net = nets[onnx];
+    if (!net) net = std::make_shared<nn::Network>(io::loadOnnx(onnx));
+    spec::Property prop =
+        io::loadVnnlib(joinPath(o.dir, inst.vnnlib), net->inputSize(), net->outputSize());
+    verify::VerifyParams p = makeParams(o.opt, std::max(0.05, timeout - t.seconds()));
+    if (o.opt.threads == 0) p.threads = threads;
+    verify::VerifyResult r = verify::verifyProperty(*net, prop, p);
+    result = verify::answerName(r.answer);
+    detail = r.decided_by.empty() ? r.reason : "by " + r.decided_by;
+    if (r.answer == verify::VerifyAnswer::kSat && !o.ce_dir.empty())
+      writeText(joinPath(o.ce_dir, stem(inst.onnx) + "_" + stem(inst.vnnlib) + ".counterexample"),
+                verify::formatResultFile(r.answer, r.x, r.y));
+  } catch (const std::exception& e) {
+    result = "error";
+    detail = e.what();
+  }
+  for (char& c : detail)
+    if (c == '\n' || c == '\t') c = ' ';
+  return fmt::format("{}\t{:.6f}\t{}", result, t.seconds(), detail);
+}
+
+}  // namespace
+
 int runVerifyBatchCommand(const VerifyBatchCli& o) {
   if (o.instances.empty() == o.reference.empty())
     throw Error("verify-batch needs --instances FILE or --reference FILE");
   if (!(o.timeout_scale > 0) || !std::isfinite(o.timeout_scale))
     throw Error(fmt::format("--timeout-scale must be > 0 (got {})", o.timeout_scale));
-  std::vector<verify::Instance> list = o.instances.empty()
-                                           ? verify::instancesFromReference(o.reference)
-                                           : verify::readInstancesCsv(o.instances);
-  std::set<std::pair<std::string, std::string>> done;
-  if (o.resume)
-    for (const auto& r : verify::readResultsCsv(o.out)) done.insert({r.network, r.property});
-  std::vector<verify::Instance> todo;
-  for (const auto& inst : list)
-    if (!done.count({verify::baseName(inst.onnx), verify::baseName(inst.vnnlib)}))
-      todo.push_back(inst);
-  const size_t skipped = list.size() - todo.size();
-  if (o.limit > 0 && static_cast<long>(todo.size()) > o.limit) todo.resize(o.limit);
-  double budget = 0.0;
-  for (const auto& inst : todo) budget += inst.timeout_s * o.timeout_scale;
-  std::cerr << fmt::format(
-      "nnopt verify-batch: {} instances to run ({} already in {}), at most {}\n", todo.size(),
-      skipped, o.out, duration(budget));
-  std::map<std::string, std::shared_ptr<nn::Network>> nets;
-  Timer total;
-  double budget_done = 0.0;
-  std::map<std::string, int> counts;
-  for (size_t i = 0; i < todo.size(); ++i) {
-    const auto& inst = todo[i];
-    const double timeout = inst.timeout_s * o.timeout_scale;
-    verify::ResultRow row{verify::baseName(inst.onnx), verify::baseName(inst.vnnlib), "error", 0.0};
-    std::string detail;
-    Timer t;
-    try {
-      const std::string onnx = joinPath(o.dir, inst.onnx);
-      auto& net = nets[onnx];
-      if (!net) net = std::make_shared<nn::Network>(io::loadOnnx(onnx));
-      spec::Property prop =
-          io::loadVnnlib(joinPath(o.dir, inst.vnnlib), net->inputSize(), net->outputSize());
-      verify::VerifyParams p = makeParams(o.opt, std::max(0.05, timeout - t.seconds()));
-      verify::VerifyResult r = verify::verifyProperty(*net, prop, p);
-      row.result = verify::answerName(r.answer);
-      detail = r.decided_by.empty() ? r.reason : "by " + r.decided_by;
-      if (r.answer == verify::VerifyAnswer::kSat && !o.ce_dir.empty())
-        writeText(joinPath(o.ce_dir, stem(inst.onnx) + "_" + stem(inst.vnnlib) + ".counterexample"),
-                  verify::formatResultFile(r.answer, r.x, r.y));
-    } catch (const Error& e) {
-      row.result = "error";
-      detail = e.what();
-    } catch (const std::exception& e) {
-      row.result = "error";
-      detail = e.what();
+  dist::WorkPool pool;  // MPI when started by mpirun, else this process alone
+  try {
+    const JobRunner runner = pool.runner();
+    std::vector<verify::Instance> list = o.instances.empty()
+                                             ? verify::instancesFromReference(o.reference)
+                                             : verify::readInstancesCsv(o.instances);
+    installInterruptHandlers(
+        runner.writer ? fmt::format("nnopt verify-batch: interrupted; finished instances are in "
+                                    "{}, rerun with --resume to continue\n",
+                                    o.out)
+                            .c_str()
+                      : "");
+    std::vector<long> todo;
+    size_t skipped = 0;
+    if (runner.writer) {
+      // A last line cut by a hard kill is never a result: drop it before appending.
+      if (const long cut = dropPartialLastLine(o.out))
+        std::cerr << fmt::format("nnopt verify-batch: dropped a partial last line ({} bytes) of {}\n",
+                                 cut, o.out);
+      std::set<std::pair<std::string, std::string>> done;
+      if (o.resume)
+        for (const auto& r : verify::readResultsCsv(o.out)) done.insert({r.network, r.property});
+      for (size_t i = 0; i < list.size(); ++i) {
+        const auto key = std::make_pair(verify::baseName(list[i].onnx), verify::baseName(list[i].vnnlib));
+        if (done.insert(key).second)  // also runs a listed instance only once
+          todo.push_back(static_cast<long>(i));
+        else
+          ++skipped;
+      }
+      if (o.limit > 0 && static_cast<long>(todo.size()) > o.limit) todo.resize(o.limit);
     }
-    row.time_s = t.seconds();
-    verify::appendResultRow(o.out, row);
-    ++counts[row.result];
-    budget_done += timeout;
-    const double rate = budget_done > 0 ? total.seconds() / budget_done : 1.0;
-    const double eta = (budget - budget_done) * rate;
-    std::cerr << fmt::format("[{}/{}] {} {}: {} ({:.2f} s, {}) | elapsed {}, ETA {}\n", i + 1,
-                             todo.size(), row.network, row.property, row.result, row.time_s, detail,
-                             duration(total.seconds()), duration(eta));
+    double budget = 0.0;
+    for (long i : todo) budget += list[i].timeout_s * o.timeout_scale;
+    if (runner.writer)
+      std::cerr << fmt::format(
+          "nnopt verify-batch: {} instances to run ({} already in {}), at most {}{}\n", todo.size(),
+          skipped, o.out, duration(budget),
+          pool.mpi() ? fmt::format(" of solver time over {} MPI ranks", pool.size()) : "");
+    std::map<std::string, std::shared_ptr<nn::Network>> nets;  // per process; one worker thread uses it
+    Timer total;
+    double budget_done = 0.0;
+    size_t finished = 0;
+    std::map<std::string, int> counts;
+    auto work = [&](long i) {
+      return runBatchInstance(o, list[static_cast<size_t>(i)], runner.default_threads, nets);
+    };
+    auto record = [&](long i, const std::string& payload) {
+      const auto& inst = list[static_cast<size_t>(i)];
+      const size_t t1 = payload.find('\t'), t2 = payload.find('\t', t1 + 1);
+      verify::ResultRow row{verify::baseName(inst.onnx), verify::baseName(inst.vnnlib),
+                            payload.substr(0, t1), std::stod(payload.substr(t1 + 1, t2 - t1 - 1))};
+      const std::string detail = payload.substr(t2 + 1);
+      verify::appendResultRow(o.out, row);
+      ++counts[row.result];
+      ++finished;
+      budget_done += inst.timeout_s * o.timeout_scale;
+      const double rate = budget_done > 0 ? total.seconds() / budget_done : 1.0;
+      const double eta = (budget - budget_done) * rate;
+      std::cerr << fmt::format("[{}/{}] {} {}: {} ({:.2f} s, {}) | elapsed {}, ETA {}\n", finished,
+                               todo.size(), row.network, row.property, row.result, row.time_s,
+                               detail, duration(total.seconds()), duration(eta));
+    };
+    runJobs(runner, todo, work, record);
+    if (!runner.writer) return 0;
+    std::cout << fmt::format("verify-batch: {} instances in {}:", todo.size(),
+                             duration(total.seconds()));
+    for (const auto& [k, v] : counts) std::cout << fmt::format(" {} {}", v, k);
+    std::cout << "; results in " << o.out << "\n";
+  } catch (const std::exception& e) {
+    if (!pool.mpi()) throw;
+    std::cerr << fmt::format("nnopt: error (rank {}): {}\n", pool.rank(), e.what());
+    pool.abort(2);
   }
-  std::cout << fmt::format("verify-batch: {} instances in {}:", todo.size(),
-                           duration(total.seconds()));
-  for (const auto& [k, v] : counts) std::cout << fmt::format(" {} {}", v, k);
-  std::cout << "; results in " << o.out << "\n";
   return 0;
 }
 

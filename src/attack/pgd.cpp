@@ -78,6 +78,12 @@ Eigen::VectorXd outputGradient(const nn::Network& net, const Eigen::VectorXd& x,
     const auto& layer = net.layers()[i];
     if (layer.isDense()) {
       g = layer.dense().W.transpose() * g;
+    } else if (layer.isMaxPool()) {  // (sub)gradient: to the window's argmax
+      const auto& mp = layer.maxPool();
+      const Eigen::VectorXd& pre = i == 0 ? x : acts[i - 1];
+      Eigen::VectorXd gin = Eigen::VectorXd::Zero(pre.size());
+      for (size_t j = 0; j < mp.windows.size(); ++j) gin[mp.argmax(pre, j)] += g[j];
+      g = std::move(gin);
     } else {
       const auto& a = layer.activation();
       const Eigen::VectorXd& pre = i == 0 ? x : acts[i - 1];

@@ -20,6 +20,7 @@ double widenHi(double v) { return v + 1e-7 * (1.0 + std::abs(v)); }
 model::MathModel embedWithObjective(const nn::Network& net, const bounds::BoundTable& t,
                                     const Eigen::VectorXd& c, formulate::Embedding& e) {
   require(c.size() == net.outputSize(), "bab: objective size does not match the network output");
+  require(!net.hasMaxPool(), "bab: node LPs do not support MaxPool layers");
   model::MathModel m;
   formulate::EmbedOptions opt;
   opt.relu = formulate::ReluEncoding::kBigM;

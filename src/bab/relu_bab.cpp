@@ -491,6 +491,9 @@ class Search {
 BabResult reluBranchAndBound(const nn::Network& net, const spec::Box& box, const VectorXd& c,
                              const BabParams& p) {
   checkInputs(net, box, c);
+  require(!net.hasMaxPool(),
+          "branch and bound over ReLU splits does not support MaxPool layers; use --method mip "
+          "or nlp");
   return Search(net, box, c, p).run();
 }
 

@@ -26,6 +26,12 @@ struct ReluCounts {
 };
 ReluCounts countRelus(const nn::Network& net, const BoundTable& t);
 
+// Range of a max-pooling layer over input bounds [in_lo, in_hi] (exact for
+// the box): lo_j = max of the window's lower bounds, hi_j = max of its upper
+// bounds. lo/hi may alias in_lo/in_hi.
+void maxPoolRange(const nn::MaxPool& mp, const Eigen::VectorXd& in_lo,
+                  const Eigen::VectorXd& in_hi, Eigen::VectorXd& lo, Eigen::VectorXd& hi);
+
 // Interval bound propagation (sound, loose).
 BoundTable intervalBounds(const nn::Network& net, const spec::Box& box);
 

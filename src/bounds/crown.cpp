@@ -139,11 +139,60 @@ LinearRelaxation relaxPiecewise(double s, double l, double u, ReluLowerSlope mod
   return r;
 }
 
-// Relaxation vectors of one activation layer.
+// Relaxation vectors of one activation layer, or the relaxation of a max
+// pool: x[pool_lo[j]] <= y_j (the input with the largest lower bound) and
+// y_j <= x[pool_up[j]] when that input's lower bound is at least every other
+// input's upper bound (y_j is then exactly that input), else y_j <= pool_ub[j]
+// (the largest upper bound; pool_up[j] = -1).
 struct LayerRelax {
   VectorXd lw, lb, uw, ub, slope_lo, slope_hi;
   bool optimisable = false;  // some neuron has slope_lo < slope_hi
+  std::vector<int64_t> pool_lo, pool_up;
+  VectorXd pool_ub;
 };
+
+LayerRelax relaxMaxPool(const nn::MaxPool& mp, const VectorXd& l, const VectorXd& u) {
+  const size_t n = mp.windows.size();
+  LayerRelax r;
+  r.pool_lo.resize(n);
+  r.pool_up.resize(n);
+  r.pool_ub.resize(static_cast<Eigen::Index>(n));
+  for (size_t j = 0; j < n; ++j) {
+    const auto& w = mp.windows[j];
+    int64_t best = w.front();
+    double umax = -std::numeric_limits<double>::infinity();
+    for (int64_t i : w) {
+      if (l[i] > l[best]) best = i;
+      umax = std::max(umax, u[i]);
+    }
+    double other_u = -std::numeric_limits<double>::infinity();
+    for (int64_t i : w)
+      if (i != best) other_u = std::max(other_u, u[i]);
+    r.pool_lo[j] = best;
+    r.pool_up[j] = l[best] >= other_u ? best : -1;
+    r.pool_ub[static_cast<Eigen::Index>(j)] = umax;
+  }
+  return r;
+}
+
+// Back-substitutes the coefficient rows `a` (rows x out) of a max-pool output
+// to its input (rows x in): positive coefficients take the upper relaxation
+// when `upper`, the lower one otherwise; constants go to c.
+MatrixXd poolBack(const LayerRelax& r, const MatrixXd& a, VectorXd& c, Eigen::Index n_in,
+                  bool upper) {
+  MatrixXd out = MatrixXd::Zero(a.rows(), n_in);
+  for (Eigen::Index j = 0; j < a.cols(); ++j) {
+    const VectorXd pos = a.col(j).cwiseMax(0.0), neg = a.col(j).cwiseMin(0.0);
+    const VectorXd& to_up = upper ? pos : neg;  // coefficients bounded by y_j's upper line
+    const VectorXd& to_lo = upper ? neg : pos;
+    out.col(r.pool_lo[j]) += to_lo;
+    if (r.pool_up[j] >= 0)
+      out.col(r.pool_up[j]) += to_up;
+    else
+      c += to_up * r.pool_ub[j];
+  }
+  return out;
+}
 
 LayerRelax relaxLayer(const nn::Activation& a, const VectorXd& l, const VectorXd& u,
                       ReluLowerSlope mode) {
@@ -221,6 +270,10 @@ void backSubstitute(const nn::Network& net, const std::vector<LayerRelax>& relax
       cl.noalias() += al * d.b;
       au = au * d.W;
       al = al * d.W;
+    } else if (layer.isMaxPool()) {
+      const Eigen::Index n_in = net.layerInSize(i);
+      au = poolBack(relax[i], au, cu, n_in, true);
+      al = poolBack(relax[i], al, cl, n_in, false);
     } else {
       const auto& r = relax[i];
       // Upper: positive coefficients take the upper line, negative the lower.
@@ -252,6 +305,19 @@ double lowerPass(const nn::Network& net, const std::vector<LayerRelax>& relax, c
       const auto& d = layer.dense();
       k += a.dot(d.b);
       a = d.W.transpose() * a;
+    } else if (layer.isMaxPool()) {
+      const auto& r = relax[i];
+      if (rec) (*rec)[i] = a;
+      VectorXd in = VectorXd::Zero(net.layerInSize(i));
+      for (Eigen::Index j = 0; j < a.size(); ++j) {
+        if (a[j] >= 0)
+          in[r.pool_lo[j]] += a[j];
+        else if (r.pool_up[j] >= 0)
+          in[r.pool_up[j]] += a[j];
+        else
+          k += a[j] * r.pool_ub[j];
+      }
+      a = std::move(in);
     } else {
       const auto& r = relax[i];
       if (rec) (*rec)[i] = a;
@@ -306,6 +372,16 @@ double optimisedLowerBound(const nn::Network& net, std::vector<LayerRelax> relax
         g = d.W * g + d.b;
         continue;
       }
+      if (layer.isMaxPool()) {  // the relaxation's value at the bound's input point
+        const auto& r = relax[i];
+        const VectorXd& ao = rec[i];
+        VectorXd gout(ao.size());
+        for (Eigen::Index j = 0; j < ao.size(); ++j)
+          gout[j] = ao[j] >= 0 ? g[r.pool_lo[j]]
+                               : (r.pool_up[j] >= 0 ? g[r.pool_up[j]] : r.pool_ub[j]);
+        g = std::move(gout);
+        continue;
+      }
       auto& r = relax[i];
       const VectorXd& ao = rec[i];
       VectorXd gout(g.size());
@@ -341,6 +417,8 @@ std::vector<LayerRelax> relaxAll(const nn::Network& net, const BoundTable& t, Re
     const auto& layer = net.layers()[i];
     if (layer.isActivation())
       relax[i] = relaxLayer(layer.activation(), t.preLo(i), t.preHi(i), mode);
+    else if (layer.isMaxPool())
+      relax[i] = relaxMaxPool(layer.maxPool(), t.preLo(i), t.preHi(i));
   }
   return relax;
 }
@@ -447,13 +525,17 @@ bool crownCore(const nn::Network& net, const spec::Box& box0, const SplitsByLaye
       lo = m - w;
       hi = m + w;
       if (monotone) intersect(lo, hi, ib.lo[k], ib.hi[k]);
-      const bool needed = k + 1 == L || net.layers()[k + 1].isActivation();
+      const bool needed = k + 1 == L || !net.layers()[k + 1].isDense();
       if (needed && k > 0) {
         VectorXd slo, shi;
         backSubstitute(net, relax, static_cast<int>(k) - 1, d.W, d.b, d.W, d.b, mid, rad, slo,
                        shi);
         intersect(lo, hi, slo, shi);
       }
+    } else if (layer.isMaxPool()) {
+      relax[k] = relaxMaxPool(layer.maxPool(), t.preLo(k), t.preHi(k));
+      maxPoolRange(layer.maxPool(), t.preLo(k), t.preHi(k), lo, hi);
+      if (monotone) intersect(lo, hi, ib.lo[k], ib.hi[k]);
     } else {
       const auto& a = layer.activation();
       relax[k] = relaxLayer(a, t.preLo(k), t.preHi(k), p.relu_lower);

@@ -1,6 +1,9 @@
 #include "bounds/bound_table.h"
 #include "core/error.h"
 
+#include <algorithm>
+#include <limits>
+
 namespace nnopt::bounds {
 
 ReluCounts countRelus(const nn::Network& net, const BoundTable& t) {
@@ -24,6 +27,21 @@ ReluCounts countRelus(const nn::Network& net, const BoundTable& t) {
   return c;
 }
 
+void maxPoolRange(const nn::MaxPool& mp, const Eigen::VectorXd& in_lo,
+                  const Eigen::VectorXd& in_hi, Eigen::VectorXd& lo, Eigen::VectorXd& hi) {
+  const Eigen::Index n = static_cast<Eigen::Index>(mp.windows.size());
+  Eigen::VectorXd l(n), h(n);
+  for (Eigen::Index j = 0; j < n; ++j) {
+    l[j] = h[j] = -std::numeric_limits<double>::infinity();
+    for (int64_t i : mp.windows[j]) {
+      l[j] = std::max(l[j], in_lo[i]);
+      h[j] = std::max(h[j], in_hi[i]);
+    }
+  }
+  lo = std::move(l);
+  hi = std::move(h);
+}
+
 BoundTable intervalBounds(const nn::Network& net, const spec::Box& box) {
   require(box.size() == net.inputSize(), "interval bounds: box has " +
                                              std::to_string(box.size()) +
@@ -42,6 +60,8 @@ BoundTable intervalBounds(const nn::Network& net, const spec::Box& box) {
       Eigen::VectorXd rad = d.W.cwiseAbs() * r;
       lo = mid - rad;
       hi = mid + rad;
+    } else if (l.isMaxPool()) {
+      maxPoolRange(l.maxPool(), lo, hi, lo, hi);
     } else {
       // All supported activations are monotone non-decreasing.
       const auto& a = l.activation();

@@ -107,6 +107,10 @@ class Tightener {
         // box, where the interval step (for the first layer) is exact.
         if (!stopped_ && seen_activation && (feeds_act || (is_out && p_.tighten_output)))
           tightenLayer(k, feeds_act ? &net_.layers()[k + 1].activation() : nullptr);
+      } else if (layer.isMaxPool()) {
+        seen_activation = true;
+        maxPoolBounds(k, layer.maxPool());
+        if (!stopped_) buildMaxPool(k, layer.maxPool());
       } else {
         seen_activation = true;
         activationBounds(k, layer.activation());
@@ -147,6 +151,41 @@ class Tightener {
       activationRange(a, plo[j], phi[j], lo, hi);
       intersect(t_.lo[k][j], t_.hi[k][j], lo, hi);
     }
+  }
+
+  void maxPoolBounds(size_t k, const nn::MaxPool& mp) {
+    VectorXd lo, hi;
+    maxPoolRange(mp, t_.preLo(k), t_.preHi(k), lo, hi);
+    for (Eigen::Index j = 0; j < lo.size(); ++j) intersect(t_.lo[k][j], t_.hi[k][j], lo[j], hi[j]);
+  }
+
+  // Max pool: one variable y_j per output within its bounds (so y_j <= the
+  // largest upper bound) and y_j >= x_i for every input of the window (a
+  // sound relaxation; y_j = x_i when one input dominates the window).
+  void buildMaxPool(size_t k, const nn::MaxPool& mp) {
+    const Eigen::Index n = static_cast<Eigen::Index>(mp.windows.size());
+    std::vector<double> lb(n), ub(n);
+    for (Eigen::Index j = 0; j < n; ++j) lb[j] = t_.lo[k][j], ub[j] = t_.hi[k][j];
+    const int first = addVars(lb, ub);
+    std::vector<LpSession::LinRow> rows;
+    for (Eigen::Index j = 0; j < n; ++j) {
+      const int y = first + static_cast<int>(j);
+      for (int64_t i : mp.windows[j]) {
+        const Expr& e = cur_[i];
+        if (e.var < 0 || e.scale == 0.0) continue;  // a constant: below lb already
+        LpSession::LinRow r;  // y - s v >= o, the other side finite and redundant
+        r.terms = {{y, 1.0}, {e.var, -e.scale}};
+        const double act_hi =
+            vhi_[y] + std::max(-e.scale * vlo_[e.var], -e.scale * vhi_[e.var]);
+        r.lo = e.offset;
+        r.hi = act_hi + 1.0 + 1e-3 * std::abs(act_hi);
+        if (!std::isfinite(r.hi)) r.hi = kInf;
+        rows.push_back(std::move(r));
+      }
+    }
+    lp_.addRows(rows);
+    cur_.assign(n, Expr{});
+    for (Eigen::Index j = 0; j < n; ++j) cur_[j] = {first + static_cast<int>(j), 1.0, 0.0};
   }
 
   // One variable per neuron, bounded by the current bounds, and the rows

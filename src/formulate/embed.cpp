@@ -49,8 +49,9 @@ class Embedder {
     for (size_t li = 0; li < net_.numLayers(); ++li) {
       const auto& layer = net_.layers()[li];
       const bool last = li + 1 == net_.numLayers();
-      std::vector<int> out =
-          layer.isDense() ? dense(li, layer.dense(), *in) : activation(li, layer.activation(), *in);
+      std::vector<int> out = layer.isDense()     ? dense(li, layer.dense(), *in)
+                             : layer.isMaxPool() ? maxPool(li, layer.maxPool(), *in)
+                                                 : activation(li, layer.activation(), *in);
       if (last) materialiseConstants(li, out);
       e_.layer_vars.push_back(std::move(out));
       in = &e_.layer_vars.back();
@@ -132,8 +133,94 @@ class Embedder {
     return y;
   }
 
+  // y = max over the window (see PoolAux). A constant-0 input (an inactive
+  // ReLU without a variable) gets a variable fixed at 0.
+  std::vector<int> maxPool(size_t li, const nn::MaxPool& mp, const std::vector<int>& in) {
+    const auto& plo = bt_.preLo(li);
+    const auto& phi = bt_.preHi(li);
+    std::vector<int> out(mp.windows.size(), -1);
+    for (size_t j = 0; j < mp.windows.size(); ++j) {
+      const auto& w = mp.windows[j];
+      double lmax = -kInf;
+      for (int64_t i : w) lmax = std::max(lmax, plo[i]);
+      PoolAux aux;
+      aux.layer = li;
+      aux.neuron = static_cast<int64_t>(j);
+      for (int64_t i : w)
+        if (phi[i] >= lmax) aux.cands.push_back(i);
+      // Largest lower bound first: the cascade then starts from the likely max.
+      std::stable_sort(aux.cands.begin(), aux.cands.end(),
+                       [&](int64_t a, int64_t b) { return plo[a] > plo[b]; });
+      auto var = [&](int64_t i) {
+        if (in[i] >= 0) return in[i];
+        return m_.addVar(0.0, 0.0, false, neuronName("zero", li, i));
+      };
+      if (aux.cands.size() == 1) {
+        out[j] = var(aux.cands[0]);
+        continue;
+      }
+      double umax = -kInf;
+      for (int64_t i : aux.cands) umax = std::max(umax, phi[i]);
+      require(std::isfinite(lmax) && std::isfinite(umax),
+              "embed: max pool '" + net_.layers()[li].name + "' has unbounded inputs; the input "
+              "box must be bounded");
+      if (opt_.relu == ReluEncoding::kBigM) {
+        const int y = m_.addVar(widenLo(lmax), widenHi(umax), false, neuronName("pool", li, j));
+        std::vector<LinTerm> sum;
+        for (int64_t i : aux.cands) {
+          const int x = var(i);
+          const int z = m_.addVar(0.0, 1.0, true, neuronName("pz", li, j));
+          aux.z.push_back(z);
+          sum.push_back({z, 1.0});
+          ++e_.binaries;
+          const double big = widenHi(umax) - widenLo(plo[i]);
+          m_.addRow({{y, 1.0}, {x, -1.0}}, 0.0, kInf, neuronName("pool_ge", li, j));
+          // y - x + big z <= big
+          m_.addRow({{y, 1.0}, {x, -1.0}, {z, big}}, -kInf, big, neuronName("pool_le", li, j));
+        }
+        m_.addRow(std::move(sum), 1.0, 1.0, neuronName("pool_one", li, j));
+        out[j] = y;
+      } else {
+        const size_t K = aux.cands.size();
+        aux.t.assign(K, -1), aux.p.assign(K, -1), aux.n.assign(K, -1), aux.m.assign(K, -1);
+        int cur = var(aux.cands[0]);
+        aux.m[0] = cur;
+        double cl = plo[aux.cands[0]], cu = phi[aux.cands[0]];
+        for (size_t k = 1; k < K; ++k) {
+          const int64_t i = aux.cands[k];
+          const double tl = plo[i] - cu, tu = phi[i] - cl;
+          cl = std::max(cl, plo[i]);
+          cu = std::max(cu, phi[i]);
+          if (tu <= 0.0) {  // never above the running max
+            aux.m[k] = cur;
+            continue;
+          }
+          const int x = var(i);
+          if (tl >= 0.0) {  // always above: the running max is x
+            cur = aux.m[k] = x;
+            continue;
+          }
+          const int t = m_.addVar(widenLo(tl), widenHi(tu), false, neuronName("pt", li, j));
+          m_.addRow({{t, 1.0}, {x, -1.0}, {cur, 1.0}}, 0.0, 0.0, neuronName("pool_t", li, j));
+          const int p = complementarity(li, static_cast<int64_t>(j), 0.0, t, tl, tu, false);
+          const int mk = m_.addVar(widenLo(cl), widenHi(cu), false, neuronName("pm", li, j));
+          m_.addRow({{mk, 1.0}, {cur, -1.0}, {p, -1.0}}, 0.0, 0.0, neuronName("pool_m", li, j));
+          aux.t[k] = t;
+          aux.p[k] = p;
+          aux.n[k] = e_.compl_pairs.back().s;
+          cur = aux.m[k] = mk;
+        }
+        out[j] = cur;
+      }
+      e_.pool_aux.push_back(std::move(aux));
+    }
+    return out;
+  }
+
   // t = p - n with p, n >= 0 and p*n = 0 (written per ComplForm); y = p - alpha n.
-  int complementarity(size_t li, int64_t j, double alpha, int t, double l, double u) {
+  // record: list the pair in relu_aux (a ReLU neuron of layer li).
+  int complementarity(size_t li, int64_t j, double alpha, int t, double l, double u,
+                      bool record = true) {
     int p = m_.addVar(0.0, widenHi(u), false, neuronName("p", li, j));
     int n = m_.addVar(0.0, widenHi(-l), false, neuronName("n", li, j));
     m_.addRow({{p, 1.0}, {n, -1.0}, {t, -1.0}}, 0.0, 0.0, neuronName("split", li, j));
@@ -173,7 +260,7 @@ class Embedder {
       row = m_.addRow(std::move(r));
     }
     e_.compl_pairs.push_back({p, n, row});
-    e_.relu_aux.push_back({li, j, -1, p, n});
+    if (record) e_.relu_aux.push_back({li, j, -1, p, n});
     if (alpha == 0.0) return p;
     int y = m_.addVar(widenLo(alpha * l), widenHi(u), false, neuronName("y", li, j));
     m_.addRow({{y, 1.0}, {p, -1.0}, {n, alpha}}, 0.0, 0.0, neuronName("leaky", li, j));
@@ -253,6 +340,22 @@ void setStartFromInput(MathModel& m, const nn::Network& net, const Embedding& e,
     set(a.z, t > 0.0 ? 1.0 : 0.0);
     set(a.p, std::max(t, 0.0));
     set(a.n, std::max(-t, 0.0));
+  }
+  for (const auto& a : e.pool_aux) {
+    const Eigen::VectorXd& xin = a.layer == 0 ? x0 : vals[a.layer - 1];
+    size_t best = 0;
+    for (size_t k = 1; k < a.cands.size(); ++k)
+      if (xin[a.cands[k]] > xin[a.cands[best]]) best = k;
+    for (size_t k = 0; k < a.z.size(); ++k) set(a.z[k], k == best ? 1.0 : 0.0);
+    double cur = a.cands.empty() ? 0.0 : xin[a.cands[0]];
+    for (size_t k = 1; k < a.m.size(); ++k) {
+      const double t = xin[a.cands[k]] - cur;
+      set(a.t[k], t);
+      set(a.p[k], std::max(t, 0.0));
+      set(a.n[k], std::max(-t, 0.0));
+      cur = std::max(cur, xin[a.cands[k]]);
+      set(a.m[k], cur);
+    }
   }
 }
 

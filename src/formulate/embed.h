@@ -49,6 +49,22 @@ struct ReluAux {
   int p = -1, n = -1;  // complementarity parts, -1 otherwise
 };
 
+// Auxiliary variables of one max-pool output y = max over the window's
+// candidates (inputs whose upper bound reaches the window's largest lower
+// bound; the others can never be the max). Big-M: one binary per candidate
+// (z[k] = 1 selects cands[k]), y >= x_k, y <= x_k + (U - l_k)(1 - z_k),
+// sum z = 1. Complementarity: a cascade m_0 = x_0, m_k = m_{k-1} +
+// relu(x_k - m_{k-1}) with t_k = x_k - m_{k-1} = p_k - n_k and p_k n_k
+// complementary as for a ReLU (so every ComplForm applies); entries -1 where
+// the step is fixed by the bounds.
+struct PoolAux {
+  size_t layer = 0;
+  int64_t neuron = 0;
+  std::vector<int64_t> cands;  // input indices
+  std::vector<int> z;          // big-M binaries
+  std::vector<int> t, p, n, m; // complementarity cascade (index 0 unused)
+};
+
 struct Embedding {
   std::vector<int> input_vars;   // one per network input
   std::vector<int> output_vars;  // one per network output
@@ -58,6 +74,7 @@ struct Embedding {
   std::vector<std::vector<int>> layer_vars;
   std::vector<ComplPair> compl_pairs;
   std::vector<ReluAux> relu_aux;
+  std::vector<PoolAux> pool_aux;
   int binaries = 0;
   int unstable_relus = 0;
   int stable_relus = 0;

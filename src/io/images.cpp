@@ -38,6 +38,8 @@ constexpr std::uint64_t kMaxDecompressed = std::uint64_t(1) << 31;  // gzipped C
 constexpr std::uint64_t kMaxImagePixels = std::uint64_t(1) << 28;   // PNG/PGM/written images
 constexpr std::uint64_t kMaxImageFileBytes = std::uint64_t(1) << 31;
 constexpr std::size_t kMaxCsvLine = std::size_t(1) << 28;
+// Upper bound of deflate's expansion (1032:1 in theory), with headroom.
+constexpr std::uint64_t kMaxDeflateRatio = 1100;
 
 [[noreturn]] void fail(const std::string& path, const std::string& cause) {
   throw Error(path + ": " + cause);
@@ -783,6 +785,22 @@ bool readPngBody(PngReadCtx* ctx, PngInfo* out) {
   out->ch = png_get_channels(png, info);
   out->depth = png_get_bit_depth(png, info);
   std::size_t rowBytes = png_get_rowbytes(png, info);
+  // The pixels come from deflate data inside the file, which expands at most
+  // ~1032:1: a header declaring far more pixel bytes than that lies about the
+  // size (or the file is truncated). Refuse before allocating the raster.
+  const std::uint64_t rasterBytes = std::uint64_t(rowBytes) * out->h;
+  const std::uint64_t canHold = std::uint64_t(ctx->data->size()) * kMaxDeflateRatio + (1u << 16);
+  if (rasterBytes > canHold) {
+    std::snprintf(ctx->msg, sizeof ctx->msg,
+                  "header declares %ux%u pixels (%llu bytes) but the file (%llu bytes) can "
+                  "hold at most %llu",
+                  static_cast<unsigned>(out->w), static_cast<unsigned>(out->h),
+                  static_cast<unsigned long long>(rasterBytes),
+                  static_cast<unsigned long long>(ctx->data->size()),
+                  static_cast<unsigned long long>(canHold));
+    png_destroy_read_struct(&png, &info, nullptr);
+    return false;
+  }
   ctx->pixels.resize(rowBytes * out->h);
   ctx->rowPtrs.resize(out->h);
   for (std::uint32_t y = 0; y < out->h; ++y) ctx->rowPtrs[y] = ctx->pixels.data() + y * rowBytes;

@@ -10,14 +10,16 @@
 // Conv, AveragePool, GlobalAveragePool (2-D, NCHW, batch 1) and inference
 // BatchNormalization are linear too: a convolution/pooling becomes its sparse
 // Toeplitz matrix, composed into the pending map, so it ends up inside a Dense
-// layer (out_shape keeps the logical C x H x W). MaxPool is not linear and is
-// refused. Every folded Dense matrix is limited to kMaxMapEntries entries.
+// layer (out_shape keeps the logical C x H x W). MaxPool / GlobalMaxPool (2-D)
+// commit the pending map and append an nn::MaxPool layer (one window of input
+// indices per output, padding excluded). Every folded Dense matrix is limited to kMaxMapEntries entries.
 #include "io/onnx.h"
 
 #include <onnx/onnx_pb.h>
 
 #include <Eigen/Sparse>
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -45,11 +47,14 @@ constexpr int64_t kMaxElements = int64_t{1} << 31;
 // stored as a dense matrix of doubles, 50M entries = 400 MB.
 constexpr int64_t kMaxMapEntries = 50'000'000;
 // Largest tensor that depends on the network input (one IR neuron per value).
-constexpr int64_t kMaxVarElements = int64_t{1} << 26;
+// Its pending map costs ~24 bytes per value even when the file holds no data
+// for it (a declared input shape), so the limit also bounds what a tiny file
+// can make the loader allocate: 2^22 values (3 x 1024 x 1024 fits) = 100 MB.
+constexpr int64_t kMaxVarElements = int64_t{1} << 22;
 
 const char* kSupportedOps =
     "Gemm, MatMul, Conv (2-D), AveragePool (2-D), GlobalAveragePool, BatchNormalization "
-    "(inference), Add, Sub, Mul, Div, Neg, Relu, LeakyRelu, Tanh, Sigmoid, Flatten, Reshape, "
+    "(inference), MaxPool (2-D), GlobalMaxPool, Add, Sub, Mul, Div, Neg, Relu, LeakyRelu, Tanh, Sigmoid, Flatten, Reshape, "
     "Squeeze, Unsqueeze, Transpose, Identity, Dropout, Constant, Shape, Gather, Concat, Cast, "
     "Slice";
 
@@ -92,6 +97,7 @@ struct Const {
   Shape dims;
   std::vector<double> v;
   bool is_int = false;
+  int dtype = onnx::TensorProto::UNDEFINED;  // element type when known (tensors, Cast)
   int64_t numel() const { return static_cast<int64_t>(v.size()); }
 };
 
@@ -514,6 +520,7 @@ Const tensorToConst(const onnx::TensorProto& t) {
              " (supported: float, double, float16, int8..int64, uint8..uint64, bool)");
   }
   c.is_int = !(dt == TP::FLOAT || dt == TP::DOUBLE || dt == TP::FLOAT16);
+  c.dtype = dt;
   if (t.has_raw_data()) {
     const std::string& raw = t.raw_data();
     if (raw.size() != static_cast<size_t>(n) * esize)
@@ -785,11 +792,26 @@ class Loader {
   Var gemmOp(const onnx::NodeProto& node, const std::vector<const Value*>& in);
   Value spatialOp(const onnx::NodeProto& node, const std::vector<const Value*>& in);
   Var activation(const onnx::NodeProto& node, const Var& x, nn::Activation act);
+  Var maxPoolOp(const onnx::NodeProto& node, const Var& x);
   Const constantNode(const onnx::NodeProto& node);
   void commit(Var& v, const std::string& fallback_name);
   Shape logical(const Shape& full) const {
     if (has_batch_ && full.size() >= 2 && full[0] == 1) return Shape(full.begin() + 1, full.end());
     return full;
+  }
+  // A constant that a linear op combines with the network value (weights,
+  // bias, scale, statistics). ONNX gives it the input's type T: an integer
+  // tensor, or float16 next to a wider input, is a wrong-dtype model.
+  void checkWeight(const Const& k, const std::string& what) const {
+    if (!k.is_int && !(k.dtype == onnx::TensorProto::FLOAT16 && input_dtype_ != k.dtype)) return;
+    auto name = [](int dt, bool is_int) {
+      if (dt == onnx::TensorProto::UNDEFINED) return std::string(is_int ? "integer" : "float");
+      std::string n = onnx::TensorProto::DataType_Name(static_cast<onnx::TensorProto::DataType>(dt));
+      for (auto& ch : n) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      return n;
+    };
+    opFail(what + " has data type " + name(k.dtype, k.is_int) + " but the network input is " +
+           name(input_dtype_, false) + " (weights must have the input's floating-point type)");
   }
   const Const& needConst(const Value* v, const std::string& what) const {
     if (!v) opFail(what + " is missing");
@@ -807,6 +829,7 @@ class Loader {
 
   std::string file_;
   int opset_ = 13;
+  int input_dtype_ = onnx::TensorProto::FLOAT;
   bool has_batch_ = false;
   int epoch_ = 0;
   std::vector<nn::Layer> layers_;
@@ -858,6 +881,54 @@ Var Loader::activation(const onnx::NodeProto& node, const Var& xin, nn::Activati
   Var x = xin;
   commit(x, nodeName(node));
   layers_.push_back(nn::Layer{nodeName(node), act, logical(x.shape)});
+  return x;
+}
+
+// MaxPool / GlobalMaxPool over N x C x H x W (batch 1): commits the pending
+// map as a Dense layer, then appends the max layer.
+Var Loader::maxPoolOp(const onnx::NodeProto& node, const Var& xin) {
+  const std::string& op = node.op_type();
+  Var x = xin;
+  if (x.shape.size() != 4)
+    opFail("input " + shapeStr(x.shape) + " is not N x C x H x W; only 2-D " + op +
+           " is supported");
+  if (x.shape[0] != 1)
+    opFail("input " + shapeStr(x.shape) + " has batch size " + std::to_string(x.shape[0]) +
+           "; only batch size 1 is supported");
+  if (node.output_size() > 1 && !node.output(1).empty())
+    opFail("the Indices output is not supported");
+  const int64_t C = x.shape[1], H = x.shape[2], W = x.shape[3];
+  if (H * W == 0) opFail("input " + shapeStr(x.shape) + " has no pixels");
+  Window2d g;
+  if (op == "GlobalMaxPool") {
+    g.H = g.kh = H;
+    g.W = g.kw = W;
+    g.OH = g.OW = 1;
+  } else {
+    const auto ks = attrInts(node, "kernel_shape");
+    if (ks.size() != 2)
+      opFail("kernel_shape " + intsStr(ks) + " must have 2 entries (only 2-D MaxPool is "
+             "supported)");
+    if (attrInt(node, "ceil_mode", 0) != 0)
+      opFail("ceil_mode=1 is not supported (only floor rounding of the output size)");
+    g = windowGeometry(node, H, W, ks[0], ks[1], true);
+  }
+  checkVarSize(C * g.OH * g.OW);
+  nn::MaxPool mp;
+  mp.windows.resize(static_cast<size_t>(C * g.OH * g.OW));
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t a = 0; a < g.kh; ++a)
+      for (int64_t b = 0; b < g.kw; ++b)
+        forEachTap(g, a, b, [&](int64_t oh, int64_t ow, int64_t ih, int64_t iw) {
+          mp.windows[static_cast<size_t>((c * g.OH + oh) * g.OW + ow)].push_back(
+              (c * H + ih) * W + iw);
+        });
+  for (const auto& w : mp.windows)
+    if (w.empty()) opFail("a pooling window lies entirely in the padding");
+  commit(x, nodeName(node));
+  x.shape = {1, C, g.OH, g.OW};
+  layers_.push_back(nn::Layer{nodeName(node), std::move(mp), logical(x.shape)});
+  x.map = std::make_shared<Affine>(Affine::identity(nn::numel(x.shape)));
   return x;
 }
 
@@ -987,6 +1058,7 @@ Value Loader::layoutOp(const onnx::NodeProto& node, const std::vector<const Valu
         for (auto& d : c.v) d = to == TP::BOOL ? (d != 0) : std::trunc(d);
       }
       c.is_int = !fl;
+      c.dtype = static_cast<int>(to);
     }
     return c;
   }
@@ -1053,6 +1125,7 @@ Value Loader::elementwise(const onnx::NodeProto& node, const std::vector<const V
   }
   Var v = asVar(v0 ? in[0] : in[1]);
   const Const& k = std::get<Const>(*(v0 ? in[1] : in[0]));
+  checkWeight(k, "'" + node.input(v0 ? 1 : 0) + "'");
   Shape out = broadcastShapes(v.shape, k.dims);
   auto iv = broadcastIndex(out, v.shape), ik = broadcastIndex(out, k.dims);
   const size_t m = iv.size();
@@ -1090,6 +1163,7 @@ Var Loader::matmulOp(const onnx::NodeProto& node, const std::vector<const Value*
   }
   const bool var_left = v0 || !v1;
   const Const& k = std::get<Const>(*(var_left ? in[1] : in[0]));
+  if (v0 || v1) checkWeight(k, "'" + node.input(var_left ? 1 : 0) + "'");
   if (var_left) {
     // v [..., M, K] (or [K]) x k [K, N] (or [K]; or leading dims of 1)
     Shape ks = k.dims;
@@ -1162,6 +1236,7 @@ Var Loader::gemmOp(const onnx::NodeProto& node, const std::vector<const Value*>&
   }
   const bool var_a = v0 || !v1;
   const Const& k = std::get<Const>(*(var_a ? in[1] : in[0]));
+  if (v0 || v1) checkWeight(k, std::string(var_a ? "B '" : "A '") + node.input(var_a ? 1 : 0) + "'");
   if (v.shape.size() != 2 || k.dims.size() != 2)
     opFail("A and B must be 2-D, got A " +
            shapeStr(var_a ? v.shape : k.dims) + " and B " + shapeStr(var_a ? k.dims : v.shape));
@@ -1200,6 +1275,7 @@ Var Loader::gemmOp(const onnx::NodeProto& node, const std::vector<const Value*>&
   v.shape = {M, N};
   if (cin && beta != 0.0) {
     const Const& c = std::get<Const>(*cin);
+    if (v0 || v1) checkWeight(c, "C '" + node.input(2) + "'");
     Shape bs = broadcastShapes(v.shape, c.dims);
     if (bs != v.shape)
       opFail("C of shape " + shapeStr(c.dims) + " does not broadcast to " + shapeStr(v.shape));
@@ -1231,6 +1307,8 @@ Value Loader::spatialOp(const onnx::NodeProto& node, const std::vector<const Val
     v.map = std::make_shared<Affine>(Affine::constant(c.v));
   } else {
     v = asVar(x);
+    for (size_t i = 1; i < in.size(); ++i)
+      if (in[i]) checkWeight(std::get<Const>(*in[i]), "'" + node.input(static_cast<int>(i)) + "'");
   }
   const int64_t r = static_cast<int64_t>(v.shape.size());
 
@@ -1426,8 +1504,9 @@ void Loader::processNode(const onnx::NodeProto& node) {
   if (op == "Constant") {
     out = constantNode(node);
   } else if (op == "MaxPool" || op == "GlobalMaxPool") {
-    opFail(op + " is not supported: max pooling is not a linear map and the network IR has no "
-                "max layer yet; supported ops: " + kSupportedOps);
+    needIn(1);
+    if (!any_var) opFail(op + " of a constant tensor is not supported");
+    out = maxPoolOp(node, asVar(in[0]));
   } else if (kSpatial.count(op)) {
     needIn(op == "Conv" ? 2 : op == "BatchNormalization" ? 5 : 1);
     out = spatialOp(node, in);
@@ -1537,10 +1616,23 @@ nn::Network Loader::load(const std::string& bytes) {
     }
   }
   has_batch_ = full.size() >= 2 && full[0] == 1;
+  int64_t in_numel = 0;
   try {
-    checkVarSize(checkedNumel(full, "input '" + input.name() + "' shape"));
+    in_numel = checkedNumel(full, "input '" + input.name() + "' shape");
+    checkVarSize(in_numel);
   } catch (const OpError& e) {
     fail(e.msg);
+  }
+  if (in_numel == 0) fail("input '" + input.name() + "' shape " + shapeStr(full) + " has no values");
+  {
+    using TP = onnx::TensorProto;
+    const int et = input.type().tensor_type().elem_type();
+    if (et != TP::UNDEFINED && et != TP::FLOAT && et != TP::DOUBLE && et != TP::FLOAT16 &&
+        et != TP::BFLOAT16)
+      fail("input '" + input.name() + "' has element type " +
+           TP::DataType_Name(static_cast<TP::DataType>(et)) +
+           "; only floating-point inputs are supported");
+    if (et != TP::UNDEFINED) input_dtype_ = et;
   }
   const Shape in_shape = logical(full);
 

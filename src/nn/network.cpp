@@ -57,6 +57,22 @@ double Activation::derivative(double t) const {
   return 1.0;
 }
 
+int64_t MaxPool::argmax(const Eigen::VectorXd& x, size_t j) const {
+  const auto& w = windows[j];
+  int64_t best = w.front();
+  for (int64_t i : w)
+    if (x[i] > x[best]) best = i;
+  return best;
+}
+
+namespace {
+Eigen::VectorXd applyMaxPool(const MaxPool& mp, const Eigen::VectorXd& x) {
+  Eigen::VectorXd y(static_cast<Eigen::Index>(mp.windows.size()));
+  for (size_t j = 0; j < mp.windows.size(); ++j) y[j] = x[mp.argmax(x, j)];
+  return y;
+}
+}  // namespace
+
 Network::Network(Shape input_shape, std::vector<Layer> layers)
     : input_shape_(std::move(input_shape)), layers_(std::move(layers)) {}
 
@@ -74,6 +90,12 @@ bool Network::isPiecewiseLinear() const {
         l.activation().kind != ActKind::kLeakyRelu)
       return false;
   return true;
+}
+
+bool Network::hasMaxPool() const {
+  for (const auto& l : layers_)
+    if (l.isMaxPool()) return true;
+  return false;
 }
 
 int64_t Network::numReluNeurons() const {
@@ -96,6 +118,8 @@ std::vector<Eigen::VectorXd> Network::forwardAll(const Eigen::VectorXd& x) const
     if (l.isDense()) {
       const auto& d = l.dense();
       out.push_back(d.W * *cur + d.b);
+    } else if (l.isMaxPool()) {
+      out.push_back(applyMaxPool(l.maxPool(), *cur));
     } else {
       const auto& a = l.activation();
       Eigen::VectorXd y(cur->size());
@@ -116,6 +140,8 @@ Eigen::VectorXd Network::forward(const Eigen::VectorXd& x) const {
     if (l.isDense()) {
       const auto& d = l.dense();
       cur = d.W * cur + d.b;
+    } else if (l.isMaxPool()) {
+      cur = applyMaxPool(l.maxPool(), cur);
     } else {
       const auto& a = l.activation();
       for (Eigen::Index i = 0; i < cur.size(); ++i) cur[i] = a.apply(cur[i]);
@@ -169,6 +195,14 @@ void Network::validate(const std::string& source) const {
       require(d.W.rows() == l.outSize(), where + ": output shape mismatch");
       require(d.W.allFinite(), where + ": weight contains NaN or Inf");
       require(d.b.allFinite(), where + ": bias contains NaN or Inf");
+    } else if (l.isMaxPool()) {
+      const auto& w = l.maxPool().windows;
+      require(static_cast<int64_t>(w.size()) == l.outSize(), where + ": output shape mismatch");
+      for (const auto& win : w) {
+        require(!win.empty(), where + ": empty pooling window");
+        for (int64_t i : win)
+          require(i >= 0 && i < in, where + ": pooling window index out of range");
+      }
     } else {
       require(l.outSize() == in, where + ": activation changes size");
       require(std::isfinite(l.activation().alpha), where + ": alpha is not finite");
@@ -183,6 +217,8 @@ std::string Network::summary() const {
   for (const auto& l : layers_) {
     if (l.isDense())
       os << " -> Dense " << l.outSize();
+    else if (l.isMaxPool())
+      os << " -> MaxPool " << l.outSize();
     else
       os << " -> " << actName(l.activation().kind);
   }

@@ -3,7 +3,7 @@
 // Every linear op of the source graph (Gemm, MatMul, Add/Sub/Mul/Div by a
 // constant, normalisation, layout-only Transpose, Flatten/Reshape) is folded
 // into Dense layers at load time; nonlinearities are elementwise Activation
-// layers. Later op kinds (MaxPool) get their own variant alternative.
+// layers. Max pooling is its own layer kind (MaxPool).
 #include <Eigen/Dense>
 #include <cstdint>
 #include <string>
@@ -33,15 +33,25 @@ struct Activation {
   double derivative(double t) const;
 };
 
+// y_j = max over window j of the input (ONNX MaxPool: padding cells are not
+// in the window). windows[j] lists flat input indices; every window is nonempty.
+struct MaxPool {
+  std::vector<std::vector<int64_t>> windows;
+  // Index of the largest input of window j (the first one on ties).
+  int64_t argmax(const Eigen::VectorXd& x, size_t j) const;
+};
+
 struct Layer {
   std::string name;  // source node name(s), for messages
-  std::variant<Dense, Activation> op;
+  std::variant<Dense, Activation, MaxPool> op;
   Shape out_shape;   // logical output shape (without batch)
 
   bool isDense() const { return std::holds_alternative<Dense>(op); }
   bool isActivation() const { return std::holds_alternative<Activation>(op); }
+  bool isMaxPool() const { return std::holds_alternative<MaxPool>(op); }
   const Dense& dense() const { return std::get<Dense>(op); }
   const Activation& activation() const { return std::get<Activation>(op); }
+  const MaxPool& maxPool() const { return std::get<MaxPool>(op); }
   int64_t outSize() const { return numel(out_shape); }
 };
 
@@ -58,8 +68,9 @@ class Network {
   // Size of the input of layer i (output of i-1, or the network input).
   int64_t layerInSize(size_t i) const;
 
-  // True when every activation is ReLU or LeakyReLU (MIP-encodable).
+  // True when every activation is ReLU or LeakyReLU (MIP-encodable; MaxPool is too).
   bool isPiecewiseLinear() const;
+  bool hasMaxPool() const;
   int64_t numReluNeurons() const;
 
   // Forward pass in double. Throws Error on a size mismatch.

@@ -22,6 +22,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/append.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "io/images.h"
@@ -336,26 +337,7 @@ LoadedResults loadResults(const std::string& path) {
 }
 
 void appendResult(const std::string& path, const SweepRecord& r) {
-  const std::string line = toJson(r).dump() + "\n";
-  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error(path + ": cannot open for appending (" + std::strerror(errno) + ")");
-  size_t off = 0;
-  while (off < line.size()) {
-    ssize_t w = ::write(fd, line.data() + off, line.size() - off);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      throw Error(path + ": write failed (" + std::strerror(e) + ")");
-    }
-    off += static_cast<size_t>(w);
-  }
-  if (::fsync(fd) != 0) {
-    int e = errno;
-    ::close(fd);
-    throw Error(path + ": fsync failed (" + std::strerror(e) + ")");
-  }
-  ::close(fd);
+  appendLines(path, toJson(r).dump() + "\n");
 }
 
 void truncateResults(const std::string& path, long bytes) {
@@ -926,10 +908,8 @@ SweepOutcome runSweepWith(const SweepParams& p, const SweepHooks& hooks,
   }
   const std::vector<std::string> paths = expandModelPaths(p.models);
 
-  // ---- output directory and previous results
-  std::error_code ec;
-  fs::create_directories(p.out_dir, ec);
-  require(!ec && fs::is_directory(p.out_dir), p.out_dir + ": cannot create output directory");
+  // ---- output directory and previous results (the writing process only)
+  const bool writer = hooks.runner.writer;
   const std::string results = (fs::path(p.out_dir) / "results.jsonl").string();
   // One sweep per output directory at a time (released when the fd closes).
   struct LockFd {
@@ -938,14 +918,19 @@ SweepOutcome runSweepWith(const SweepParams& p, const SweepHooks& hooks,
       if (fd >= 0) ::close(fd);
     }
   } lock;
-  const std::string lock_path = (fs::path(p.out_dir) / ".sweep.lock").string();
-  lock.fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  require(lock.fd >= 0, lock_path + ": cannot open lock file");
-  require(::flock(lock.fd, LOCK_EX | LOCK_NB) == 0,
-          p.out_dir + ": another nnopt sweep is writing to this directory");
   SweepOutcome outcome;
   LoadedResults prev;
-  if (fs::exists(results)) {
+  if (writer) {
+    std::error_code ec;
+    fs::create_directories(p.out_dir, ec);
+    require(!ec && fs::is_directory(p.out_dir), p.out_dir + ": cannot create output directory");
+    const std::string lock_path = (fs::path(p.out_dir) / ".sweep.lock").string();
+    lock.fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    require(lock.fd >= 0, lock_path + ": cannot open lock file");
+    require(::flock(lock.fd, LOCK_EX | LOCK_NB) == 0,
+            p.out_dir + ": another nnopt sweep is writing to this directory");
+  }
+  if (writer && fs::exists(results)) {
     require(p.resume, results + " already exists: use --resume or another --out");
     prev = loadResults(results);
     if (prev.partial_tail) {
@@ -1002,39 +987,41 @@ SweepOutcome runSweepWith(const SweepParams& p, const SweepHooks& hooks,
     return a.name < b.name;
   });
 
-  // ---- jobs
+  // ---- jobs: every (network, method) pair, numbered the same way in every
+  // process; the writer runs those not done yet.
   struct Job {
     const NetJob* net;
     const MethodSpec* method;
   };
   std::vector<Job> jobs;
+  std::vector<long> todo;
   for (const auto& n : nets)
     for (const auto& m : methods) {
-      if (done.count({n.name, m.name})) {
+      if (done.count({n.name, m.name}))
         ++outcome.skipped;
-        continue;
-      }
+      else
+        todo.push_back(static_cast<long>(jobs.size()));
       jobs.push_back({&n, &m});
     }
+  if (!writer) todo.clear();
   SweepProgress prog;
-  prog.to_run = static_cast<int>(jobs.size());
+  prog.to_run = static_cast<int>(todo.size());
   prog.skipped = outcome.skipped;
-  if (progress) progress(prog);
+  if (progress && writer) progress(prog);
 
+  SweepParams pj = p;  // what a run sees
+  if (pj.threads == 0) pj.threads = hooks.runner.default_threads;
   const std::string ds_name = fs::path(p.dataset).filename().string();
-  Timer total;
-  std::map<std::string, std::pair<double, int>> method_time;  // wall time, runs
-  double all_time = 0;
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    const NetJob& n = *jobs[i].net;
-    const MethodSpec& m = *jobs[i].method;
+  auto work = [&](long i) {
+    const NetJob& n = *jobs[static_cast<size_t>(i)].net;
+    const MethodSpec& m = *jobs[static_cast<size_t>(i)].method;
     const int starts = m.kind == SweepMethodKind::kMip
                            ? 1
                            : (p.starts > 0 ? p.starts : (m.kind == SweepMethodKind::kAuto ? 16 : 1));
     Timer wall;
     SweepRecord r;
     try {
-      r = hooks.run(n.net, box, img.pixels, n.label, n.target, m, starts, p);
+      r = hooks.run(n.net, box, img.pixels, n.label, n.target, m, starts, pj);
     } catch (const std::exception& e) {
       r = SweepRecord{};
       r.verdict = "error";
@@ -1059,27 +1046,39 @@ SweepOutcome runSweepWith(const SweepParams& p, const SweepHooks& hooks,
     r.dataset = ds_name;
     r.index = p.index;
     r.target_mode = p.target;
+    return toJson(r).dump();
+  };
+
+  Timer total;
+  std::map<std::string, std::pair<double, int>> method_time;  // run time, runs
+  double all_time = 0;
+  std::set<long> finished;
+  auto record = [&](long i, const std::string& line) {
+    SweepRecord r = recordFromJson(nlohmann::json::parse(line));
     r.timestamp = nowIso();
     appendResult(results, r);
     ++outcome.ran;
+    finished.insert(i);
 
-    const double w = wall.seconds();
-    method_time[m.name].first += w;
-    method_time[m.name].second += 1;
-    all_time += w;
+    method_time[r.method].first += r.time_s;
+    method_time[r.method].second += 1;
+    all_time += r.time_s;
     double eta = 0;
-    const double avg_all = all_time / double(i + 1);
-    for (size_t k = i + 1; k < jobs.size(); ++k) {
-      auto it = method_time.find(jobs[k].method->name);
+    const double avg_all = all_time / double(finished.size());
+    for (long k : todo) {
+      if (finished.count(k)) continue;
+      auto it = method_time.find(jobs[static_cast<size_t>(k)].method->name);
       eta += it != method_time.end() ? it->second.first / it->second.second : avg_all;
     }
-    prog.done = static_cast<int>(i + 1);
+    prog.done = static_cast<int>(finished.size());
     prog.elapsed_s = total.seconds();
     prog.eta_s = eta;
     prog.record = &r;
     if (progress) progress(prog);
     prog.record = nullptr;
-  }
+  };
+  runJobs(hooks.runner, todo, work, record);
+  if (!writer) return outcome;
 
   // ---- table, summary, plot (also when everything was done already)
   LoadedResults all = loadResults(results);

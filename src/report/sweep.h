@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/jobs.h"
 #include "nn/network.h"
 #include "spec/property.h"
 
@@ -194,6 +195,10 @@ struct SweepHooks {
                             int true_label, int target_label, const MethodSpec& m,
                             int starts, const SweepParams& p)>
       run;
+  // How the runs are spread (core/jobs.h): serial by default. A process that
+  // is not the writer takes no lock, reads and writes no file in --out and
+  // returns an empty outcome.
+  JobRunner runner;
 };
 
 struct SweepProgress {
@@ -217,7 +222,8 @@ struct SweepOutcome {
 std::vector<std::string> expandModelPaths(const std::vector<std::string>& models);
 
 // The sweep with the ONNX loader and the attack engine.
-SweepOutcome runSweep(const SweepParams& p, const SweepProgressFn& progress = {});
+SweepOutcome runSweep(const SweepParams& p, const SweepProgressFn& progress = {},
+                      const JobRunner& runner = {});
 // The sweep with injected loader/runner (tests).
 SweepOutcome runSweepWith(const SweepParams& p, const SweepHooks& hooks,
                           const SweepProgressFn& progress = {});

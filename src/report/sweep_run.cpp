@@ -91,8 +91,10 @@ SweepRecord runMethod(const nn::Network& net, const spec::Box& box, const Eigen:
 
 }  // namespace
 
-SweepOutcome runSweep(const SweepParams& p, const SweepProgressFn& progress) {
+SweepOutcome runSweep(const SweepParams& p, const SweepProgressFn& progress,
+                      const JobRunner& runner) {
   SweepHooks hooks;
+  hooks.runner = runner;
   hooks.load_network = [](const std::string& path) { return io::loadOnnx(path); };
   hooks.run = runMethod;
   return runSweepWith(p, hooks, progress);

@@ -474,6 +474,7 @@ InputBabResult inputBranchAndBound(const nn::Network& net, const spec::Box& box,
   require(!box.empty(), "input B&B: the input box is empty");
   require(box.lo.allFinite() && box.hi.allFinite(), "input B&B: the input box must be finite");
   require(!spec.disjuncts.empty(), "input B&B: the output condition has no disjuncts");
+  require(!net.hasMaxPool(), "input B&B does not support MaxPool layers");
   InputBab bab(net, box, spec, p);
   return bab.run();
 }

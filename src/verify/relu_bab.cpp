@@ -400,6 +400,7 @@ ReluBabResult reluBranchAndBound(const nn::Network& net, const spec::Box& box,
                                  const ReluBabParams& p) {
   require(net.isPiecewiseLinear(),
           "ReLU branch and bound needs a piecewise-linear network (ReLU/LeakyReLU)");
+  require(!net.hasMaxPool(), "ReLU branch and bound does not support MaxPool layers");
   require(box.size() == net.inputSize(), "ReLU B&B: box has " + std::to_string(box.size()) +
                                              " dimensions, network input has " +
                                              std::to_string(net.inputSize()));

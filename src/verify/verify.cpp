@@ -512,6 +512,9 @@ VerifyResult verifyProperty(const nn::Network& net, const spec::Property& prop,
                             const VerifyParams& params) {
   require(params.timeout_s > 0 && !std::isnan(params.timeout_s),
           "verify: the timeout must be > 0 seconds");
+  require(!net.hasMaxPool(),
+          "verify: networks with MaxPool layers are not supported yet (nnopt attack --method mip "
+          "handles them)");
   Verifier v(net, prop, params);
   return v.run();
 }

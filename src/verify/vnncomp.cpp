@@ -12,6 +12,7 @@
 #include <map>
 #include <sstream>
 
+#include "core/append.h"
 #include "core/error.h"
 
 namespace nnopt::verify {
@@ -167,11 +168,12 @@ std::vector<Instance> instancesFromReference(const std::string& path) {
 }
 
 std::vector<ResultRow> readResultsCsv(const std::string& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   std::vector<ResultRow> out;
   if (!in) return out;
   std::string l;
   while (std::getline(in, l)) {
+    if (in.eof()) break;  // a last line without '\n' was cut by a kill: not a result
     auto f = splitCsv(trim(l));
     if (f.size() != 4) continue;
     ResultRow r{f[0], f[1], f[2], 0.0};
@@ -188,29 +190,10 @@ void appendResultRow(const std::string& path, const ResultRow& row) {
   for (const auto* f : {&row.network, &row.property, &row.result})
     require(f->find_first_of(",\n") == std::string::npos,
             path + ": cannot write a results row: '" + *f + "' contains a comma or newline");
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  if (fd < 0) throw Error(path + ": cannot open for appending (" + std::strerror(errno) + ")");
-  std::string text;
-  const off_t size = ::lseek(fd, 0, SEEK_END);
-  if (size == 0) text = std::string(kResultsHeader) + "\n";
   char t[64];
   std::snprintf(t, sizeof t, "%.3f", row.time_s);
-  text += row.network + "," + row.property + "," + row.result + "," + t + "\n";
-  const char* p = text.data();
-  size_t left = text.size();
-  while (left > 0) {
-    ssize_t w = ::write(fd, p, left);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) {
-      const std::string err = std::strerror(errno);
-      ::close(fd);
-      throw Error(path + ": write failed (" + err + ")");
-    }
-    p += w;
-    left -= static_cast<size_t>(w);
-  }
-  ::fsync(fd);
-  ::close(fd);
+  appendLines(path, row.network + "," + row.property + "," + row.result + "," + t + "\n",
+              kResultsHeader);
 }
 
 ScoreSummary scoreResults(const std::vector<ResultRow>& results,

@@ -48,12 +48,12 @@ struct ResultRow {
 };
 inline constexpr const char* kResultsHeader = "network,property,result,time_s";
 
-// Rows of results.csv; a missing file gives no rows. Malformed lines (e.g. a
-// row cut by a crash) are skipped.
+// Rows of results.csv; a missing file gives no rows. Malformed lines and a
+// last line without '\n' (a row cut by a kill) are skipped.
 std::vector<ResultRow> readResultsCsv(const std::string& path);
 // Appends one row as a single write (writing the header first when the file
-// is new or empty), then flushes and fsyncs. Throws Error when the file
-// cannot be written.
+// is new or empty), then fsyncs, never cut by SIGINT/SIGTERM (core/append.h).
+// Throws Error when the file cannot be written.
 void appendResultRow(const std::string& path, const ResultRow& row);
 
 struct ReferenceRow {

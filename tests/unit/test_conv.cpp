@@ -536,12 +536,12 @@ TEST(Conv, GlobalAveragePoolAndBatchNormAfterConv) {
 // ---------------------------------------------------------------- errors
 
 TEST(Conv, UnsupportedVariantsGiveClearErrors) {
-  {  // MaxPool stays unsupported (not linear)
+  {  // 3-D max pooling
     Builder b;
-    b.input("x", {1, 1, 4, 4});
-    attrInts(b.node("MaxPool", {"x"}, {"y"}, "pool1"), "kernel_shape", {2, 2});
+    b.input("x", {1, 1, 4, 4, 4});
+    attrInts(b.node("MaxPool", {"x"}, {"y"}, "pool3d"), "kernel_shape", {2, 2, 2});
     b.output("y");
-    expectLoadError(b.bytes(), {"pool1", "MaxPool", "not supported", "not a linear map"});
+    expectLoadError(b.bytes(), {"pool3d", "MaxPool", "only 2-D"});
   }
   {  // 3-D convolution
     Builder b;

@@ -626,12 +626,42 @@ TEST(Onnx, ConvFoldsIntoOneDenseLayer) {
   expectNear(net.forward(vec(xv)), expect);
 }
 
-TEST(Onnx, MaxPoolIsNotSupported) {
+TEST(Onnx, MaxPoolForwardTakesTheWindowMaximum) {
+  // 1 x 4 x 4, kernel 2x2, stride 2: four disjoint windows (more cases in test_conv).
   Builder b;
   b.input("x", {1, 1, 4, 4});
-  attrInts(b.node("MaxPool", {"x"}, {"y"}, "pool1"), "kernel_shape", {2, 2});
+  auto* n = b.node("MaxPool", {"x"}, {"y"}, "pool1");
+  attrInts(n, "kernel_shape", {2, 2});
+  attrInts(n, "strides", {2, 2});
   b.output("y");
-  expectLoadError(b.bytes(), {"pool1", "MaxPool", "not supported", "supported ops: Gemm"});
+  auto net = b.load();
+  ASSERT_EQ(net.numLayers(), 1u);
+  EXPECT_TRUE(net.layers()[0].isMaxPool());
+  EXPECT_EQ(net.layers()[0].out_shape, (nn::Shape{1, 2, 2}));
+  const auto xv = vals(16, 40);
+  Eigen::VectorXd expect(4);
+  for (int oh = 0; oh < 2; ++oh)
+    for (int ow = 0; ow < 2; ++ow) {
+      double m = -1e300;
+      for (int a = 0; a < 2; ++a)
+        for (int c = 0; c < 2; ++c) m = std::max(m, xv[(2 * oh + a) * 4 + 2 * ow + c]);
+      expect[oh * 2 + ow] = m;
+    }
+  expectNear(net.forward(vec(xv)), expect);
+}
+
+TEST(Onnx, MaxPoolCeilModeIsRefused) {
+  Builder b;
+  b.input("x", {1, 1, 5, 5});
+  auto* n = b.node("MaxPool", {"x"}, {"y"}, "pool1");
+  attrInts(n, "kernel_shape", {2, 2});
+  attrInts(n, "strides", {2, 2});
+  auto* a = n->add_attribute();
+  a->set_name("ceil_mode");
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(1);
+  b.output("y");
+  expectLoadError(b.bytes(), {"pool1", "MaxPool", "ceil_mode"});
 }
 
 TEST(Onnx, NaNWeightNamesTensor) {

@@ -1,0 +1,74 @@
+#include "core/interrupt.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+
+namespace nnopt {
+namespace {
+
+std::atomic<int> g_signal{0};
+std::atomic<int> g_guards{0};
+std::atomic<bool> g_installed{false};
+char g_message[512] = {0};
+std::atomic<size_t> g_message_len{0};
+
+[[noreturn]] void exitNow(int sig) {
+  const size_t n = g_message_len.load();
+  if (n > 0) {
+    ssize_t w = ::write(STDERR_FILENO, g_message, n);
+    (void)w;
+  }
+  ::_exit(128 + sig);
+}
+
+void onSignal(int sig) {
+  int expected = 0;
+  g_signal.compare_exchange_strong(expected, sig);  // the first signal names the exit
+  if (g_guards.load() == 0) exitNow(g_signal.load());
+  // A guard is open: its destructor exits.
+}
+
+}  // namespace
+
+void installInterruptHandlers(const char* message) {
+  size_t n = message ? std::strlen(message) : 0;
+  if (n >= sizeof g_message) n = sizeof g_message - 1;
+  g_message_len.store(0);
+  if (n) std::memcpy(g_message, message, n);
+  g_message_len.store(n);
+  struct sigaction sa;
+  std::memset(&sa, 0, sizeof sa);
+  sa.sa_handler = onSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  g_installed.store(true);
+}
+
+int interruptSignal() { return g_signal.load(); }
+
+// Leaves a guard: the last one out exits when a signal came.
+static void release() {
+  if (g_guards.fetch_sub(1) == 1)
+    if (const int sig = g_signal.load()) exitNow(sig);
+}
+
+ExitGuard::ExitGuard() : active_(g_installed.load()) {
+  if (!active_) return;
+  g_guards.fetch_add(1);
+  if (g_signal.load() == 0) return;
+  // The signal came first: this guard has written nothing. Leave at once; when
+  // other guards are open, wait for the last of them to exit the process.
+  release();
+  for (;;) ::pause();
+}
+
+ExitGuard::~ExitGuard() {
+  if (active_) release();
+}
+
+}  // namespace nnopt
