@@ -134,6 +134,7 @@ struct AttackOptions {
   std::string save_image;
   std::string save_panel;
   bool solver_log = false;
+  int input_chunk = 0;
   bool quiet = false;
   std::string bounds = "crown";
   double lp_time_limit = 30.0;
@@ -227,6 +228,8 @@ int runAttack(const AttackOptions& o) {
   p.lp_time_limit = o.lp_time_limit;
   p.threads = 1;
   p.solver_log = o.solver_log;
+  if (o.input_chunk < 0) throw Error("--nlp-input-chunk must be >= 0");
+  p.input_chunk = o.input_chunk;
   attack::MultiStartParams msp;
   msp.nlp = p;
   msp.starts = n_starts;
@@ -630,6 +633,9 @@ int main(int argc, char** argv) {
   attack->add_option("--lp-time-limit", ao.lp_time_limit,
                      "seconds for LP tightening (default 30, at most 1/5 of --time-limit)");
   attack->add_flag("--solver-log", ao.solver_log, "show the solver's own log");
+  attack->add_option("--nlp-input-chunk", ao.input_chunk,
+                     "NLP: write the first layer through partial sums over blocks of N inputs "
+                     "(smaller KKT fronts for MUMPS; 0 = off, the default)");
   attack->add_flag("--quiet,-q", ao.quiet, "no human summary on stdout");
 
   InputOptions co;

@@ -169,6 +169,7 @@ MarginAttackResult runNlp(const nn::Network& net, const spec::Box& box, const Ei
   Deadline deadline(p.time_limit);
   formulate::EmbedOptions opt;
   opt.relu = formulate::ReluEncoding::kComplementarity;
+  opt.input_chunk = p.input_chunk;
   switch (p.nlp_form) {
     case NlpForm::kScholtes:
       opt.compl_form = formulate::ComplForm::kRelaxed;

@@ -59,6 +59,9 @@ struct MarginAttackParams {
   double rho_start = 1.0;
   double rho_factor = 10.0;
   double rho_end = 1e4;
+  // NLP: first-layer partial sums over blocks of this many inputs
+  // (formulate::EmbedOptions::input_chunk); 0 = one row per neuron.
+  int input_chunk = 0;
   // "mpec" labels the method as the MPEC route in reports (same engine).
   bool label_mpec = false;
   // A MIP proves robustness only when its bound exceeds this (solver tolerances).

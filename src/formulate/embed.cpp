@@ -64,13 +64,37 @@ class Embedder {
   std::vector<int> dense(size_t li, const nn::Dense& d, const std::vector<int>& in) {
     const auto& lo = bt_.lo[li];
     const auto& hi = bt_.hi[li];
+    const Eigen::Index chunk = opt_.input_chunk;
+    const bool chunked = opt_.relu == ReluEncoding::kComplementarity && chunk > 0 && li == 0 &&
+                         d.W.cols() > 2 * chunk;
     std::vector<int> out(d.W.rows());
     for (Eigen::Index j = 0; j < d.W.rows(); ++j) {
       int y = m_.addVar(widenLo(lo[j]), widenHi(hi[j]), false, neuronName("a", li, j));
       std::vector<LinTerm> terms{{y, 1.0}};
-      for (Eigen::Index k = 0; k < d.W.cols(); ++k) {
-        double w = d.W(j, k);
-        if (w != 0.0 && in[k] >= 0) terms.push_back({in[k], -w});
+      if (!chunked) {
+        for (Eigen::Index k = 0; k < d.W.cols(); ++k) {
+          double w = d.W(j, k);
+          if (w != 0.0 && in[k] >= 0) terms.push_back({in[k], -w});
+        }
+      } else {
+        for (Eigen::Index k0 = 0; k0 < d.W.cols(); k0 += chunk) {
+          const Eigen::Index k1 = std::min<Eigen::Index>(d.W.cols(), k0 + chunk);
+          std::vector<LinTerm> part;
+          double plo = 0.0, phi = 0.0;  // interval range of the partial sum
+          for (Eigen::Index k = k0; k < k1; ++k) {
+            const double w = d.W(j, k);
+            if (w == 0.0 || in[k] < 0) continue;
+            part.push_back({in[k], -w});
+            plo += std::min(w * bt_.in_lo[k], w * bt_.in_hi[k]);
+            phi += std::max(w * bt_.in_lo[k], w * bt_.in_hi[k]);
+          }
+          if (part.empty()) continue;
+          const int sv = m_.addVar(widenLo(plo), widenHi(phi), false, neuronName("psum", li, j));
+          part.push_back({sv, 1.0});
+          m_.addRow(std::move(part), 0.0, 0.0, neuronName("psum", li, j));
+          terms.push_back({sv, -1.0});
+          e_.partial_sums.push_back({j, k0, k1, sv});
+        }
       }
       m_.addRow(std::move(terms), d.b[j], d.b[j], neuronName("dense", li, j));
       out[j] = y;
@@ -340,6 +364,10 @@ void setStartFromInput(MathModel& m, const nn::Network& net, const Embedding& e,
     set(a.z, t > 0.0 ? 1.0 : 0.0);
     set(a.p, std::max(t, 0.0));
     set(a.n, std::max(-t, 0.0));
+  }
+  for (const auto& ps : e.partial_sums) {
+    const auto& d = net.layers()[0].dense();
+    set(ps.var, d.W.row(ps.row).segment(ps.k0, ps.k1 - ps.k0).dot(x0.segment(ps.k0, ps.k1 - ps.k0)));
   }
   for (const auto& a : e.pool_aux) {
     const Eigen::VectorXd& xin = a.layer == 0 ? x0 : vals[a.layer - 1];

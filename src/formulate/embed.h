@@ -29,6 +29,14 @@ struct EmbedOptions {
   ReluEncoding relu = ReluEncoding::kBigM;
   ComplForm compl_form = ComplForm::kRelaxed;
   double compl_param = 1.0;  // tau / mu for the relaxed and smoothed forms
+  // Complementarity (NLP) only: a Dense layer fed by the network input with
+  // more than 2 * input_chunk inputs is written through partial sums over
+  // blocks of input_chunk inputs (s_jg = sum_{i in g} W_ji x_i, a_j = sum_g
+  // s_jg + b_j). Same feasible set in (x, a); the KKT matrix then has no
+  // front with all inputs at once: with one row per neuron over all 784
+  // pixels, MUMPS amalgamates the pixels into one dense (784 + h)-wide front
+  // and spends most of each Ipopt iteration factorising it. 0 = off.
+  int input_chunk = 0;
 };
 
 // A ReLU handled by complementarity: y = output var, s = slack var, row index
@@ -65,6 +73,14 @@ struct PoolAux {
   std::vector<int> t, p, n, m; // complementarity cascade (index 0 unused)
 };
 
+// One partial sum of a chunked first layer (EmbedOptions::input_chunk):
+// var = sum over inputs [k0, k1) of W(row, k) x_k.
+struct PartialSum {
+  int64_t row;
+  int64_t k0, k1;
+  int var;
+};
+
 struct Embedding {
   std::vector<int> input_vars;   // one per network input
   std::vector<int> output_vars;  // one per network output
@@ -75,6 +91,7 @@ struct Embedding {
   std::vector<ComplPair> compl_pairs;
   std::vector<ReluAux> relu_aux;
   std::vector<PoolAux> pool_aux;
+  std::vector<PartialSum> partial_sums;
   int binaries = 0;
   int unstable_relus = 0;
   int stable_relus = 0;

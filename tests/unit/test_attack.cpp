@@ -115,6 +115,34 @@ TEST(Attack, MipIsLowerBoundOfEveryNlpForm) {
   }
 }
 
+TEST(Attack, ChunkedFirstLayerIsTheSameNlp) {
+  // Partial sums over input blocks change the model, not the problem: the
+  // start point (the clean image) is feasible, and the optimum of the
+  // product form from that start stays above the MIP optimum and replays.
+  auto net = randomNet({50, 12, 12, 4}, 5);
+  Eigen::VectorXd x0 = randomPoint(50, 6);
+  auto box = spec::linfBall(x0, 0.15);
+  Eigen::VectorXd clean = net.forward(x0);
+  int label = argmax(clean), target = attack::runnerUp(clean, label);
+  auto mip = attack::marginAttack(net, box, x0, label, target, mipParams());
+  ASSERT_EQ(mip.status, "optimal");
+  auto plain = attack::marginAttack(net, box, x0, label, target, nlpParams(attack::NlpForm::kProduct));
+  for (int chunk : {7, 16}) {
+    SCOPED_TRACE(chunk);
+    auto p = nlpParams(attack::NlpForm::kProduct);
+    p.input_chunk = chunk;
+    auto r = attack::marginAttack(net, box, x0, label, target, p);
+    const int blocks = (50 + chunk - 1) / chunk;
+    EXPECT_EQ(r.variables, plain.variables + 12 * blocks);
+    EXPECT_EQ(r.constraints, plain.constraints + 12 * blocks);
+    ASSERT_FALSE(std::isnan(r.margin)) << r.status;
+    EXPECT_LE(mip.margin, r.margin + 1e-6);
+    EXPECT_TRUE(box.contains(r.adversarial, 0.0));
+    Eigen::VectorXd y = net.forward(r.adversarial);
+    EXPECT_NEAR(r.margin, y[label] - y[target], 1e-12);
+  }
+}
+
 TEST(Attack, ZeroEpsIsRobustWhenCorrect) {
   auto net = randomNet({10, 12, 4}, 4);
   Eigen::VectorXd x0 = randomPoint(10, 5);
