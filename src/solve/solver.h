@@ -26,6 +26,10 @@ struct SolveParams {
   bool verbose = false;            // solver log to stdout (CLI debug only)
   double mip_rel_gap = 1e-9;       // CBC allowableFractionGap
   double mip_abs_gap = 1e-7;       // CBC allowableGap
+  // CBC's cutoff increment: nodes whose LP bound is within it of the incumbent
+  // are pruned, so a finished MIP is optimal to within it, and
+  // Solution::bound is at most the incumbent minus it (cbc_backend.cpp).
+  double mip_cutoff_increment = 1e-6;
   // Initial point (NLP) or MIP start; empty = model's Variable::start.
   std::vector<double> start;
   // Ipopt
