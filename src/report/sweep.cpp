@@ -782,7 +782,10 @@ std::vector<std::string> writeSweepOutputs(const SweepTable& t, const std::strin
   std::string names;
   for (size_t i = 0; i < t.methods.size(); ++i)
     names += (i ? " vs " : "") + displayName(t, t.methods[i]);
-  c.title = "Solve time per architecture: " + names;
+  // The legend names every method; a long "a vs b vs ..." list would run off the title.
+  c.title = t.methods.size() <= 3
+                ? "Solve time per architecture: " + names
+                : fmt::format("Solve time per architecture, {} methods", t.methods.size());
   if (const SweepRecord* r = anyRecord(t)) c.title += fmt::format(" (L-inf eps {})", r->eps);
   c.x_label = "architecture (hidden layers x neurons per layer), ordered by size";
   c.y_label = "solve time (s, log scale)";
