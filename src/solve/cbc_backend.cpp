@@ -74,6 +74,9 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kFeasTol = 1e-6;  // MIP start acceptance, rows/bounds and integrality
+// Largest row/bound violation of a point CBC returns that is still taken as a
+// solution (CBC's own tolerances are 1e-7 on its scaled model).
+constexpr double kPointTol = 1e-5;
 
 std::mutex g_cbc_driver_mutex;  // see the file comment
 
@@ -348,9 +351,12 @@ Solution solveMip(const model::MathModel& m, const SolveParams& p) {
     }
     // The root LP inside CbcMain1 does not look at -sec: on convSmall (eps 0.02)
     // Clp's initial dual simplex alone ran 245 s under a 120 s limit. Clp's own
-    // limit (CPU seconds) stops it; CBC then ends without a solution (timeout).
-    if (std::isfinite(p.time_limit))
-      solver.getModelPtr()->setMaximumSeconds(std::max(p.time_limit - timer.seconds(), 1e-3));
+    // limits (CPU and wall seconds) stop it; CBC then ends without a solution (timeout).
+    if (std::isfinite(p.time_limit)) {
+      const double left = std::max(p.time_limit - timer.seconds(), 1e-3);
+      solver.getModelPtr()->setMaximumSeconds(left);
+      solver.getModelPtr()->setMaximumWallSeconds(left);
+    }
     CbcModel model(solver);  // copies the solver
     model.setLogLevel(log_level);
 
@@ -400,6 +406,19 @@ Solution solveMip(const model::MathModel& m, const SolveParams& p) {
     // CbcMain1 leaves the incumbent in the model it was given, in its columns.
     const double* best = model.bestSolution();
     if (best != nullptr && model.getNumCols() == n) sol.x.assign(best, best + n);
+    // Only a point that satisfies the model is an incumbent. Stopped by the
+    // time limit after the root LP (mnist_convpool, eps 0.05, 120 s), CBC
+    // returned the LP relaxation's point as its best solution (binaries at
+    // 0.5, rows violated by 1.4, objective -0.54 where the input replays to
+    // 7.2) and it displaced the feasible MIP start.
+    if (sol.hasPoint()) {
+      const double viol = m.maxViolation(sol.x);
+      if (!integral(m, sol.x) || !(viol <= kPointTol)) {
+        sol.message += "; CBC's point violates the model (by " + fmtArg(viol) +
+                       ", or integrality) and was dropped";
+        sol.x.clear();
+      }
+    }
     // CBC's objective in its own (minimisation, offset-free) terms.
     auto cbcObj = [&](const std::vector<double>& x) { return sign * (m.evalObjective(x) - offset); };
     double obj = sol.hasPoint() ? cbcObj(sol.x) : kInf;
