@@ -6,6 +6,7 @@
 
 #include "attack/pgd.h"
 #include "bounds/bound_table.h"
+#include "bounds/crown.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "formulate/embed.h"
@@ -86,6 +87,18 @@ DistModel buildModel(const nn::Network& net, const spec::Box& box, const Eigen::
   const double lp_budget = std::min(p.lp_time_limit, 0.2 * p.time_limit);
   auto bt = bounds::tightestBounds(
       net, box, net.isPiecewiseLinear() ? p.bounds : bounds::BoundsLevel::kCrown, lp_budget);
+  const bool l1_budget = p.norm == Norm::kL1 && std::isfinite(p.l1_budget);
+  if (l1_budget) {  // both tables are sound for box ∩ L1 ball: keep the tighter side
+    bounds::CrownParams cp;
+    cp.l1_center = x0;
+    cp.l1_radius = p.l1_budget;
+    const auto b1 = bounds::crownBounds(net, box, cp);
+    for (size_t k = 0; k < bt.lo.size(); ++k) {
+      bt.lo[k] = bt.lo[k].cwiseMax(b1.lo[k]);
+      bt.hi[k] = bt.hi[k].cwiseMin(b1.hi[k]).cwiseMax(bt.lo[k]);
+    }
+    bt.method += "+l1";
+  }
   r.bounds_method = bt.method;
   r.bounds_time_s = timer.seconds();
   auto& m = dm.m;
@@ -114,6 +127,14 @@ DistModel buildModel(const nn::Network& net, const spec::Box& box, const Eigen::
           m.objLinear().push_back({dm.dminus[i], 1.0});
         }
         m.addRow(std::move(terms), x0[i], x0[i], "dist" + std::to_string(i));
+      }
+      if (l1_budget) {  // sum d+ + d- <= budget (no better point lies outside)
+        std::vector<model::LinTerm> all;
+        for (int i = 0; i < n; ++i) {
+          if (dm.dplus[i] >= 0) all.push_back({dm.dplus[i], 1.0});
+          if (dm.dminus[i] >= 0) all.push_back({dm.dminus[i], 1.0});
+        }
+        m.addRow(std::move(all), -kInf, p.l1_budget, "l1_budget");
       }
       break;
     }
@@ -358,6 +379,7 @@ MinDistortionResult minDistortionAttack(const nn::Network& net, const Eigen::Vec
         mbox = minDistortionBox(x0, rad);
         r.mip_box_eps = rad;
       }
+      if (params.norm == Norm::kL1) mp.l1_budget = std::min(mp.l1_budget, rad);
     }
     r.warm_start_distance = nr.verdict == MinDistVerdict::kAttackFound ? nr.distance : NAN;
     r.warm_start_time_s = nr.time_s;

@@ -60,6 +60,11 @@ struct MinDistortionParams {
   // lies inside, so the MIP's optimum and lower bound stay valid for the
   // original problem), which tightens the neuron bounds behind the big-M rows.
   bool nlp_warm_start = false;
+  // L1 only: the MIP may assume ||x - x0||_1 <= l1_budget (set from the NLP
+  // point's distance by nlp_warm_start: every better point lies inside). The
+  // model gets that row, and the neuron bounds are also computed over the box
+  // intersected with the L1 ball (CrownParams::l1_center / l1_radius).
+  double l1_budget = std::numeric_limits<double>::infinity();
 };
 
 struct MinDistortionResult {

@@ -258,10 +258,9 @@ void checkBox(const nn::Network& net, const spec::Box& box, const char* what) {
 
 // Back-substitutes the linear forms A_U z + c_U (upper) and A_L z + c_L (lower),
 // where z is the output of layer `top` (top < 0: the network input), down to
-// the input and concretises over [mid - rad, mid + rad].
-void backSubstitute(const nn::Network& net, const std::vector<LayerRelax>& relax, int top,
-                    MatrixXd au, VectorXd cu, MatrixXd al, VectorXd cl, const VectorXd& mid,
-                    const VectorXd& rad, VectorXd& lo, VectorXd& hi) {
+// the input, in place: on return they are linear forms of the input.
+void backSubstituteForms(const nn::Network& net, const std::vector<LayerRelax>& relax, int top,
+                         MatrixXd& au, VectorXd& cu, MatrixXd& al, VectorXd& cl) {
   for (int i = top; i >= 0; --i) {
     const auto& layer = net.layers()[i];
     if (layer.isDense()) {
@@ -288,8 +287,31 @@ void backSubstitute(const nn::Network& net, const std::vector<LayerRelax>& relax
       al.noalias() += neg * r.uw.asDiagonal();
     }
   }
+}
+
+// backSubstituteForms, then concretised over [mid - rad, mid + rad].
+void backSubstitute(const nn::Network& net, const std::vector<LayerRelax>& relax, int top,
+                    MatrixXd au, VectorXd cu, MatrixXd al, VectorXd cl, const VectorXd& mid,
+                    const VectorXd& rad, VectorXd& lo, VectorXd& hi) {
+  backSubstituteForms(net, relax, top, au, cu, al, cl);
   hi = cu + au * mid + au.cwiseAbs() * rad;
   lo = cl + al * mid - al.cwiseAbs() * rad;
+}
+
+// The bounds of layer k (a Dense layer with weights d) concretised over the
+// box intersected with the L1 ball of p, intersected into lo / hi.
+void tightenByL1Budget(const nn::Network& net, const std::vector<LayerRelax>& relax, size_t k,
+                       const nn::Dense& d, const spec::Box& box, const CrownParams& p,
+                       VectorXd& lo, VectorXd& hi) {
+  MatrixXd au = d.W, al = d.W;
+  VectorXd cu = d.b, cl = d.b;
+  backSubstituteForms(net, relax, static_cast<int>(k) - 1, au, cu, al, cl);
+  const VectorXd c = p.l1_center.cwiseMax(box.lo).cwiseMin(box.hi);
+  for (Eigen::Index j = 0; j < lo.size(); ++j) {
+    const VectorXd ru = au.row(j).transpose(), rl = al.row(j).transpose();
+    hi[j] = std::min(hi[j], cu[j] - minOverBoxL1(-ru, box.lo, box.hi, c, p.l1_radius));
+    lo[j] = std::max(lo[j], cl[j] + minOverBoxL1(rl, box.lo, box.hi, c, p.l1_radius));
+  }
 }
 
 // Lower bound of c^T (output of the last layer) for one objective, recording
@@ -513,6 +535,10 @@ bool crownCore(const nn::Network& net, const spec::Box& box0, const SplitsByLaye
   t.hi.assign(L, VectorXd());
   const VectorXd mid = 0.5 * (box.lo + box.hi), rad = 0.5 * (box.hi - box.lo);
   std::vector<LayerRelax> relax(L);
+  const bool l1 = p.l1_center.size() > 0 && std::isfinite(p.l1_radius);
+  if (l1)
+    require(p.l1_center.size() == net.inputSize() && p.l1_radius >= 0,
+            "crown bounds: the L1 budget's centre has the wrong size or its radius is < 0");
 
   for (size_t k = 0; k < L; ++k) {
     const auto& layer = net.layers()[k];
@@ -532,6 +558,7 @@ bool crownCore(const nn::Network& net, const spec::Box& box0, const SplitsByLaye
                        shi);
         intersect(lo, hi, slo, shi);
       }
+      if (l1 && (needed || k == 0)) tightenByL1Budget(net, relax, k, d, box, p, lo, hi);
     } else if (layer.isMaxPool()) {
       relax[k] = relaxMaxPool(layer.maxPool(), t.preLo(k), t.preHi(k));
       maxPoolRange(layer.maxPool(), t.preLo(k), t.preHi(k), lo, hi);
@@ -553,6 +580,34 @@ bool crownCore(const nn::Network& net, const spec::Box& box0, const SplitsByLaye
 }
 
 }  // namespace
+
+double minOverBoxL1(const Eigen::VectorXd& a, const Eigen::VectorXd& lo, const Eigen::VectorXd& hi,
+                    const Eigen::VectorXd& c0, double r) {
+  require(a.size() == lo.size() && a.size() == hi.size() && a.size() == c0.size(),
+          "minOverBoxL1: size mismatch");
+  if (!(r < std::numeric_limits<double>::infinity()))
+    return a.cwiseMax(0.0).dot(lo) + a.cwiseMin(0.0).dot(hi);
+  const VectorXd c = c0.cwiseMax(lo).cwiseMin(hi);
+  double v = a.dot(c);
+  // Each coordinate lowers a^T x at rate |a_i| for up to cap_i (towards lo_i
+  // when a_i > 0, towards hi_i when a_i < 0): spend the budget on the
+  // steepest first.
+  std::vector<std::pair<double, double>> moves;  // (rate, capacity)
+  moves.reserve(static_cast<size_t>(a.size()));
+  for (Eigen::Index i = 0; i < a.size(); ++i) {
+    const double cap = a[i] > 0 ? c[i] - lo[i] : hi[i] - c[i];
+    if (a[i] != 0.0 && cap > 0.0) moves.emplace_back(std::abs(a[i]), cap);
+  }
+  std::sort(moves.begin(), moves.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
+  double budget = std::max(r, 0.0);
+  for (const auto& [rate, cap] : moves) {
+    if (budget <= 0.0) break;
+    const double step = std::min(cap, budget);
+    v -= rate * step;
+    budget -= step;
+  }
+  return v;
+}
 
 BoundTable crownBounds(const nn::Network& net, const spec::Box& box, const CrownParams& p) {
   checkBox(net, box, "crown bounds");

@@ -42,7 +42,20 @@ struct CrownParams {
   int alpha_iters = 0;
   double alpha_lr = 0.1;
   double alpha_time_limit_s = 0.5;  // per objective
+  // Optional L1 budget on the input (crownBounds only): the domain is then
+  // {x in box : sum_i |x_i - l1_center_i| <= l1_radius}, and every linear form
+  // is also concretised exactly over it (a fractional knapsack: move the
+  // coordinates with the largest |coefficient| first, each within the box).
+  // Empty l1_center = off. Used by the minimal-L1 attack, whose NLP point
+  // gives the radius no better point can exceed.
+  Eigen::VectorXd l1_center;
+  double l1_radius = std::numeric_limits<double>::infinity();
 };
+
+// min of a^T x over {lo <= x <= hi, ||x - c||_1 <= r}, c clamped into the box
+// (exact; r = inf gives the box minimum). Throws Error on size mismatch.
+double minOverBoxL1(const Eigen::VectorXd& a, const Eigen::VectorXd& lo, const Eigen::VectorXd& hi,
+                    const Eigen::VectorXd& c, double r);
 
 // Bounds on every layer output over the box (method = "crown"). Throws Error
 // when the box does not match the network input size.
