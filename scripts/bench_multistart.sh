@@ -6,7 +6,7 @@
 #      median over networks (the seed's CONOPT median is 0.227 s);
 #   2. time to the first replayed attack with 64 Sobol starts on 2 threads
 #      (--early-stop), and the index of the start that found it;
-#   3. starts per second with all 64 starts run (no early stop) on 1x20, 3x30, 5x60;
+#   3. starts per second with all 64 starts run (no early stop) on 1x20, 3x30, 5x30;
 #   4. from docs/results/sweep-eps0.1/results.jsonl: per NLP/MPEC form, on how many
 #      networks it reaches the MIP optimum within 1e-4 (proven optima only) and its
 #      median time.
@@ -49,7 +49,7 @@ for m in models/sweep/mlp_*.onnx; do
   run product-chunk98 "$m" --method nlp --nlp-form product --nlp-input-chunk 98
   run ms64-early "$m" --method nlp --starts 64 --threads 2 --early-stop
 done
-for m in models/sweep/mlp_1x20.onnx models/sweep/mlp_3x30.onnx models/sweep/mlp_5x60.onnx; do
+for m in models/sweep/mlp_1x20.onnx models/sweep/mlp_3x30.onnx models/sweep/mlp_5x30.onnx; do
   run ms64-all "$m" --method nlp --starts 64 --threads 2
 done
 
