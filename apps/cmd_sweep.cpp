@@ -88,6 +88,9 @@ int runSweepCommand(const SweepCli& o) {
                              pr.to_run, report::archLabel(r.hidden_layers, r.neurons, r.widths),
                              r.method, what, r.time_s, duration(pr.elapsed_s), duration(pr.eta_s));
   };
+  // Before any thread is started (MPI_Init starts some): see core/interrupt.h.
+  // The message is set below, once this process knows whether it writes.
+  installInterruptHandlers("");
   dist::WorkPool pool;  // MPI when started by mpirun, else this process alone
   try {
     const std::string msg =

@@ -1,7 +1,9 @@
 // nnopt verify / verify-batch / score: VNN-COMP style verification of
 // ONNX + VNN-LIB instances, a resumable batch runner and scoring against a
 // reference table. Human summaries go to stdout, progress to stderr.
+#include <fcntl.h>
 #include <fmt/core.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -260,6 +262,9 @@ int runVerifyBatchCommand(const VerifyBatchCli& o) {
     throw Error("verify-batch needs --instances FILE or --reference FILE");
   if (!(o.timeout_scale > 0) || !std::isfinite(o.timeout_scale))
     throw Error(fmt::format("--timeout-scale must be > 0 (got {})", o.timeout_scale));
+  // Before any thread is started (MPI_Init starts some): see core/interrupt.h.
+  // The message is set below, once this process knows whether it writes.
+  installInterruptHandlers("");
   dist::WorkPool pool;  // MPI when started by mpirun, else this process alone
   try {
     const JobRunner runner = pool.runner();
@@ -274,7 +279,20 @@ int runVerifyBatchCommand(const VerifyBatchCli& o) {
                       : "");
     std::vector<long> todo;
     size_t skipped = 0;
+    // One writer per results file at a time: a second run (e.g. a resume
+    // started while an earlier run still goes on) would append the same rows
+    // again. flock on the file itself, released when the process ends.
+    struct LockFd {
+      int fd = -1;
+      ~LockFd() {
+        if (fd >= 0) ::close(fd);
+      }
+    } lock;
     if (runner.writer) {
+      lock.fd = ::open(o.out.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+      if (lock.fd < 0) throw Error(o.out + ": cannot open for appending");
+      if (::flock(lock.fd, LOCK_EX | LOCK_NB) != 0)
+        throw Error(o.out + ": another nnopt verify-batch is writing to this file");
       // A last line cut by a hard kill is never a result: drop it before appending.
       if (const long cut = dropPartialLastLine(o.out))
         std::cerr << fmt::format("nnopt verify-batch: dropped a partial last line ({} bytes) of {}\n",

@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/message.h"
 #include "io/images.h"
 #include "io/onnx.h"
 #include "report/json.h"
@@ -667,7 +668,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "nnopt: error: " << e.what() << " (see --help)\n";
+    std::cerr << "nnopt: error: " << oneLine(e.what()) << " (see --help)\n";
     return 2;
   }
   try {
@@ -686,13 +687,13 @@ int main(int argc, char** argv) {
       return 0;
     }
   } catch (const Error& e) {
-    std::cerr << "nnopt: error: " << e.what() << "\n";
+    std::cerr << "nnopt: error: " << oneLine(e.what()) << "\n";
     return 2;
   } catch (const std::bad_alloc&) {
     std::cerr << "nnopt: error: out of memory\n";
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "nnopt: error: " << e.what() << "\n";
+    std::cerr << "nnopt: error: " << oneLine(e.what()) << "\n";
     return 2;
   }
   return 0;

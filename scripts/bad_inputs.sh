@@ -2,6 +2,7 @@
 # Bad-input table for the CLI: makes broken files under /tmp/nnopt_bad/ and runs
 # build/apps/nnopt on each (timeout 20 s). Every case should exit 2 with exactly one
 # line on stderr. Prints a Markdown table: case, command, exit code, stderr lines,
+# peak RSS (MB, from /usr/bin/time -f %M: Debian package `time`; "?" without it),
 # first stderr line, crash/hang, ok. Exit 0 when every case is ok, 1 otherwise.
 #
 #   scripts/bad_inputs.sh [NNOPT_BINARY]      (default: build/apps/nnopt)
@@ -59,6 +60,12 @@ if command -v protoc >/dev/null && [ -f /usr/include/onnx/onnx.proto ]; then
   tiny FrobnicateOp 1.0 | encode "$D/unknown_op.onnx"
   tiny Relu nan | encode "$D/nan_weight_tiny.onnx"
   tiny Relu inf | encode "$D/inf_weight_tiny.onnx"
+  # 10^6 x 10^6 = 10^12 floats declared (4 TB as float32), 4 present: must be
+  # refused from the declared dims, before anything is allocated.
+  tiny Relu 1.0 | sed 's/dims: 2 dims: 2 float_data/dims: 1000000 dims: 1000000 float_data/' |
+    encode "$D/huge_initializer_1e12.onnx"
+  tiny Relu 1.0 | sed 's/dim { dim_value: 2 }/dim { dim_value: 1000000000000 }/' |
+    encode "$D/huge_input_1e12.onnx"
 fi
 HAVE_PYONNX=0
 if /usr/bin/python3 -c 'import onnx' 2>/dev/null; then
@@ -141,15 +148,27 @@ EOF
 
 # ------------------------------------------------------------------ cases
 FAILS=0
-printf '| # | case | command (nnopt = build/apps/nnopt) | exit | stderr lines | stderr (first line) | crash/hang | ok |\n'
-printf '|---|---|---|---|---|---|---|---|\n'
+printf '| # | case | command (nnopt = build/apps/nnopt) | exit | stderr lines | peak RSS MB | stderr (first line) | crash/hang | ok |\n'
+printf '|---|---|---|---|---|---|---|---|---|\n'
 K=0
+MAXRSS=0
+TIMECMD=()
+[ -x /usr/bin/time ] && TIMECMD=(/usr/bin/time -f %M -o)
 run() {  # run "CASE" args...
   local name="$1"
   shift
   K=$((K + 1))
-  timeout 20 "$N" "$@" >"$D/out_$K.txt" 2>"$D/err_$K.txt" </dev/null
+  local rss='?'
+  if ((${#TIMECMD[@]})); then
+    timeout 20 "${TIMECMD[@]}" "$D/rss_$K.txt" "$N" "$@" >"$D/out_$K.txt" 2>"$D/err_$K.txt" </dev/null
+  else
+    timeout 20 "$N" "$@" >"$D/out_$K.txt" 2>"$D/err_$K.txt" </dev/null
+  fi
   local rc=$?
+  if [ -s "$D/rss_$K.txt" ]; then  # last line: peak RSS in KiB
+    rss=$(( $(tail -1 "$D/rss_$K.txt") / 1024 ))
+    [ -z "${EXPECT:-}" ] && ((rss > MAXRSS)) && MAXRSS=$rss
+  fi
   local nerr
   nerr=$(grep -c '' "$D/err_$K.txt")
   local first
@@ -164,7 +183,7 @@ run() {  # run "CASE" args...
   elif ((rc != 2 || nerr != 1)); then ok=NO; FAILS=$((FAILS + 1)); fi
   local cmd="nnopt $*"
   cmd=${cmd//$D/\/tmp\/nnopt_bad}
-  printf '| %d | %s | `%s` | %d | %d | %s | %s | %s |\n' "$K" "$name" "${cmd//|/\\|}" "$rc" "$nerr" "$first" "$crash" "$ok"
+  printf '| %d | %s | `%s` | %d | %d | %s | %s | %s | %s |\n' "$K" "$name" "${cmd//|/\\|}" "$rc" "$nerr" "$rss" "$first" "$crash" "$ok"
 }
 A=(attack --image "$IMG" --label 7 "${NORM[@]}" --eps 0.1 --method mip -q)
 
@@ -178,6 +197,8 @@ if ((HAVE_PROTOC)); then
   run "unknown op (FrobnicateOp)" info --model "$D/unknown_op.onnx"
   run "NaN weight (tiny Gemm, float_data nan)" info --model "$D/nan_weight_tiny.onnx"
   run "Inf weight (tiny Gemm, float_data inf)" info --model "$D/inf_weight_tiny.onnx"
+  run "initializer declaring 10^6 x 10^6 = 10^12 floats (4 present)" info --model "$D/huge_initializer_1e12.onnx"
+  run "input declaring [1, 10^12]" info --model "$D/huge_input_1e12.onnx"
   run "wrong input size (2-input net, 28x28 image)" attack --model "$D/tiny_ok.onnx" --image "$IMG" --eps 0.1
 fi
 if ((HAVE_PYONNX)); then
@@ -236,5 +257,5 @@ run "no input" attack --model "$M1" --eps 0.1
 run "unknown option" attack --model "$M1" --image "$IMG" --eps 0.1 --frobnicate
 run "no subcommand" 
 echo
-echo "cases: $K, not (exit 2 + one stderr line): $FAILS; files in $D; stdout/stderr of case K in $D/out_K.txt / err_K.txt"
+echo "cases: $K, not (exit 2 + one stderr line): $FAILS; max peak RSS of the bad-input runs: ${MAXRSS} MB; files in $D; stdout/stderr of case K in $D/out_K.txt / err_K.txt"
 ((FAILS == 0))

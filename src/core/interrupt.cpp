@@ -1,10 +1,13 @@
 #include "core/interrupt.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstring>
+#include <mutex>
+#include <thread>
 
 namespace nnopt {
 namespace {
@@ -31,6 +34,24 @@ void onSignal(int sig) {
   // A guard is open: its destructor exits.
 }
 
+sigset_t interruptSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+// Takes SIGINT/SIGTERM, which every other thread started after the install
+// blocks, and acts on them as the handler would (from a normal thread).
+void watch() {
+  const sigset_t set = interruptSignals();
+  for (;;) {
+    int sig = 0;
+    if (::sigwait(&set, &sig) == 0) onSignal(sig);
+  }
+}
+
 }  // namespace
 
 void installInterruptHandlers(const char* message) {
@@ -46,6 +67,19 @@ void installInterruptHandlers(const char* message) {
   sa.sa_flags = SA_RESTART;
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
+  // The handler alone is not enough: Clp's ClpSimplex::initialSolve(ClpSolve&)
+  // (our LPs, CBC's root LP) installs its own SIGINT handler with signal() for
+  // the length of the solve (it stops the LP and the process goes on) and puts
+  // back the one it found, so concurrent solves can even leave Clp's installed.
+  // So the signals are blocked in this thread, hence in every thread started
+  // from here on, and taken by a watcher thread with sigwait(): no handler
+  // swap can intercept them. (The handler stays for threads started earlier.)
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const sigset_t set = interruptSignals();
+    ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    std::thread(watch).detach();
+  });
   g_installed.store(true);
 }
 

@@ -9,6 +9,13 @@
 // outermost guard closes, so every line on disk is whole. Finished results
 // are on disk already (appended with fsync), so `--resume` loses nothing.
 //
+// Call it before starting threads (MPI's included): the two signals are then
+// blocked in the calling thread, so in every thread started later, and taken
+// by a watcher thread with sigwait(). A handler alone would not do: Clp's
+// initialSolve swaps in its own SIGINT handler during LP solves (it stops the
+// LP and the process goes on, the signal lost). The handler is installed too,
+// for threads started before the call.
+//
 // The protocol is Dekker-style on two sequentially consistent atomics: the
 // handler publishes the signal, then looks for a guard; a guard publishes
 // itself, then looks for a signal. Either the handler sees the guard (and the

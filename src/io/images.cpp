@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/message.h"
 
 namespace nnopt::io {
 namespace {
@@ -42,7 +43,7 @@ constexpr std::size_t kMaxCsvLine = std::size_t(1) << 28;
 constexpr std::uint64_t kMaxDeflateRatio = 1100;
 
 [[noreturn]] void fail(const std::string& path, const std::string& cause) {
-  throw Error(path + ": " + cause);
+  throw Error(oneLine(path + ": " + cause));
 }
 
 std::string errnoText(int e) { return e ? std::string(std::strerror(e)) : "unknown error"; }

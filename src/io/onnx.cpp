@@ -34,6 +34,7 @@
 #include <variant>
 
 #include "core/error.h"
+#include "core/message.h"
 
 namespace nnopt::io {
 namespace {
@@ -544,12 +545,14 @@ Const tensorToConst(const onnx::TensorProto& t) {
       }
     }
   } else {
+    // Checks the count present before reserving: the declared shape alone
+    // (up to 2^31 elements, 16 GB of doubles) must not size an allocation.
     auto need = [&](int64_t have, const char* field) {
       if (have != n)
         opFail(tname + " has " + std::to_string(have) + " values in " + field + ", shape " +
                shapeStr(c.dims) + " needs " + std::to_string(n));
+      c.v.reserve(n);
     };
-    c.v.reserve(n);
     switch (dt) {
       case TP::FLOAT:
         need(t.float_data_size(), "float_data");
@@ -1759,6 +1762,9 @@ nn::Network loadOnnxFromBytes(const std::string& bytes, const std::string& name)
   Loader loader(name);
   try {
     return loader.load(bytes);
+  } catch (const Error& e) {
+    // Messages quote names from the file: keep them on one line.
+    throw Error(oneLine(e.what()));
   } catch (const std::bad_alloc&) {
     throw Error(name + ": out of memory while loading the model");
   }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/message.h"
 
 namespace nnopt::io {
 namespace {
@@ -655,7 +656,11 @@ class Reader {
 
 spec::Property parseVnnlib(const std::string& text, const std::string& name, int64_t num_inputs,
                            int64_t num_outputs) {
-  return Reader(text, name, num_inputs, num_outputs).run();
+  try {
+    return Reader(text, name, num_inputs, num_outputs).run();
+  } catch (const Error& e) {
+    throw Error(oneLine(e.what()));  // messages quote tokens from the file
+  }
 }
 
 spec::Property loadVnnlib(const std::string& path, int64_t num_inputs, int64_t num_outputs) {

@@ -69,7 +69,26 @@ if [ "$what" = kill ]; then
       sleep 0.05
     done
     kill -0 $pid 2> /dev/null || fail "the run ended before SIG$sig could be sent"
-    kill -s $sig $pid
+    if [ $sig = INT ]; then
+      # A second run on the same results while the first one goes on is refused
+      # (it would append the same rows again). The first run is stopped
+      # meanwhile (it keeps its lock), so it cannot finish first; the signal
+      # is sent while it is stopped and delivered when it continues.
+      kill -s STOP $pid
+      set +e
+      timeout 60 "${CMD[@]}" > "$work/second.out" 2> "$work/second.err"
+      code=$?
+      set -e
+      [ $code = 2 ] && grep -q "another nnopt" "$work/second.err" || {
+        kill -s CONT $pid
+        fail "a concurrent second run was not refused (exit $code: $(tail -2 "$work/second.err"))"
+      }
+      echo "concurrent second run refused: $(tail -1 "$work/second.err")"
+      kill -s $sig $pid
+      kill -s CONT $pid
+    else
+      kill -s $sig $pid
+    fi
     set +e
     wait $pid
     code=$?

@@ -247,6 +247,12 @@ void makeFiles(const std::string& d) {
   writeFile(d + "/no_output_producer.onnx", onnxFromText(std::string(kInput2) + R"(
       node { op_type: "Relu" name: "act" input: "input" output: "other" })"));
   writeFile(d + "/no_nodes.onnx", onnxFromText(kInput2));
+  // A name with a newline and a terminal escape (found by fuzz_onnx): the
+  // message quoting it must stay on one line.
+  writeFile(d + "/control_chars_name.onnx", onnxFromText(R"(
+      input { name: "in\nput\033[31m" type { tensor_type { elem_type: 1 } } }
+      output { name: "logits" type { tensor_type { elem_type: 1 } } }
+      node { op_type: "Relu" name: "act" input: "in\nput\033[31m" output: "logits" })"));
   writeFile(d + "/two_producers.onnx", onnxFromText(std::string(kInput2) + R"(
       node { op_type: "Relu" name: "a" input: "input" output: "logits" }
       node { op_type: "Tanh" name: "b" input: "input" output: "logits" })"));
@@ -522,6 +528,8 @@ std::vector<Case> cases() {
   onnxCase("OnnxZeroInput", "zero-size input [1, 0]", "zero_input.onnx", {"no values"});
   onnxCase("OnnxSymbolicInput", "symbolic non-batch input dimension", "symbolic_input.onnx", {"symbolic dimension"});
   onnxCase("OnnxCycle", "graph with a cycle (Add -> Relu -> Add)", "cycle.onnx", {"cycle"});
+  onnxCase("OnnxControlCharsInName", "input name with a newline and an ESC sequence",
+           "control_chars_name.onnx", {"'in\\nput\\x1b[31m'", "no tensor shape"});
   onnxCase("OnnxSelfLoop", "node consuming its own output", "self_loop.onnx", {"cycle"});
   onnxCase("OnnxDanglingInput", "node input not defined anywhere", "dangling.onnx", {"'W_missing'", "dangling"});
   onnxCase("OnnxOutputNotProduced", "graph output produced by no node", "no_output_producer.onnx", {"not produced by any node"});

@@ -14,6 +14,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "attack/attack.h"
@@ -21,6 +22,7 @@
 #include "core/append.h"
 #include "core/error.h"
 #include "core/interrupt.h"
+#include "core/message.h"
 #include "formulate/embed.h"
 #include "io/vnnlib.h"
 #include "model/math_model.h"
@@ -349,8 +351,14 @@ TEST(ResultFiles, PartialLastLineIsDroppedAndIgnored) {
   std::remove(f.c_str());
 }
 
+// Waits (at most 10 s) until the interrupt watcher has seen a signal.
+void waitForSignal() {
+  for (int i = 0; i < 10000 && interruptSignal() == 0; ++i) ::usleep(1000);
+}
+
 // In a child process: the handlers exit with 128 + signal; a signal that
 // arrives while a line is being appended waits until the line is whole.
+// Signals are sent to the process (kill), as from outside.
 TEST(ResultFiles, SignalsExitWithTheirCodeAfterTheLine) {
   const std::string f = tempPath("signal.txt");
   for (int sig : {SIGINT, SIGTERM}) {
@@ -360,11 +368,12 @@ TEST(ResultFiles, SignalsExitWithTheirCodeAfterTheLine) {
     if (pid == 0) {
       installInterruptHandlers("");
       {
-        ExitGuard g;          // as appendLines does
-        ::raise(sig);         // delivered now, the exit deferred
+        ExitGuard g;               // as appendLines does
+        ::kill(::getpid(), sig);   // taken by the watcher, the exit deferred
+        waitForSignal();
         std::ofstream(f) << "whole line\n";
-      }                       // exits here
-      ::_exit(0);             // not reached
+      }                            // exits here
+      ::_exit(0);                  // not reached
     }
     int status = 0;
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
@@ -377,7 +386,8 @@ TEST(ResultFiles, SignalsExitWithTheirCodeAfterTheLine) {
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     installInterruptHandlers("");
-    ::raise(SIGINT);
+    ::kill(::getpid(), SIGINT);
+    ::sleep(10);  // the watcher exits the process meanwhile
     ::_exit(0);
   }
   int status = 0;
@@ -385,4 +395,45 @@ TEST(ResultFiles, SignalsExitWithTheirCodeAfterTheLine) {
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 130);
   std::remove(f.c_str());
+}
+
+// A library that swaps in its own SIGINT handler for a while (Clp's
+// ClpSimplex::initialSolve does, for every LP solve: its handler stops the LP
+// and the program goes on) must not swallow the interrupt: the run exits 130.
+TEST(ResultFiles, InterruptSurvivesALibrarySwappingTheHandler) {
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    installInterruptHandlers("");
+    ::signal(SIGINT, +[](int) {});  // as ClpSimplex::initialSolve(ClpSolve&)
+    std::thread([] { ::kill(::getpid(), SIGINT); }).join();
+    ::sleep(10);  // the interrupt exits the process meanwhile
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+}
+
+// Error messages quote names and tokens from input files; they must stay one
+// printable line of valid UTF-8 (found by fuzz_onnx: a newline in a name).
+TEST(OneLine, EscapesControlsAndInvalidUtf8) {
+  using nnopt::oneLine;
+  EXPECT_EQ(oneLine("plain 'name': ok"), "plain 'name': ok");
+  EXPECT_EQ(oneLine("a\nb\rc\td"), "a\\nb\\rc\\td");
+  EXPECT_EQ(oneLine(std::string("x\0y\x1b[31m\x7f", 9)), "x\\x00y\\x1b[31m\\x7f");
+  EXPECT_EQ(oneLine("\x89PNG"), "\\x89PNG");                       // binary byte
+  EXPECT_EQ(oneLine("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),  // valid UTF-8 kept
+            "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+  EXPECT_EQ(oneLine("\xc2\x85"), "\\xc2\\x85");                   // C1 control (NEL)
+  EXPECT_EQ(oneLine("\xc3"), "\\xc3");                            // cut sequence
+  EXPECT_EQ(oneLine("\xe0\x80\x80"), "\\xe0\\x80\\x80");          // overlong
+  const std::string big(10000, 'a');
+  const std::string cut = oneLine(big + "\n" + big, 2000);
+  EXPECT_LE(cut.size(), 2000u);
+  EXPECT_NE(cut.find(" ... "), std::string::npos);
+  EXPECT_EQ(oneLine(cut, 2000), cut);  // idempotent
+  const std::string u = oneLine(std::string(3000, 'a') + std::string(3000, '\xc3') + "\xa9", 2000);
+  EXPECT_EQ(oneLine(u, 2000), u);
 }
