@@ -68,7 +68,7 @@ void installInterruptHandlers(const char* message) {
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
   // The handler alone is not enough: Clp's ClpSimplex::initialSolve(ClpSolve&)
-  // (our LPs, CBC's root LP) installs its own SIGINT handler with signal() for
+  // (reached from our LPs, OsiClp and CbcMain1) installs its own SIGINT handler with signal() for
   // the length of the solve (it stops the LP and the process goes on) and puts
   // back the one it found, so concurrent solves can even leave Clp's installed.
   // So the signals are blocked in this thread, hence in every thread started
