@@ -136,6 +136,7 @@ struct AttackOptions {
   std::string save_panel;
   bool solver_log = false;
   int input_chunk = 0;
+  bool cold_continuation = false;
   bool quiet = false;
   std::string bounds = "crown";
   double lp_time_limit = 30.0;
@@ -229,8 +230,10 @@ int runAttack(const AttackOptions& o) {
   p.lp_time_limit = o.lp_time_limit;
   p.threads = 1;
   p.solver_log = o.solver_log;
+  p.warm_duals = !o.cold_continuation;
   if (o.input_chunk < 0) throw Error("--nlp-input-chunk must be >= 0");
   p.input_chunk = o.input_chunk;
+  p.warm_duals = !o.cold_continuation;
   attack::MultiStartParams msp;
   msp.nlp = p;
   msp.starts = n_starts;
@@ -473,6 +476,7 @@ int runMinDistortion(const AttackOptions& o) {
   p.lp_time_limit = o.lp_time_limit;
   p.threads = 1;
   p.solver_log = o.solver_log;
+  p.warm_duals = !o.cold_continuation;
   if (o.warm_start != "nlp" && o.warm_start != "none")
     throw Error("--warm-start must be nlp or none (got '" + o.warm_start + "')");
   p.nlp_warm_start = o.warm_start == "nlp";
@@ -637,6 +641,9 @@ int main(int argc, char** argv) {
   attack->add_option("--nlp-input-chunk", ao.input_chunk,
                      "NLP: write the first layer through partial sums over blocks of N inputs "
                      "(smaller KKT fronts for MUMPS; 0 = off, the default)");
+  attack->add_flag("--nlp-cold-continuation", ao.cold_continuation,
+                   "NLP continuation: restart each step from the previous point only (default: "
+                   "also from its multipliers)");
   attack->add_flag("--quiet,-q", ao.quiet, "no human summary on stdout");
 
   InputOptions co;

@@ -62,6 +62,11 @@ struct MarginAttackParams {
   // NLP: first-layer partial sums over blocks of this many inputs
   // (formulate::EmbedOptions::input_chunk); 0 = one row per neuron.
   int input_chunk = 0;
+  // Continuation steps after the first start Ipopt from the previous solve's
+  // primal-dual point (SolveParams::warm_*); false = primal start only.
+  // Sweep nets 2x40 / 5x30 (Scholtes): 151 -> 71 / 170 -> 84 iterations,
+  // same margins (see docs/results/multistart-bench.md).
+  bool warm_duals = true;
   // "mpec" labels the method as the MPEC route in reports (same engine).
   bool label_mpec = false;
   // A MIP proves robustness only when its bound exceeds this (solver tolerances).

@@ -331,6 +331,11 @@ MinDistortionResult runNlp(const nn::Network& net, const spec::Box& box,
     if (!sol.hasPoint()) break;
     best_x = sol.x;
     sp.start = sol.x;  // warm start the next, tighter problem
+    if (p.warm_duals) {
+      sp.warm_z_l = sol.z_l;
+      sp.warm_z_u = sol.z_u;
+      sp.warm_lambda = sol.lambda;
+    }
   }
   r.status = solve::statusName(sol.status);
   if (!sol.message.empty()) r.status += " (" + sol.message + ")";

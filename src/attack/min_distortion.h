@@ -46,6 +46,11 @@ struct MinDistortionParams {
   double tau_start = 1.0;
   double tau_factor = 0.01;
   double tau_end = 1e-8;
+  // Continuation steps after the first start Ipopt from the previous solve's
+  // primal-dual point (SolveParams::warm_*); false = primal start only.
+  // Sweep nets 2x40 / 5x30 (Scholtes): 151 -> 71 / 170 -> 84 iterations,
+  // same margins (see docs/results/multistart-bench.md).
+  bool warm_duals = true;
   bounds::BoundsLevel bounds = bounds::BoundsLevel::kCrown;
   double lp_time_limit = 30.0;  // LP tightening budget (at most a fifth of time_limit)
   // Replay tolerances: the box to box_tol, the gap to gap_tol.

@@ -34,6 +34,12 @@ struct SolveParams {
   std::vector<double> start;
   // Ipopt
   double nlp_tol = 1e-8;
+  // Ipopt warm start from a previous solve of a model with the same variables
+  // and rows (a continuation step): its bound and row multipliers. Used only
+  // when all three sizes match and `start` is set; then Ipopt starts from the
+  // given primal-dual point with small bound pushes instead of re-centring.
+  std::vector<double> warm_z_l, warm_z_u, warm_lambda;
+  double warm_push = 1e-2;  // Ipopt warm_start_{bound,slack_bound,mult_bound}_{push,frac}
   int nlp_max_iter = 3000;
   // Stop the MIP as soon as an incumbent with objective < this is found
   // (CBC cutoff-style early stop); +inf = disabled.
@@ -48,6 +54,8 @@ struct Solution {
   double time_s = 0.0;
   long iterations = 0;        // NLP iterations / LP iterations / MIP nodes
   std::string message;        // solver's own status text
+  // Ipopt's final multipliers (bounds, rows); empty for other solvers.
+  std::vector<double> z_l, z_u, lambda;
   bool hasPoint() const { return !x.empty(); }
 };
 

@@ -79,6 +79,64 @@ TEST(Ipopt, LinearProgram) {
   EXPECT_GE(s.time_s, 0.0);
 }
 
+TEST(Ipopt, MultipliersSatisfyKkt) {
+  // min x + y  s.t. x + 2y >= 2 (row 0), x, y in [0, 10]: optimum (0, 1).
+  // Stationarity: grad f = (1, 1) = lambda * (1, 2) + z_l - z_u with Ipopt's
+  // sign convention grad f + J^T lambda - z_l + z_u = 0, so lambda = -1/2
+  // (a lower-bounded row is active), z_l[x] = 1/2, z_l[y] = 0, z_u = 0.
+  MathModel m;
+  int x = m.addVar(0, 10), y = m.addVar(0, 10);
+  m.addRow({{x, 1}, {y, 2}}, 2, kInf);
+  m.objLinear() = {{x, 1}, {y, 1}};
+  auto s = solveNlp(m);
+  ASSERT_EQ(s.status, SolveStatus::kOptimal) << s.message;
+  ASSERT_EQ(s.lambda.size(), 1u);
+  ASSERT_EQ(s.z_l.size(), 2u);
+  ASSERT_EQ(s.z_u.size(), 2u);
+  EXPECT_NEAR(s.lambda[0], -0.5, 1e-6);
+  EXPECT_NEAR(s.z_l[x], 0.5, 1e-6);
+  EXPECT_NEAR(s.z_l[y], 0.0, 1e-6);
+  EXPECT_NEAR(s.z_u[x], 0.0, 1e-6);
+  EXPECT_NEAR(s.z_u[y], 0.0, 1e-6);
+}
+
+TEST(Ipopt, PrimalDualWarmStartFromTheOptimumIsShort) {
+  // A small complementarity network: solved cold, then restarted from its own
+  // primal-dual solution. The warm restart must reach the same point, and in
+  // fewer iterations than a restart from the primal point alone (which
+  // re-centres the barrier).
+  MathModel m;
+  int x = m.addVar(-1, 1), t = m.addVar(-5, 5), y = m.addVar(0, 5), s_ = m.addVar(0, 5);
+  m.addRow({{x, 2.0}, {t, -1.0}}, -0.5, -0.5);  // t = 2x + 0.5
+  m.addRow({{y, 1}, {s_, -1}, {t, -1}}, 0, 0);  // y - s = t
+  nlRow(m, {}, term(NlKind::kProduct, y, s_), -kInf, 1e-8);  // y * s <= 1e-8
+  m.objLinear() = {{y, -1.0}, {x, 0.3}};  // max y - 0.3x  ->  x = 1, y = 2.5
+  auto cold = solveNlp(m);
+  ASSERT_EQ(cold.status, SolveStatus::kOptimal) << cold.message;
+  EXPECT_NEAR(cold.x[x], 1.0, 1e-5);
+  EXPECT_NEAR(cold.x[y], 2.5, 1e-5);
+  SolveParams primal;
+  primal.start = cold.x;
+  auto p_only = solveNlp(m, primal);
+  SolveParams warm = primal;
+  warm.warm_z_l = cold.z_l;
+  warm.warm_z_u = cold.z_u;
+  warm.warm_lambda = cold.lambda;
+  auto w = solveNlp(m, warm);
+  ASSERT_EQ(w.status, SolveStatus::kOptimal) << w.message;
+  EXPECT_NEAR(w.x[x], 1.0, 1e-5);
+  EXPECT_NEAR(w.x[y], 2.5, 1e-5);
+  EXPECT_LT(w.iterations, p_only.iterations);
+  // Multipliers of the wrong size are ignored (primal start only), not used.
+  SolveParams bad = primal;
+  bad.warm_z_l = {1.0};
+  bad.warm_z_u = cold.z_u;
+  bad.warm_lambda = cold.lambda;
+  auto b = solveNlp(m, bad);
+  ASSERT_EQ(b.status, SolveStatus::kOptimal) << b.message;
+  EXPECT_EQ(b.iterations, p_only.iterations);
+}
+
 TEST(Ipopt, QuadraticObjective) {
   // (x-1)^2 + (y-2)^2 = x^2 + y^2 - 2x - 4y + 5  ->  (1, 2), objective 0
   MathModel m;
