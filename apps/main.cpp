@@ -145,11 +145,18 @@ struct AttackOptions {
   std::string norm = "l1";
   double gap = 0.1;
   std::optional<double> max_eps;
-  std::string warm_start = "nlp";
+  std::optional<std::string> warm_start;  // default: nlp for min-distortion, none for margin
   bool target_given = false;
 };
 
 int runMinDistortion(const AttackOptions& o);
+
+// --warm-start nlp|none, or the default when it is not given.
+bool warmStartIsNlp(const std::optional<std::string>& w, bool dflt) {
+  if (!w) return dflt;
+  if (*w != "nlp" && *w != "none") throw Error("--warm-start must be nlp or none (got '" + *w + "')");
+  return *w == "nlp";
+}
 
 void printSummary(const attack::MarginAttackResult& r) {
   std::cout << fmt::format("  {:<14} verdict {:<16} margin {:>10.5f}", r.method,
@@ -234,6 +241,7 @@ int runAttack(const AttackOptions& o) {
   if (o.input_chunk < 0) throw Error("--nlp-input-chunk must be >= 0");
   p.input_chunk = o.input_chunk;
   p.warm_duals = !o.cold_continuation;
+  p.mip_warm_start = warmStartIsNlp(o.warm_start, false);
   attack::MultiStartParams msp;
   msp.nlp = p;
   msp.starts = n_starts;
@@ -477,9 +485,7 @@ int runMinDistortion(const AttackOptions& o) {
   p.threads = 1;
   p.solver_log = o.solver_log;
   p.warm_duals = !o.cold_continuation;
-  if (o.warm_start != "nlp" && o.warm_start != "none")
-    throw Error("--warm-start must be nlp or none (got '" + o.warm_start + "')");
-  p.nlp_warm_start = o.warm_start == "nlp";
+  p.nlp_warm_start = warmStartIsNlp(o.warm_start, true);
 
   if (!o.quiet) {
     std::cout << fmt::format(
@@ -610,8 +616,9 @@ int main(int argc, char** argv) {
   attack->add_option("--max-eps", ao.max_eps,
                      "min-distortion: also bound every pixel change |x_i - x0_i| <= E");
   attack->add_option("--warm-start", ao.warm_start,
-                     "min-distortion MIP: nlp (default: run the NLP first, give its point to CBC "
-                     "as incumbent and shrink the box to its distance) or none");
+                     "MIP: nlp (run the NLP first and give its point to CBC as incumbent; "
+                     "min-distortion also shrinks the box to its distance; the default there) or "
+                     "none (the default for the margin objective)");
   attack->add_option("--method", ao.method,
                      "mip (exact, CBC), bab (exact, branch and bound over ReLU splits), nlp "
                      "(complementarity, Ipopt), mpec (--mpec-form) or auto (multi-start NLP "

@@ -126,17 +126,38 @@ std::vector<double> startVector(const model::MathModel& m) {
   return s;
 }
 
+MarginAttackResult runNlp(const nn::Network& net, const spec::Box& box, const Eigen::VectorXd& x0,
+                          MarginAttackResult r, const MarginAttackParams& p);
+
 MarginAttackResult runMip(const nn::Network& net, const spec::Box& box, const Eigen::VectorXd& x0,
                           MarginAttackResult r, const MarginAttackParams& p) {
   require(net.isPiecewiseLinear(),
           "MIP cannot encode smooth activations (Tanh/Sigmoid); use --method nlp");
   Timer timer;
+  // The clean image is a feasible MIP start; with mip_warm_start the NLP's
+  // replayed point replaces it when its margin is lower.
+  Eigen::VectorXd mip_start = x0;
+  if (p.mip_warm_start) {
+    MarginAttackParams np = p;
+    np.method = Method::kNlp;
+    np.time_limit = p.time_limit / 10.0;
+    MarginAttackResult nr;
+    nr.true_label = r.true_label;
+    nr.target_label = r.target_label;
+    nr = runNlp(net, box, x0, nr, np);
+    r.warm_start_time_s = nr.time_s;
+    if (nr.adversarial.size() == x0.size() && std::isfinite(nr.margin)) {
+      r.warm_start_margin = nr.margin;
+      MarginAttackResult clean = r;
+      replayMarginAttack(net, box, x0, x0, clean);
+      if (!(clean.margin <= nr.margin)) mip_start = nr.adversarial;
+    }
+  }
   formulate::EmbedOptions opt;
   opt.relu = formulate::ReluEncoding::kBigM;
   auto mm = buildMarginModel(net, box, r.true_label, r.target_label, opt, p, r);
   fillSize(r, mm);
-  // The clean image is a feasible MIP start.
-  formulate::setStartFromInput(mm.m, net, mm.e, x0);
+  formulate::setStartFromInput(mm.m, net, mm.e, mip_start);
   solve::SolveParams sp;
   sp.time_limit = std::max(0.0, p.time_limit - timer.seconds());
   sp.threads = p.threads;

@@ -83,6 +83,10 @@ struct MarginAttackParams {
   // kBab: decide whether the margin exceeds robust_tol (stop at the first
   // replayed attack) instead of proving the minimum margin.
   bool bab_decide = false;
+  // kMip: run the NLP (nlp_form, one start, at most a tenth of the time
+  // limit) first and give CBC its replayed point as the incumbent, so the
+  // search prunes against a near-optimal margin from the first node.
+  bool mip_warm_start = false;
 };
 
 struct MarginAttackResult {
@@ -113,6 +117,10 @@ struct MarginAttackResult {
   int stable_relus = 0;
   std::string bounds_method;       // bounds behind the model ("interval", "crown", "lp")
   double bounds_time_s = 0.0;
+  // kMip with mip_warm_start: the NLP's replayed margin (NaN if it found no
+  // point) and its time, included in time_s.
+  double warm_start_margin = std::numeric_limits<double>::quiet_NaN();
+  double warm_start_time_s = 0.0;
 };
 
 // Runner-up class: the highest clean logit among classes != true_label.

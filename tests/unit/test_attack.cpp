@@ -115,6 +115,29 @@ TEST(Attack, MipIsLowerBoundOfEveryNlpForm) {
   }
 }
 
+TEST(Attack, NlpWarmStartedMipReachesTheSameOptimum) {
+  // The NLP's point as CBC's incumbent must not change the proven optimum,
+  // and the NLP stage is reported (margin >= the optimum, time > 0).
+  auto net = randomNet({30, 20, 20, 5}, 11);
+  Eigen::VectorXd x0 = randomPoint(30, 12);
+  auto box = spec::linfBall(x0, 0.1);
+  Eigen::VectorXd clean = net.forward(x0);
+  int label = argmax(clean), target = attack::runnerUp(clean, label);
+  auto cold = attack::marginAttack(net, box, x0, label, target, mipParams());
+  ASSERT_EQ(cold.status, "optimal");
+  EXPECT_TRUE(std::isnan(cold.warm_start_margin));
+  auto p = mipParams();
+  p.mip_warm_start = true;
+  auto warm = attack::marginAttack(net, box, x0, label, target, p);
+  ASSERT_EQ(warm.status, "optimal");
+  EXPECT_NEAR(warm.margin, cold.margin, 1e-6);
+  ASSERT_FALSE(std::isnan(warm.warm_start_margin));
+  EXPECT_GE(warm.warm_start_margin, warm.margin - 1e-6);
+  EXPECT_GT(warm.warm_start_time_s, 0.0);
+  EXPECT_GE(warm.time_s, warm.warm_start_time_s);
+  EXPECT_EQ(warm.verdict, cold.verdict);
+}
+
 TEST(Attack, ChunkedFirstLayerIsTheSameNlp) {
   // Partial sums over input blocks change the model, not the problem: the
   // start point (the clean image) is feasible, and the optimum of the
