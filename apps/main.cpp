@@ -225,8 +225,10 @@ int runAttack(const AttackOptions& o) {
   } else if (o.method == "bab") {
     p.method = attack::Method::kBab;
     p.bab_decide = o.early_stop;
+  } else if (o.method == "portfolio") {
+    p.method = attack::Method::kPortfolio;
   } else {
-    throw Error("--method must be mip, nlp, mpec, bab or auto (got '" + o.method + "')");
+    throw Error("--method must be mip, nlp, mpec, bab, portfolio or auto (got '" + o.method + "')");
   }
   if (o.starts < 0) throw Error("--starts must be >= 1");
   const int n_starts = o.starts > 0 ? o.starts : (o.method == "auto" ? 16 : 1);
@@ -620,9 +622,10 @@ int main(int argc, char** argv) {
                      "min-distortion also shrinks the box to its distance; the default there) or "
                      "none (the default for the margin objective)");
   attack->add_option("--method", ao.method,
-                     "mip (exact, CBC), bab (exact, branch and bound over ReLU splits), nlp "
-                     "(complementarity, Ipopt), mpec (--mpec-form) or auto (multi-start NLP "
-                     "screen, then MIP)");
+                     "mip (exact, CBC), bab (exact, branch and bound over ReLU splits), "
+                     "portfolio (mip and bab in parallel on two threads, sharing incumbents and "
+                     "bounds), nlp (complementarity, Ipopt), mpec (--mpec-form) or auto "
+                     "(multi-start NLP screen, then MIP)");
   attack->add_option("--nlp-form", ao.nlp_form, "scholtes (default), product or inequality");
   attack->add_option("--mpec-form", ao.mpec_form,
                      "product, product-ineq, scholtes, fb (default), cm or penalty");

@@ -1,7 +1,12 @@
 #include "attack/attack.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <exception>
+#include <limits>
+#include <thread>
 
 #include "bab/relu_bab.h"
 #include "bounds/bound_table.h"
@@ -18,6 +23,7 @@ const char* methodName(Method m) {
     case Method::kMip: return "mip";
     case Method::kNlp: return "nlp";
     case Method::kBab: return "bab";
+    case Method::kPortfolio: return "portfolio";
   }
   return "?";
 }
@@ -129,8 +135,29 @@ std::vector<double> startVector(const model::MathModel& m) {
 MarginAttackResult runNlp(const nn::Network& net, const spec::Box& box, const Eigen::VectorXd& x0,
                           MarginAttackResult r, const MarginAttackParams& p);
 
+// Shared state of a kPortfolio run (CBC and the ReLU BaB in parallel).
+struct Race {
+  std::atomic<bool> cancel{false};
+  // Best margin replayed through the forward pass by either solver.
+  std::atomic<double> upper{std::numeric_limits<double>::infinity()};
+  std::atomic<double> lower_mip{-std::numeric_limits<double>::infinity()};
+  std::atomic<double> lower_bab{-std::numeric_limits<double>::infinity()};
+};
+
+void atomicMin(std::atomic<double>& a, double v) {
+  double cur = a.load();
+  while (v < cur && !a.compare_exchange_weak(cur, v)) {
+  }
+}
+void atomicMax(std::atomic<double>& a, double v) {
+  double cur = a.load();
+  while (v > cur && !a.compare_exchange_weak(cur, v)) {
+  }
+}
+
 MarginAttackResult runMip(const nn::Network& net, const spec::Box& box, const Eigen::VectorXd& x0,
-                          MarginAttackResult r, const MarginAttackParams& p) {
+                          MarginAttackResult r, const MarginAttackParams& p,
+                          Race* race = nullptr) {
   require(net.isPiecewiseLinear(),
           "MIP cannot encode smooth activations (Tanh/Sigmoid); use --method nlp");
   Timer timer;
@@ -163,6 +190,21 @@ MarginAttackResult runMip(const nn::Network& net, const spec::Box& box, const Ei
   sp.threads = p.threads;
   sp.verbose = p.solver_log;
   sp.start = startVector(mm.m);
+  if (race != nullptr) {
+    sp.cancel = &race->cancel;
+    // CBC's incumbents count for the race only once replayed.
+    sp.mip_progress = [&](const double* x, double bound) {
+      if (x != nullptr) {
+        Eigen::VectorXd in(static_cast<Eigen::Index>(mm.e.input_vars.size()));
+        for (size_t i = 0; i < mm.e.input_vars.size(); ++i)
+          in[i] = std::clamp(x[mm.e.input_vars[i]], box.lo[i], box.hi[i]);
+        const Eigen::VectorXd y = net.forward(in);
+        const double v = y[r.true_label] - y[r.target_label];
+        if (std::isfinite(v)) atomicMin(race->upper, v);
+      }
+      atomicMax(race->lower_mip, bound);
+    };
+  }
   auto sol = solve::solveMip(mm.m, sp);
   r.status = solve::statusName(sol.status);
   r.iterations = sol.iterations;
@@ -275,7 +317,8 @@ MarginAttackResult runNlp(const nn::Network& net, const spec::Box& box, const Ei
 // the verdict follows the MIP's rules (robust only from a finished search
 // with a proven bound > robust_tol, attacks only after replay).
 MarginAttackResult runBab(const nn::Network& net, const spec::Box& box, const Eigen::VectorXd& x0,
-                          MarginAttackResult r, const MarginAttackParams& p) {
+                          MarginAttackResult r, const MarginAttackParams& p,
+                          Race* race = nullptr) {
   require(net.isPiecewiseLinear(),
           "bab needs a ReLU/LeakyReLU network (no Tanh/Sigmoid); use --method nlp");
   Timer timer;
@@ -286,6 +329,11 @@ MarginAttackResult runBab(const nn::Network& net, const spec::Box& box, const Ei
   if (p.bab_decide) {
     bp.mode = bab::BabMode::kDecide;
     bp.threshold = p.robust_tol;
+  }
+  if (race != nullptr) {
+    bp.cancel = &race->cancel;
+    bp.shared_upper = &race->upper;
+    bp.lower_out = &race->lower_bab;
   }
   Eigen::VectorXd c = Eigen::VectorXd::Zero(net.outputSize());
   c[r.true_label] = 1.0;
@@ -312,6 +360,96 @@ MarginAttackResult runBab(const nn::Network& net, const spec::Box& box, const Ei
     r.verdict = Verdict::kTimeout;
   r.time_s = timer.seconds();
   return r;
+}
+
+// CBC and the BaB race on two threads; the main thread watches the combined
+// gap. Both solvers replay their points, so the reported margin is a forward
+// pass, and the bound is the larger of two proven lower bounds.
+MarginAttackResult runPortfolio(const nn::Network& net, const spec::Box& box,
+                                const Eigen::VectorXd& x0, MarginAttackResult r,
+                                const MarginAttackParams& p) {
+  require(net.isPiecewiseLinear(),
+          "portfolio (MIP + BaB) needs a ReLU/LeakyReLU network; use --method nlp");
+  Timer timer;
+  Race race;
+  MarginAttackResult rm = r, rb = r;
+  rm.method = "mip";
+  rb.method = "bab";
+  std::atomic<bool> done_mip{false}, done_bab{false};
+  std::exception_ptr err_mip, err_bab;
+  MarginAttackParams pm = p;
+  pm.threads = 1;
+  std::thread tm([&] {
+    try {
+      rm = runMip(net, box, x0, rm, pm, &race);
+    } catch (...) {
+      err_mip = std::current_exception();
+      race.cancel = true;
+    }
+    done_mip = true;
+  });
+  std::thread tb([&] {
+    try {
+      rb = runBab(net, box, x0, rb, p, &race);
+    } catch (...) {
+      err_bab = std::current_exception();
+      race.cancel = true;
+    }
+    done_bab = true;
+  });
+  auto gap = [](double u) { return std::max(1e-4, 1e-4 * std::abs(u)); };
+  bool combined = false;
+  while (!(done_mip && done_bab)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if ((done_mip && rm.status == "optimal") || (done_bab && rb.status == "optimal")) {
+      race.cancel = true;  // one finished: the other has nothing left to add
+      continue;
+    }
+    const double u = race.upper.load();
+    const double l = std::max(race.lower_mip.load(), race.lower_bab.load());
+    if (!race.cancel && std::isfinite(u) && l >= u - gap(u)) {
+      combined = true;
+      race.cancel = true;
+    }
+  }
+  tm.join();
+  tb.join();
+  if (err_mip) std::rethrow_exception(err_mip);
+  if (err_bab) std::rethrow_exception(err_bab);
+
+  // The better replayed point of the two.
+  const bool mip_better = !std::isnan(rm.margin) && (std::isnan(rb.margin) || rm.margin <= rb.margin);
+  MarginAttackResult out = mip_better ? rm : rb;
+  out.method = "portfolio";
+  out.iterations = rm.iterations + rb.iterations;
+  out.solves = 2;
+  out.variables = rm.variables;
+  out.binaries = rm.binaries;
+  out.constraints = rm.constraints;
+  out.unstable_relus = rm.unstable_relus;
+  out.stable_relus = rm.stable_relus;
+  out.bounds_method = rm.bounds_method;
+  out.bounds_time_s = rm.bounds_time_s;
+  const double bound = std::max(rm.bound, rb.bound);
+  out.bound = std::isnan(out.margin) ? bound : std::min(bound, out.margin);
+  const bool mip_opt = rm.status == "optimal", bab_opt = rb.status == "optimal";
+  const bool proven = mip_opt || bab_opt || combined ||
+                      (!std::isnan(out.margin) && bound >= out.margin - gap(out.margin));
+  if (proven)
+    out.status = std::string("optimal (") +
+                 (mip_opt ? "mip first" : bab_opt ? "bab first" : "combined bounds") + ")";
+  else
+    out.status = "timeout (mip: " + rm.status + ", bab: " + rb.status + ")";
+  if (out.verdict != Verdict::kAttackFound) {
+    if (proven && out.bound > p.robust_tol)
+      out.verdict = Verdict::kRobust;
+    else if (proven)
+      out.verdict = Verdict::kNoAttackFound;
+    else
+      out.verdict = Verdict::kTimeout;
+  }
+  out.time_s = timer.seconds();
+  return out;
 }
 
 }  // namespace
@@ -341,6 +479,10 @@ MarginAttackResult marginAttack(const nn::Network& net, const spec::Box& box,
   if (params.method == Method::kBab) {
     r.method = "bab";
     return runBab(net, box, x0, r, params);
+  }
+  if (params.method == Method::kPortfolio) {
+    r.method = "portfolio";
+    return runPortfolio(net, box, x0, r, params);
   }
   r.method = std::string(params.label_mpec ? "mpec:" : "nlp:") + nlpFormName(params.nlp_form);
   return runNlp(net, box, x0, r, params);

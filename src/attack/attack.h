@@ -18,6 +18,10 @@ enum class Method {
   kMip,  // big-M MIP by CBC
   kNlp,  // complementarity NLP by Ipopt (local)
   kBab,  // branch and bound over ReLU splits (bab/relu_bab.h): exact, like kMip
+  // kMip and kBab at once on two threads, sharing replayed incumbents; stops
+  // when the larger of their lower bounds meets the best replayed margin
+  // (within 1e-4 absolute or relative) or when either finishes.
+  kPortfolio,
 };
 const char* methodName(Method m);
 

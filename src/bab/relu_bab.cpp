@@ -96,12 +96,17 @@ class Search {
  private:
   // --- incumbent and pruning rules
 
-  double gap() const { return std::max(p_.abs_gap, p_.rel_gap * std::abs(r_.objective)); }
+  // The best objective known: own incumbent or another solver's replayed one.
+  double upper() const {
+    return p_.shared_upper ? std::min(r_.objective, p_.shared_upper->load()) : r_.objective;
+  }
+  double gap() const { return std::max(p_.abs_gap, p_.rel_gap * std::abs(upper())); }
 
   // A node with this lower bound needs no further work.
   bool closes(double lb) const {
     if (p_.mode == BabMode::kDecide) return lb > p_.threshold;
-    return std::isfinite(r_.objective) && lb >= r_.objective - gap();
+    const double u = upper();
+    return std::isfinite(u) && lb >= u - gap();
   }
 
   bool violated() const { return p_.mode == BabMode::kDecide && r_.objective < p_.threshold; }
@@ -113,6 +118,11 @@ class Search {
     if (std::isfinite(v) && v < r_.objective) {
       r_.objective = v;
       r_.x = std::move(xc);
+      if (p_.shared_upper) {
+        double cur = p_.shared_upper->load();
+        while (v < cur && !p_.shared_upper->compare_exchange_weak(cur, v)) {
+        }
+      }
     }
     return v;
   }
@@ -419,11 +429,15 @@ class Search {
   }
 
   void loop() {
-    Timer since_log;
+    Timer since_log, since_publish;
     while (!open_.empty() && !violated()) {
-      if (deadline_.expired()) {
+      if (deadline_.expired() || (p_.cancel != nullptr && p_.cancel->load())) {
         stop_ = BabStatus::kTimeout;
         return;
+      }
+      if (p_.lower_out != nullptr && since_publish.seconds() > 0.2) {
+        p_.lower_out->store(std::min({openMin(), closed_lb_, unresolved_lb_}));
+        since_publish = Timer();
       }
       if (r_.nodes >= p_.max_nodes) {
         stop_ = BabStatus::kNodeLimit;
@@ -468,6 +482,7 @@ class Search {
       r_.status = p_.mode == BabMode::kDecide ? BabStatus::kHolds : BabStatus::kOptimal;
     r_.cuts = lp_ ? lp_->numCuts() : 0;
     r_.time_s = timer_.seconds();
+    if (p_.lower_out != nullptr) p_.lower_out->store(r_.lower_bound);
   }
 
   const nn::Network& net_;

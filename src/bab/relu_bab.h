@@ -23,6 +23,7 @@
 // weak-duality bound of an LP that Clp solved to optimality. Nodes that Clp
 // declares infeasible are pruned (not certified; Clp's tolerances apply).
 #include <Eigen/Dense>
+#include <atomic>
 #include <limits>
 #include <string>
 #include <vector>
@@ -82,6 +83,15 @@ struct BabParams {
   // clamped into the box and replayed. Empty: the box centre.
   std::vector<Eigen::VectorXd> starts;
   double log_interval_s = 5.0;  // progress lines via nnopt::log (info)
+  // Racing another exact solver (attack::Method::kPortfolio), all optional:
+  // stop (status kTimeout) when *cancel becomes true; `shared_upper` holds the
+  // best objective any solver has REPLAYED through the forward pass - nodes
+  // close against min(own incumbent, *shared_upper), and the search lowers it
+  // when it finds a better point; `lower_out` receives this search's proven
+  // lower bound about every 0.2 s.
+  const std::atomic<bool>* cancel = nullptr;
+  std::atomic<double>* shared_upper = nullptr;
+  std::atomic<double>* lower_out = nullptr;
 };
 
 enum class BabStatus {

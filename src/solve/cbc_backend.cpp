@@ -46,6 +46,7 @@
 // CBC's default is CPU time).
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <cmath>
 #include <cstdio>
 #include <exception>
@@ -225,8 +226,13 @@ struct StopState {
   double sign = 1.0;
   Timer timer;               // started with the solve
   double time_limit = kInf;  // seconds; +inf = none
+  const std::atomic<bool>* cancel = nullptr;
+  std::function<void(const double*, double)> progress;  // SolveParams::mip_progress
+  int num_cols = 0;
+  double increment = 0.0;  // cutoff increment
   std::atomic<bool> stopped_below{false};
   std::atomic<bool> stopped_time{false};
+  std::atomic<bool> cancelled{false};
 };
 
 class StopHandler : public CbcEventHandler {
@@ -250,6 +256,22 @@ class StopHandler : public CbcEventHandler {
     if (state_->timer.seconds() > state_->time_limit) {
       state_->stopped_time = true;
       return stop;
+    }
+    if (state_->cancel != nullptr && state_->cancel->load()) {
+      state_->cancelled = true;
+      return stop;
+    }
+    // Progress for a caller racing another solver; minimisation only (the
+    // margin), where model objective = offset + CBC objective.
+    if (!sub_mip && state_->progress && state_->sign > 0) {
+      const double* best = model_->bestSolution();
+      const bool have = best != nullptr && model_->getNumCols() == state_->num_cols;
+      double b = model_->getBestPossibleObjValue();
+      if (b <= -1e30) b = -kInf;
+      // Nodes within the cutoff increment of the incumbent were pruned.
+      if (have) b = std::min(b, model_->getObjValue() - state_->increment);
+      state_->progress((e == solution || e == heuristicSolution) && have ? best : nullptr,
+                       state_->offset + b);
     }
     return noAction;
   }
@@ -366,6 +388,10 @@ Solution solveMip(const model::MathModel& m, const SolveParams& p) {
     state->sign = sign;
     state->timer = timer;
     state->time_limit = std::max(p.time_limit, 0.0);
+    state->cancel = p.cancel;
+    state->progress = p.mip_progress;
+    state->num_cols = n;
+    state->increment = p.mip_cutoff_increment;
     {
       std::lock_guard<std::mutex> lock(g_cbc_driver_mutex);
       std::vector<std::string> args = {"nnopt", "-log", std::to_string(log_level), "-slog",
@@ -402,7 +428,8 @@ Solution solveMip(const model::MathModel& m, const SolveParams& p) {
     const bool below = state->stopped_below.load();
     const bool timed_out = state->stopped_time.load() || model.isSecondsLimitReached();
     sol.message = cbcStatusText(model) + (below ? " (stop_below reached)" : "") +
-                  (timed_out ? " (time limit)" : "");
+                  (timed_out ? " (time limit)" : "") +
+                  (state->cancelled.load() ? " (cancelled)" : "");
     // CbcMain1 leaves the incumbent in the model it was given, in its columns.
     const double* best = model.bestSolution();
     if (best != nullptr && model.getNumCols() == n) sol.x.assign(best, best + n);

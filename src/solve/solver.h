@@ -2,6 +2,8 @@
 // Backend interface. Each backend translates a model::MathModel into its
 // solver, runs it and translates status/solution back. Solver exceptions and
 // statuses never leave this folder.
+#include <atomic>
+#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
@@ -44,6 +46,12 @@ struct SolveParams {
   // Stop the MIP as soon as an incumbent with objective < this is found
   // (CBC cutoff-style early stop); +inf = disabled.
   double stop_below = std::numeric_limits<double>::infinity();
+  // MIP: stop when *cancel becomes true (another solver finished first).
+  const std::atomic<bool>* cancel = nullptr;
+  // MIP progress, called from CBC's search (any thread, keep it cheap):
+  // x = a new incumbent in model columns (nullptr when only the bound moved),
+  // bound = a proven lower bound on the (minimised) model objective so far.
+  std::function<void(const double* x, double bound)> mip_progress;
 };
 
 struct Solution {

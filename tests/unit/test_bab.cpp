@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -359,6 +360,89 @@ TEST(ReluBab, LimitsAndStartPoints) {
   ASSERT_EQ(r.status, bab::BabStatus::kOptimal);
   EXPECT_LE(r.objective, c.dot(net.forward(x0)));
   EXPECT_LE(r.objective, c.dot(net.forward(box.hi)));
+}
+
+TEST(ReluBab, SharedUpperBoundPrunesAndIsLoweredByOwnPoints) {
+  // Racing hooks: with another solver's replayed optimum in shared_upper the
+  // search still proves a lower bound within the gap of it, needs no more
+  // nodes than alone, publishes its lower bound, and never raises the shared
+  // value; a cancelled search stops at once with a timeout.
+  std::mt19937 rng(77);
+  for (int trial = 0; trial < 6; ++trial) {
+    const auto net = randomNet(rng, 5, {12, 12, 2});
+    const auto box = randomBox(rng, 5, 1.5);
+    const VectorXd c = marginObjective(2);
+    const double mip = mipOptimum(net, box, c);
+    const auto alone = bab::reluBranchAndBound(net, box, c, tightParams());
+    ASSERT_EQ(alone.status, bab::BabStatus::kOptimal);
+    std::atomic<double> upper{mip + 1e-9}, lower{-1e300};
+    bab::BabParams p = tightParams();
+    p.shared_upper = &upper;
+    p.lower_out = &lower;
+    p.starts = {box.lo};
+    const auto r = bab::reluBranchAndBound(net, box, c, p);
+    ASSERT_EQ(r.status, bab::BabStatus::kOptimal) << "trial " << trial;
+    EXPECT_LE(r.nodes, alone.nodes) << "trial " << trial;
+    EXPECT_GE(r.lower_bound, mip - 1e-6) << "trial " << trial;
+    EXPECT_LE(r.lower_bound, mip + 1e-6) << "trial " << trial;
+    EXPECT_DOUBLE_EQ(lower.load(), r.lower_bound);
+    EXPECT_LE(upper.load(), mip + 1e-9);
+    // Its own better point lowers the shared value.
+    std::atomic<double> high{1e9};
+    bab::BabParams q = tightParams();
+    q.shared_upper = &high;
+    const auto own = bab::reluBranchAndBound(net, box, c, q);
+    EXPECT_DOUBLE_EQ(high.load(), own.objective);
+  }
+  const auto net = randomNet(rng, 8, {24, 24, 2});
+  const auto box = randomBox(rng, 8, 3.0);
+  std::atomic<bool> cancel{true};
+  bab::BabParams p = tightParams();
+  p.cancel = &cancel;
+  p.root_lp_time_limit = 0;
+  const auto r = bab::reluBranchAndBound(net, box, marginObjective(2), p);
+  if (r.status != bab::BabStatus::kOptimal) {  // a root-only proof is allowed to finish
+    EXPECT_EQ(r.status, bab::BabStatus::kTimeout);
+    EXPECT_LE(r.nodes, 1);
+  }
+}
+
+TEST(MipRaceHooks, ProgressBoundsNeverExceedTheOptimumAndCancelStops) {
+  std::mt19937 rng(91);
+  const auto net = randomNet(rng, 6, {20, 20, 2});
+  const auto box = randomBox(rng, 6, 2.0);
+  model::MathModel m;
+  const auto e =
+      formulate::embedNetwork(m, net, bounds::crownBounds(net, box), formulate::EmbedOptions{});
+  m.objLinear() = {{e.output_vars[0], 1.0}, {e.output_vars[1], -1.0}};
+  m.setSense(model::Sense::kMinimize);
+  std::vector<double> bounds_seen;
+  int points = 0;
+  solve::SolveParams p;
+  p.mip_progress = [&](const double* x, double b) {
+    bounds_seen.push_back(b);
+    if (x != nullptr) {
+      ++points;
+      VectorXd in(6);
+      for (int i = 0; i < 6; ++i) in[i] = x[e.input_vars[i]];
+      EXPECT_TRUE(box.contains(in, 1e-6));
+    }
+  };
+  const auto sol = solve::solveMip(m, p);
+  ASSERT_EQ(sol.status, solve::SolveStatus::kOptimal);
+  ASSERT_FALSE(bounds_seen.empty());
+  EXPECT_GT(points, 0);
+  for (double b : bounds_seen) EXPECT_LE(b, sol.objective + 1e-6);
+  // Cancelled from the start: CBC stops at its first event, never "optimal"
+  // unless the root alone proved it (then no node events were needed).
+  std::atomic<bool> cancel{true};
+  solve::SolveParams q;
+  q.cancel = &cancel;
+  const auto c = solve::solveMip(m, q);
+  if (c.status != solve::SolveStatus::kOptimal) {
+    EXPECT_NE(c.message.find("cancelled"), std::string::npos) << c.message;
+    EXPECT_LE(c.bound, sol.objective + 1e-6);
+  }
 }
 
 TEST(ReluBab, RejectsUnsupportedInput) {
