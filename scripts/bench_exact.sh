@@ -5,6 +5,7 @@
 #   crown    : CROWN (alpha) bounds + big-M + CBC   (the default --method mip)
 #   lp       : CROWN + Clp LP tightening + big-M + CBC
 #   bab      : nnopt's ReLU-split branch and bound (--method bab)
+#   portfolio: CROWN+CBC and the BaB racing on two threads (--method portfolio)
 # One JSON per (network, method) in OUT; existing JSONs are skipped (resumable).
 # Usage: scripts/bench_exact.sh OUT TIME_LIMIT "interval crown bab" net1 net2 ...
 #   (nets are names under models/sweep without .onnx, e.g. mlp_2x40)
@@ -22,6 +23,7 @@ for net in "$@"; do
     case "$m" in
       interval|crown|lp) args=(--method mip --bounds "$m") ;;
       bab) args=(--method bab) ;;
+      portfolio) args=(--method portfolio) ;;
       *) echo "unknown method $m" >&2; exit 2 ;;
     esac
     echo "$(date +%T) $net $m" >&2

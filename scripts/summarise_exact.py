@@ -5,8 +5,9 @@ Usage: python3 scripts/summarise_exact.py OUT [--limit 600] [--sweep docs/result
 Writes OUT/table.md and OUT/table.csv and prints the table."""
 import csv, glob, json, os, re, sys
 
-METHODS = ["interval", "crown", "lp", "bab"]
-LABEL = {"interval": "interval+CBC", "crown": "CROWN+CBC", "lp": "CROWN+LP+CBC", "bab": "ReLU BaB"}
+METHODS = ["interval", "crown", "lp", "bab", "portfolio"]
+LABEL = {"interval": "interval+CBC", "crown": "CROWN+CBC", "lp": "CROWN+LP+CBC", "bab": "ReLU BaB",
+         "portfolio": "portfolio (CBC || BaB)"}
 
 
 def main():
@@ -44,7 +45,7 @@ def main():
             if r is None:
                 row[m] = None
                 continue
-            proven = r.get("status") == "optimal"
+            proven = str(r.get("status", "")).startswith("optimal")
             row[m] = (r["time_s"], proven, r.get("margin"), r.get("bound"))
             if proven:
                 best = r.get("margin")

@@ -213,9 +213,15 @@ MarginAttackResult runMip(const nn::Network& net, const spec::Box& box, const Ei
   r.bound = sol.bound;
   bool attack = false;
   if (sol.hasPoint()) attack = replayMarginAttack(net, box, x0, inputPoint(mm.e, sol.x, box), r);
+  // A proven dual bound > 0 certifies robustness whether or not the search
+  // for the minimum finished (solveMip claims no bound before the root LP is
+  // solved). An infeasible model is never a proof: the box always has points.
+  const bool bounded_run = sol.status == solve::SolveStatus::kOptimal ||
+                           sol.status == solve::SolveStatus::kFeasible ||
+                           sol.status == solve::SolveStatus::kNoSolution;
   if (attack)
     r.verdict = Verdict::kAttackFound;
-  else if (sol.status == solve::SolveStatus::kOptimal && r.bound > p.robust_tol)
+  else if (bounded_run && r.bound > p.robust_tol)
     r.verdict = Verdict::kRobust;
   else if (sol.status == solve::SolveStatus::kOptimal ||
            sol.status == solve::SolveStatus::kInfeasible)
@@ -352,7 +358,7 @@ MarginAttackResult runBab(const nn::Network& net, const spec::Box& box, const Ei
                         res.status == bab::BabStatus::kViolated;
   if (res.x.size() && replayMarginAttack(net, box, x0, res.x, r))
     r.verdict = Verdict::kAttackFound;
-  else if (finished && r.bound > p.robust_tol)
+  else if (r.bound > p.robust_tol)  // a proven lower bound, finished or not
     r.verdict = Verdict::kRobust;
   else if (finished || res.status == bab::BabStatus::kIncomplete)
     r.verdict = Verdict::kNoAttackFound;
@@ -430,7 +436,10 @@ MarginAttackResult runPortfolio(const nn::Network& net, const spec::Box& box,
   out.stable_relus = rm.stable_relus;
   out.bounds_method = rm.bounds_method;
   out.bounds_time_s = rm.bounds_time_s;
-  const double bound = std::max(rm.bound, rb.bound);
+  // An infeasible MIP proves nothing (numerical trouble: the box has points).
+  const double mip_bound = rm.status == "infeasible" ? -std::numeric_limits<double>::infinity()
+                                                     : rm.bound;
+  const double bound = std::max(mip_bound, rb.bound);
   out.bound = std::isnan(out.margin) ? bound : std::min(bound, out.margin);
   const bool mip_opt = rm.status == "optimal", bab_opt = rb.status == "optimal";
   const bool proven = mip_opt || bab_opt || combined ||
@@ -441,7 +450,7 @@ MarginAttackResult runPortfolio(const nn::Network& net, const spec::Box& box,
   else
     out.status = "timeout (mip: " + rm.status + ", bab: " + rb.status + ")";
   if (out.verdict != Verdict::kAttackFound) {
-    if (proven && out.bound > p.robust_tol)
+    if (bound > p.robust_tol)  // the larger of two proven lower bounds
       out.verdict = Verdict::kRobust;
     else if (proven)
       out.verdict = Verdict::kNoAttackFound;

@@ -445,6 +445,29 @@ TEST(MipRaceHooks, ProgressBoundsNeverExceedTheOptimumAndCancelStops) {
   }
 }
 
+TEST(MipRaceHooks, NoBoundIsClaimedBeforeTheRootLpIsSolved) {
+  // Stopped by the time limit at once, CBC never solved its root LP: the
+  // reported bound must be -inf (no claim), never a number that could make
+  // a "robust" verdict. With time to finish, the same model is solved.
+  std::mt19937 rng(93);
+  const auto net = randomNet(rng, 10, {16, 16, 2});
+  const auto box = randomBox(rng, 10, 1.0);
+  model::MathModel m;
+  const auto e =
+      formulate::embedNetwork(m, net, bounds::crownBounds(net, box), formulate::EmbedOptions{});
+  m.objLinear() = {{e.output_vars[0], 1.0}, {e.output_vars[1], -1.0}};
+  m.setSense(model::Sense::kMinimize);
+  solve::SolveParams p;
+  p.time_limit = 1e-9;
+  const auto s = solve::solveMip(m, p);
+  ASSERT_NE(s.status, solve::SolveStatus::kOptimal) << s.message;
+  EXPECT_EQ(s.bound, -std::numeric_limits<double>::infinity()) << s.message;
+  EXPECT_NE(s.message.find("no bound claimed"), std::string::npos) << s.message;
+  const auto full = solve::solveMip(m);
+  ASSERT_EQ(full.status, solve::SolveStatus::kOptimal);
+  EXPECT_LE(full.bound, full.objective);
+}
+
 TEST(ReluBab, RejectsUnsupportedInput) {
   std::mt19937 rng(1);
   const auto tanh_net = randomNet(rng, 3, {4, 2}, nn::ActKind::kTanh);
