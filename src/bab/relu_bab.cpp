@@ -76,7 +76,7 @@ PreBound preBound(const BoundTable& t, size_t i, Eigen::Index j) {
 class Search {
  public:
   Search(const nn::Network& net, const spec::Box& box, const VectorXd& c, const BabParams& p)
-      : net_(net), box_(box), c_(c), p_(p), deadline_(p.time_limit), pc_(net.numLayers()) {}
+      : net_(net), box_(box), c_(c), p_(p), deadline_(p.time_limit, p.cancel), pc_(net.numLayers()) {}
 
   BabResult run() {
     rootTable();
@@ -136,6 +136,7 @@ class Search {
     if (lp_budget > 0) {
       bounds::LpTightenParams lp;
       lp.time_limit_s = lp_budget;
+      lp.cancel = p_.cancel;
       table = bounds::lpTightenBounds(net_, box_, table, lp);
     }
     r_.unstable_root = static_cast<int>(bounds::countRelus(net_, table).unstable);
@@ -153,6 +154,7 @@ class Search {
     if (n.depth > 0 && n.depth <= p_.tighten_depth) {
       bounds::LpTightenParams lp;
       lp.time_limit_s = std::min(p_.root_lp_time_limit, deadline_.remaining());
+      lp.cancel = p_.cancel;
       n.table = std::make_shared<const BoundTable>(
           bounds::lpTightenBounds(net_, box_, *n.table, lp));
     }
@@ -227,7 +229,7 @@ class Search {
   // Cut rounds (NodeLp::addCuts) with re-solves while they raise the bound.
   bool cutRounds(Node& n, NodeLpResult& lp, double& value) {
     const int rounds = n.depth == 0 ? p_.cut_rounds_root : p_.cut_rounds_node;
-    for (int k = 0; k < rounds && !p_.fresh_node_lp; ++k) {
+    for (int k = 0; k < rounds && !p_.fresh_node_lp && !deadline_.expired(); ++k) {
       const int room = p_.max_cuts - lp_->numCuts();
       if (room <= 0 || lp_->addCuts(p_.cut_min_violation, room) == 0) break;
       Timer t;

@@ -83,7 +83,7 @@ class Tightener {
  public:
   Tightener(const nn::Network& net, const spec::Box& box, const BoundTable& start,
             const LpTightenParams& p, LpTightenStats& st)
-      : net_(net), p_(p), st_(st), deadline_(p.time_limit_s), lp_(inputModel(box)) {
+      : net_(net), p_(p), st_(st), deadline_(p.time_limit_s, p.cancel), lp_(inputModel(box)) {
     t_ = start;
     t_.method = "lp";
     t_.in_lo = box.lo;

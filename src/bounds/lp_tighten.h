@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 // LP-based bound tightening ("lp"): layer by layer, the LP relaxation of the
 // network up to the current layer is built incrementally in one warm-started
 // Clp session (solve::LpSession):
@@ -36,6 +37,8 @@ struct LpTightenParams {
   // false: every pre-activation neuron of every activation layer.
   bool only_unstable = true;
   bool tighten_output = false;  // also minimise/maximise each network output
+  // Stop as on time when *cancel becomes true (optional).
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct LpTightenStats {

@@ -24,7 +24,7 @@ void log(LogLevel level, const std::string& msg) {
   if (g_callback) g_callback(level, msg);
 }
 
-Deadline::Deadline(double seconds_from_now) {
+Deadline::Deadline(double seconds_from_now, const std::atomic<bool>* cancel) : cancel_(cancel) {
   if (seconds_from_now >= 0 && seconds_from_now < std::numeric_limits<double>::infinity()) {
     unlimited_ = false;
     end_ = std::chrono::steady_clock::now() +
@@ -34,10 +34,11 @@ Deadline::Deadline(double seconds_from_now) {
 }
 
 bool Deadline::expired() const {
-  return !unlimited_ && std::chrono::steady_clock::now() >= end_;
+  return cancelled() || (!unlimited_ && std::chrono::steady_clock::now() >= end_);
 }
 
 double Deadline::remaining() const {
+  if (cancelled()) return 0.0;
   if (unlimited_) return std::numeric_limits<double>::infinity();
   double r = std::chrono::duration<double>(end_ - std::chrono::steady_clock::now()).count();
   return r > 0 ? r : 0.0;

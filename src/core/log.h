@@ -1,6 +1,7 @@
 #pragma once
 // Logging without printing from the library: messages go to a callback that the
 // application installs (the CLI writes them to stderr). Default: discarded.
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <string>
@@ -34,12 +35,16 @@ class Timer {
 class Deadline {
  public:
   Deadline() = default;
-  explicit Deadline(double seconds_from_now);
+  // cancel: optional flag; once it is true the deadline has passed (expired(),
+  // remaining() == 0), so work bounded by it stops as on time.
+  explicit Deadline(double seconds_from_now, const std::atomic<bool>* cancel = nullptr);
   bool expired() const;
   double remaining() const;  // seconds, +inf when unlimited, >= 0
-  bool unlimited() const { return unlimited_; }
+  bool unlimited() const { return unlimited_ && cancel_ == nullptr; }
 
  private:
+  bool cancelled() const { return cancel_ != nullptr && cancel_->load(); }
+  const std::atomic<bool>* cancel_ = nullptr;
   bool unlimited_ = true;
   std::chrono::steady_clock::time_point end_{};
 };
