@@ -243,7 +243,7 @@ int runAttack(const AttackOptions& o) {
   if (o.input_chunk < 0) throw Error("--nlp-input-chunk must be >= 0");
   p.input_chunk = o.input_chunk;
   p.warm_duals = !o.cold_continuation;
-  p.mip_warm_start = warmStartIsNlp(o.warm_start, false);
+  p.mip_warm_start = warmStartIsNlp(o.warm_start, o.method == "portfolio");
   attack::MultiStartParams msp;
   msp.nlp = p;
   msp.starts = n_starts;

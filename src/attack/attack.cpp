@@ -164,7 +164,7 @@ MarginAttackResult runMip(const nn::Network& net, const spec::Box& box, const Ei
   // The clean image is a feasible MIP start; with mip_warm_start the NLP's
   // replayed point replaces it when its margin is lower.
   Eigen::VectorXd mip_start = x0;
-  if (p.mip_warm_start) {
+  if (p.mip_warm_start && race == nullptr) {
     MarginAttackParams np = p;
     np.method = Method::kNlp;
     np.time_limit = p.time_limit / 10.0;
@@ -179,6 +179,12 @@ MarginAttackResult runMip(const nn::Network& net, const spec::Box& box, const Ei
       replayMarginAttack(net, box, x0, x0, clean);
       if (!(clean.margin <= nr.margin)) mip_start = nr.adversarial;
     }
+  }
+  if (p.mip_start.size() == x0.size()) {
+    MarginAttackResult given = r, clean = r;
+    replayMarginAttack(net, box, x0, p.mip_start.cwiseMax(box.lo).cwiseMin(box.hi), given);
+    replayMarginAttack(net, box, x0, x0, clean);
+    if (given.margin < clean.margin) mip_start = given.adversarial;
   }
   formulate::EmbedOptions opt;
   opt.relu = formulate::ReluEncoding::kBigM;
@@ -383,8 +389,26 @@ MarginAttackResult runPortfolio(const nn::Network& net, const spec::Box& box,
   rb.method = "bab";
   std::atomic<bool> done_mip{false}, done_bab{false};
   std::exception_ptr err_mip, err_bab;
-  MarginAttackParams pm = p;
+  MarginAttackParams pm = p, pb = p;
   pm.threads = 1;
+  double ws_margin = std::numeric_limits<double>::quiet_NaN(), ws_time = 0.0;
+  if (p.mip_warm_start) {
+    // The NLP's replayed point seeds both: CBC's incumbent, a BaB start, and
+    // the shared upper bound the BaB prunes against from its first node.
+    MarginAttackParams np = p;
+    np.method = Method::kNlp;
+    np.time_limit = p.time_limit / 10.0;
+    MarginAttackResult nr = r;
+    nr = runNlp(net, box, x0, nr, np);
+    ws_time = nr.time_s;
+    if (nr.adversarial.size() == x0.size() && std::isfinite(nr.margin)) {
+      ws_margin = nr.margin;
+      atomicMin(race.upper, nr.margin);
+      pm.mip_start = nr.adversarial;
+      pb.nlp_start = nr.adversarial;
+    }
+    pm.time_limit = pb.time_limit = std::max(0.0, p.time_limit - timer.seconds());
+  }
   std::thread tm([&] {
     try {
       rm = runMip(net, box, x0, rm, pm, &race);
@@ -396,7 +420,7 @@ MarginAttackResult runPortfolio(const nn::Network& net, const spec::Box& box,
   });
   std::thread tb([&] {
     try {
-      rb = runBab(net, box, x0, rb, p, &race);
+      rb = runBab(net, box, x0, rb, pb, &race);
     } catch (...) {
       err_bab = std::current_exception();
       race.cancel = true;
@@ -427,6 +451,8 @@ MarginAttackResult runPortfolio(const nn::Network& net, const spec::Box& box,
   const bool mip_better = !std::isnan(rm.margin) && (std::isnan(rb.margin) || rm.margin <= rb.margin);
   MarginAttackResult out = mip_better ? rm : rb;
   out.method = "portfolio";
+  out.warm_start_margin = ws_margin;
+  out.warm_start_time_s = ws_time;
   out.iterations = rm.iterations + rb.iterations;
   out.solves = 2;
   out.variables = rm.variables;

@@ -91,6 +91,9 @@ struct MarginAttackParams {
   // limit) first and give CBC its replayed point as the incumbent, so the
   // search prunes against a near-optimal margin from the first node.
   bool mip_warm_start = false;
+  // kMip: an input point (clamped into the box) to start CBC from when its
+  // margin is below the clean image's. kPortfolio fills it from the NLP.
+  Eigen::VectorXd mip_start;
 };
 
 struct MarginAttackResult {

@@ -43,7 +43,7 @@ nlohmann::json toJson(const attack::MarginAttackResult& r) {
   j["stable_relus"] = r.stable_relus;
   j["bounds_method"] = r.bounds_method;
   j["bounds_time_s"] = r.bounds_time_s;
-  if (r.method == "mip" && (std::isfinite(r.warm_start_margin) || r.warm_start_time_s > 0)) {
+  if ((r.method == "mip" || r.method == "portfolio") && (std::isfinite(r.warm_start_margin) || r.warm_start_time_s > 0)) {
     j["warm_start_margin"] = num(r.warm_start_margin);
     j["warm_start_time_s"] = r.warm_start_time_s;
   }

@@ -154,8 +154,11 @@ TEST(Attack, PortfolioProvesTheMipOptimumAndVerdict) {
       ASSERT_EQ(mip.status, "optimal");
       auto p = mipParams();
       p.method = attack::Method::kPortfolio;
+      p.mip_warm_start = seed == 22;  // the NLP seeds both solvers
       auto r = attack::marginAttack(net, box, x0, label, target, p);
       EXPECT_EQ(r.method, "portfolio");
+      EXPECT_EQ(std::isnan(r.warm_start_margin), !p.mip_warm_start);
+      if (p.mip_warm_start) EXPECT_GE(r.warm_start_margin, r.margin - 1e-9);
       EXPECT_EQ(r.status.rfind("optimal", 0), 0u) << r.status;
       EXPECT_NEAR(r.margin, mip.margin, 1e-4 * std::max(1.0, std::abs(mip.margin)));
       EXPECT_LE(r.bound, r.margin + 1e-12);
