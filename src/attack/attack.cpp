@@ -213,6 +213,7 @@ MarginAttackResult runMip(const nn::Network& net, const spec::Box& box, const Ei
   }
   auto sol = solve::solveMip(mm.m, sp);
   r.status = solve::statusName(sol.status);
+  r.solver_message = sol.message;
   r.iterations = sol.iterations;
   r.solves = 1;
   r.solver_objective = sol.objective;

@@ -100,6 +100,7 @@ struct MarginAttackResult {
   Verdict verdict = Verdict::kNoAttackFound;
   std::string method;              // "mip", "nlp:scholtes", ...
   std::string status;              // solver status text
+  std::string solver_message;      // the solver's own words (MIP), may be empty
   int true_label = -1;
   int target_label = -1;
   // Best objective found, re-computed by the forward pass at `adversarial`

@@ -24,6 +24,7 @@ nlohmann::json toJson(const attack::MarginAttackResult& r) {
   j["verdict"] = attack::verdictName(r.verdict);
   j["method"] = r.method;
   j["status"] = r.status;
+  if (!r.solver_message.empty()) j["solver_message"] = r.solver_message;
   j["true_label"] = r.true_label;
   j["target_label"] = r.target_label;
   j["margin"] = num(r.margin);
