@@ -383,6 +383,14 @@ MarginAttackResult runPortfolio(const nn::Network& net, const spec::Box& box,
                                 const MarginAttackParams& p) {
   require(net.isPiecewiseLinear(),
           "portfolio (MIP + BaB) needs a ReLU/LeakyReLU network; use --method nlp");
+  if (net.hasMaxPool()) {  // the BaB refuses MaxPool: the race is CBC alone
+    r.method = "portfolio";
+    MarginAttackParams pm = p;
+    MarginAttackResult out = runMip(net, box, x0, r, pm);
+    out.method = "portfolio";
+    out.status += " (mip only: MaxPool)";
+    return out;
+  }
   Timer timer;
   Race race;
   MarginAttackResult rm = r, rb = r;

@@ -1099,6 +1099,26 @@ TEST(MaxPoolAttack, BabRefusesMaxPoolWithAClearError) {
   }
 }
 
+TEST(MaxPoolAttack, PortfolioFallsBackToTheMipAlone) {
+  // The BaB refuses MaxPool; the portfolio must still answer, with the MIP's
+  // optimum and verdict, and say that it ran CBC alone.
+  const nn::Network net = netReluPool(5);
+  const VectorXd x0 = randomPoint(36, 5);
+  const spec::Box box = spec::linfBall(x0, 0.05);
+  const VectorXd clean = net.forward(x0);
+  const int label = argmax(clean), target = attack::runnerUp(clean, label);
+  const auto mip = attack::marginAttack(net, box, x0, label, target,
+                                        mipParams(bounds::BoundsLevel::kCrown));
+  ASSERT_EQ(mip.status, "optimal");
+  attack::MarginAttackParams p = mipParams(bounds::BoundsLevel::kCrown);
+  p.method = attack::Method::kPortfolio;
+  const auto r = attack::marginAttack(net, box, x0, label, target, p);
+  EXPECT_EQ(r.method, "portfolio");
+  EXPECT_NE(r.status.find("mip only"), std::string::npos) << r.status;
+  EXPECT_NEAR(r.margin, mip.margin, 1e-9);
+  EXPECT_EQ(r.verdict, mip.verdict);
+}
+
 // ====================================================================== (d) min distortion
 
 // L1 minimal distortion reaching logit[target] >= logit[true] + gap, on a conv
