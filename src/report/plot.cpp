@@ -187,17 +187,31 @@ void draw(cairo_t* cr, const PairedChart& c) {
   cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
   cairo_set_font_size(cr, 12);
   {
-    // Legend entries centred in one row under the title.
+    // Legend entries centred in one row under the title; the font shrinks
+    // (down to 8 pt) when the row would not fit between the plot's margins.
     std::vector<double> widths;
     double total = 0;
-    for (const auto& s : c.series) {
-      widths.push_back(22 + textWidth(cr, s.name) + 18);
-      total += widths.back();
+    const bool ref = std::isfinite(c.ref_line) && !c.ref_label.empty();
+    auto measure = [&] {
+      widths.clear();
+      total = 0;
+      for (const auto& s : c.series) {
+        widths.push_back(22 + textWidth(cr, s.name) + 18);
+        total += widths.back();
+      }
+      if (ref) total += 34 + textWidth(cr, c.ref_label) + 18;
+      if (!c.hollow_note.empty()) total += 22 + textWidth(cr, c.hollow_note);
+    };
+    measure();
+    const double room = W - 2.0 * std::min(px0, W - px1);
+    // Text widths are not exactly proportional to the size (hinting), and the
+    // markers and gaps do not scale: shrink in steps until the row fits.
+    for (double size = 12.0; total > room && size > 8.0;) {
+      size = std::max(8.0, size * std::min(0.97, room / total));
+      cairo_set_font_size(cr, size);
+      measure();
     }
-    bool ref = std::isfinite(c.ref_line) && !c.ref_label.empty();
-    if (ref) total += 34 + textWidth(cr, c.ref_label) + 18;
-    if (!c.hollow_note.empty()) total += 22 + textWidth(cr, c.hollow_note);
-    double x = std::max(px0, W / 2 - total / 2);
+    double x = std::max(std::min(px0, W - px1), W / 2 - total / 2);
     const double y = 52;
     for (size_t i = 0; i < c.series.size(); ++i) {
       if (c.connect_series) {
