@@ -20,6 +20,7 @@
 #include "io/images.h"
 #include "io/onnx.h"
 #include "nn/network.h"
+#include "onnx_builder.h"
 #include "spec/property.h"
 
 using namespace nnopt;
@@ -27,110 +28,19 @@ using Eigen::VectorXd;
 
 namespace {
 
+using test::attrF;
+using test::attrI;
+using test::attrInts;
+using test::attrS;
+using test::vals;
+
 const char* kName = "conv_model.onnx";
 
-struct Builder {
-  onnx::ModelProto m;
-  onnx::GraphProto* g;
-
-  explicit Builder(int opset = 13) {
-    m.set_ir_version(7);
-    auto* os = m.add_opset_import();
-    os->set_domain("");
-    os->set_version(opset);
-    g = m.mutable_graph();
-    g->set_name("g");
-  }
-  void input(const std::string& name, const std::vector<int64_t>& dims) {
-    auto* vi = g->add_input();
-    vi->set_name(name);
-    auto* tt = vi->mutable_type()->mutable_tensor_type();
-    tt->set_elem_type(onnx::TensorProto::FLOAT);
-    auto* sh = tt->mutable_shape();
-    for (auto d : dims) {
-      auto* dim = sh->add_dim();
-      if (d < 0)
-        dim->set_dim_param("N");
-      else
-        dim->set_dim_value(d);
-    }
-  }
-  void output(const std::string& name) {
-    auto* vi = g->add_output();
-    vi->set_name(name);
-    vi->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
-  }
-  void init(const std::string& name, const std::vector<int64_t>& dims,
-            const std::vector<double>& vals) {
-    auto* t = g->add_initializer();
-    t->set_name(name);
-    t->set_data_type(onnx::TensorProto::FLOAT);
-    for (auto d : dims) t->add_dims(d);
-    std::string bytes(vals.size() * 4, '\0');
-    for (size_t i = 0; i < vals.size(); ++i) {
-      float f = static_cast<float>(vals[i]);
-      std::memcpy(&bytes[i * 4], &f, 4);
-    }
-    t->set_raw_data(bytes);
-  }
-  void initI64(const std::string& name, const std::vector<int64_t>& dims,
-               const std::vector<int64_t>& vals) {
-    auto* t = g->add_initializer();
-    t->set_name(name);
-    t->set_data_type(onnx::TensorProto::INT64);
-    for (auto d : dims) t->add_dims(d);
-    for (auto v : vals) t->add_int64_data(v);
-  }
-  onnx::NodeProto* node(const std::string& op, const std::vector<std::string>& ins,
-                        const std::vector<std::string>& outs, const std::string& name = "") {
-    auto* n = g->add_node();
-    n->set_op_type(op);
-    n->set_name(name.empty() ? op + "_" + outs.at(0) : name);
-    for (auto& i : ins) n->add_input(i);
-    for (auto& o : outs) n->add_output(o);
-    return n;
-  }
-  std::string bytes() const {
-    std::string s;
-    EXPECT_TRUE(m.SerializeToString(&s));
-    return s;
-  }
-  nn::Network load() const { return io::loadOnnxFromBytes(bytes(), kName); }
+struct Builder : test::OnnxBuilder {
+  explicit Builder(int opset = 13) : OnnxBuilder(opset, kName) {}
 };
 
-void attrI(onnx::NodeProto* n, const std::string& name, int64_t v) {
-  auto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INT);
-  a->set_i(v);
-}
-void attrF(onnx::NodeProto* n, const std::string& name, float v) {
-  auto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::FLOAT);
-  a->set_f(v);
-}
-void attrS(onnx::NodeProto* n, const std::string& name, const std::string& v) {
-  auto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::STRING);
-  a->set_s(v);
-}
-void attrInts(onnx::NodeProto* n, const std::string& name, const std::vector<int64_t>& v) {
-  auto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INTS);
-  for (auto x : v) a->add_ints(x);
-}
 
-// Values k/32, exactly representable in float32 (so float weights lose nothing).
-std::vector<double> vals(size_t n, int seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> d(-64, 64);
-  std::vector<double> v(n);
-  for (auto& x : v) x = d(rng) / 32.0;
-  return v;
-}
 VectorXd vec(const std::vector<double>& v) {
   return Eigen::Map<const VectorXd>(v.data(), static_cast<Eigen::Index>(v.size()));
 }

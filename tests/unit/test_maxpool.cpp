@@ -35,6 +35,7 @@
 #include "io/onnx.h"
 #include "model/math_model.h"
 #include "nn/network.h"
+#include "onnx_builder.h"
 #include "solve/solver.h"
 #include "spec/property.h"
 
@@ -44,94 +45,23 @@ using Eigen::VectorXd;
 
 namespace {
 
+using test::attrF;
+using test::attrI;
+using test::attrInts;
+using test::attrS;
+using test::vals;
+
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 const char* kName = "maxpool_model.onnx";
 
 // ------------------------------------------------------------ ONNX builder
-// (the pattern of test_conv.cpp / test_onnx.cpp)
+// (shared with test_conv.cpp / test_onnx.cpp: onnx_builder.h)
 
-struct Builder {
-  onnx::ModelProto m;
-  onnx::GraphProto* g;
-
-  explicit Builder(int opset = 13) {
-    m.set_ir_version(7);
-    auto* os = m.add_opset_import();
-    os->set_domain("");
-    os->set_version(opset);
-    g = m.mutable_graph();
-    g->set_name("g");
-  }
-  void input(const std::string& name, const std::vector<int64_t>& dims) {
-    auto* vi = g->add_input();
-    vi->set_name(name);
-    auto* tt = vi->mutable_type()->mutable_tensor_type();
-    tt->set_elem_type(onnx::TensorProto::FLOAT);
-    auto* sh = tt->mutable_shape();
-    for (auto d : dims) sh->add_dim()->set_dim_value(d);
-  }
-  void output(const std::string& name) {
-    auto* vi = g->add_output();
-    vi->set_name(name);
-    vi->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
-  }
-  void init(const std::string& name, const std::vector<int64_t>& dims,
-            const std::vector<double>& vals) {
-    auto* t = g->add_initializer();
-    t->set_name(name);
-    t->set_data_type(onnx::TensorProto::FLOAT);
-    for (auto d : dims) t->add_dims(d);
-    std::string bytes(vals.size() * 4, '\0');
-    for (size_t i = 0; i < vals.size(); ++i) {
-      float f = static_cast<float>(vals[i]);
-      std::memcpy(&bytes[i * 4], &f, 4);
-    }
-    t->set_raw_data(bytes);
-  }
-  onnx::NodeProto* node(const std::string& op, const std::vector<std::string>& ins,
-                        const std::vector<std::string>& outs, const std::string& name = "") {
-    auto* n = g->add_node();
-    n->set_op_type(op);
-    n->set_name(name.empty() ? op + "_" + outs.at(0) : name);
-    for (auto& i : ins) n->add_input(i);
-    for (auto& o : outs) n->add_output(o);
-    return n;
-  }
-  std::string bytes() const {
-    std::string s;
-    EXPECT_TRUE(m.SerializeToString(&s));
-    return s;
-  }
-  nn::Network load() const { return io::loadOnnxFromBytes(bytes(), kName); }
+struct Builder : test::OnnxBuilder {
+  explicit Builder(int opset = 13) : OnnxBuilder(opset, kName) {}
 };
 
-void attrI(onnx::NodeProto* n, const std::string& name, int64_t v) {
-  auto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INT);
-  a->set_i(v);
-}
-void attrS(onnx::NodeProto* n, const std::string& name, const std::string& v) {
-  auto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::STRING);
-  a->set_s(v);
-}
-void attrInts(onnx::NodeProto* n, const std::string& name, const std::vector<int64_t>& v) {
-  auto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INTS);
-  for (auto x : v) a->add_ints(x);
-}
 
-// Values k/32 in [-2, 2], exactly representable in float32.
-std::vector<double> vals(size_t n, int seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> d(-64, 64);
-  std::vector<double> v(n);
-  for (auto& x : v) x = d(rng) / 32.0;
-  return v;
-}
 // Values k/128 in [-0.5, 0.5] (weights of the networks that get attacked).
 std::vector<double> small(size_t n, int seed) {
   auto v = vals(n, seed);
