@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "bab/relu_bab.h"
+#include "core/atomic_minmax.h"
 #include "bounds/bound_table.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -144,15 +145,21 @@ struct Race {
   std::atomic<double> lower_bab{-std::numeric_limits<double>::infinity()};
 };
 
-void atomicMin(std::atomic<double>& a, double v) {
-  double cur = a.load();
-  while (v < cur && !a.compare_exchange_weak(cur, v)) {
-  }
+// The NLP stage of a warm-started exact run: one start, a tenth of the time
+// limit; its point (when it has one) is replayed and inside the box.
+MarginAttackResult nlpSeed(const nn::Network& net, const spec::Box& box,
+                           const Eigen::VectorXd& x0, const MarginAttackResult& r,
+                           const MarginAttackParams& p) {
+  MarginAttackParams np = p;
+  np.method = Method::kNlp;
+  np.time_limit = p.time_limit / 10.0;
+  MarginAttackResult nr;
+  nr.true_label = r.true_label;
+  nr.target_label = r.target_label;
+  return runNlp(net, box, x0, nr, np);
 }
-void atomicMax(std::atomic<double>& a, double v) {
-  double cur = a.load();
-  while (v > cur && !a.compare_exchange_weak(cur, v)) {
-  }
+bool hasSeedPoint(const MarginAttackResult& nr, const Eigen::VectorXd& x0) {
+  return nr.adversarial.size() == x0.size() && std::isfinite(nr.margin);
 }
 
 MarginAttackResult runMip(const nn::Network& net, const spec::Box& box, const Eigen::VectorXd& x0,
@@ -161,30 +168,23 @@ MarginAttackResult runMip(const nn::Network& net, const spec::Box& box, const Ei
   require(net.isPiecewiseLinear(),
           "MIP cannot encode smooth activations (Tanh/Sigmoid); use --method nlp");
   Timer timer;
-  // The clean image is a feasible MIP start; with mip_warm_start the NLP's
-  // replayed point replaces it when its margin is lower.
-  Eigen::VectorXd mip_start = x0;
+  // The clean image is a feasible MIP start; a given point (mip_start, or the
+  // NLP's with mip_warm_start) replaces it when its replayed margin is lower.
+  Eigen::VectorXd given = p.mip_start;
   if (p.mip_warm_start && race == nullptr) {
-    MarginAttackParams np = p;
-    np.method = Method::kNlp;
-    np.time_limit = p.time_limit / 10.0;
-    MarginAttackResult nr;
-    nr.true_label = r.true_label;
-    nr.target_label = r.target_label;
-    nr = runNlp(net, box, x0, nr, np);
+    const MarginAttackResult nr = nlpSeed(net, box, x0, r, p);
     r.warm_start_time_s = nr.time_s;
-    if (nr.adversarial.size() == x0.size() && std::isfinite(nr.margin)) {
+    if (hasSeedPoint(nr, x0)) {
       r.warm_start_margin = nr.margin;
-      MarginAttackResult clean = r;
-      replayMarginAttack(net, box, x0, x0, clean);
-      if (!(clean.margin <= nr.margin)) mip_start = nr.adversarial;
+      given = nr.adversarial;
     }
   }
-  if (p.mip_start.size() == x0.size()) {
-    MarginAttackResult given = r, clean = r;
-    replayMarginAttack(net, box, x0, p.mip_start.cwiseMax(box.lo).cwiseMin(box.hi), given);
+  Eigen::VectorXd mip_start = x0;
+  if (given.size() == x0.size()) {
+    MarginAttackResult g = r, clean = r;
+    replayMarginAttack(net, box, x0, given.cwiseMax(box.lo).cwiseMin(box.hi), g);
     replayMarginAttack(net, box, x0, x0, clean);
-    if (given.margin < clean.margin) mip_start = given.adversarial;
+    if (g.margin < clean.margin) mip_start = g.adversarial;
   }
   formulate::EmbedOptions opt;
   opt.relu = formulate::ReluEncoding::kBigM;
@@ -404,13 +404,9 @@ MarginAttackResult runPortfolio(const nn::Network& net, const spec::Box& box,
   if (p.mip_warm_start) {
     // The NLP's replayed point seeds both: CBC's incumbent, a BaB start, and
     // the shared upper bound the BaB prunes against from its first node.
-    MarginAttackParams np = p;
-    np.method = Method::kNlp;
-    np.time_limit = p.time_limit / 10.0;
-    MarginAttackResult nr = r;
-    nr = runNlp(net, box, x0, nr, np);
+    const MarginAttackResult nr = nlpSeed(net, box, x0, r, p);
     ws_time = nr.time_s;
-    if (nr.adversarial.size() == x0.size() && std::isfinite(nr.margin)) {
+    if (hasSeedPoint(nr, x0)) {
       ws_margin = nr.margin;
       atomicMin(race.upper, nr.margin);
       pm.mip_start = nr.adversarial;

@@ -11,6 +11,7 @@
 
 #include "bab/node_lp.h"
 #include "bounds/lp_tighten.h"
+#include "core/atomic_minmax.h"
 #include "core/error.h"
 #include "core/log.h"
 
@@ -118,11 +119,7 @@ class Search {
     if (std::isfinite(v) && v < r_.objective) {
       r_.objective = v;
       r_.x = std::move(xc);
-      if (p_.shared_upper) {
-        double cur = p_.shared_upper->load();
-        while (v < cur && !p_.shared_upper->compare_exchange_weak(cur, v)) {
-        }
-      }
+      if (p_.shared_upper) atomicMin(*p_.shared_upper, v);
     }
     return v;
   }

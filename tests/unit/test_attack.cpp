@@ -7,10 +7,16 @@
 #include "attack/attack.h"
 #include "attack/multistart.h"
 #include "core/error.h"
+#include "attack_params.h"
 
 using namespace nnopt;
 
 namespace {
+
+using test::argmax;
+using test::kAllForms;
+using test::mipParams;
+using test::nlpParams;
 
 nn::Network randomNet(const std::vector<int>& widths, unsigned seed,
                       nn::ActKind act = nn::ActKind::kRelu) {
@@ -40,30 +46,7 @@ Eigen::VectorXd randomPoint(int n, unsigned seed) {
   return x;
 }
 
-int argmax(const Eigen::VectorXd& v) {
-  Eigen::Index a;
-  v.maxCoeff(&a);
-  return int(a);
-}
 
-attack::MarginAttackParams mipParams() {
-  attack::MarginAttackParams p;
-  p.method = attack::Method::kMip;
-  p.time_limit = 60;
-  return p;
-}
-
-attack::MarginAttackParams nlpParams(attack::NlpForm f) {
-  attack::MarginAttackParams p;
-  p.method = attack::Method::kNlp;
-  p.nlp_form = f;
-  p.time_limit = 60;
-  return p;
-}
-
-const attack::NlpForm kAllForms[] = {attack::NlpForm::kScholtes,          attack::NlpForm::kProduct,
-                                     attack::NlpForm::kInequality,        attack::NlpForm::kFischerBurmeister,
-                                     attack::NlpForm::kChenMangasarian,   attack::NlpForm::kPenalty};
 
 }  // namespace
 

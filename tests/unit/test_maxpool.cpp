@@ -27,6 +27,7 @@
 #include "attack/attack.h"
 #include "attack/min_distortion.h"
 #include "attack/pgd.h"
+#include "attack_params.h"
 #include "bounds/bound_table.h"
 #include "bounds/crown.h"
 #include "bounds/lp_tighten.h"
@@ -44,6 +45,11 @@ using Eigen::MatrixXd;
 using Eigen::VectorXd;
 
 namespace {
+
+using test::argmax;
+using test::kAllForms;
+using test::mipParams;
+using test::nlpParams;
 
 using test::attrF;
 using test::attrI;
@@ -330,37 +336,12 @@ double looserThan(const bounds::BoundTable& t, const bounds::BoundTable& ref) {
   return worst;
 }
 
-int argmax(const VectorXd& v) {
-  Eigen::Index a;
-  v.maxCoeff(&a);
-  return static_cast<int>(a);
-}
 
 double marginOf(const nn::Network& net, const VectorXd& x, int label, int target) {
   const VectorXd y = net.forward(x);
   return y[label] - y[target];
 }
 
-attack::MarginAttackParams mipParams(bounds::BoundsLevel level = bounds::BoundsLevel::kCrown) {
-  attack::MarginAttackParams p;
-  p.method = attack::Method::kMip;
-  p.time_limit = 30;
-  p.bounds = level;
-  return p;
-}
-
-attack::MarginAttackParams nlpParams(attack::NlpForm f) {
-  attack::MarginAttackParams p;
-  p.method = attack::Method::kNlp;
-  p.nlp_form = f;
-  p.time_limit = 30;
-  return p;
-}
-
-const attack::NlpForm kAllForms[] = {
-    attack::NlpForm::kScholtes,          attack::NlpForm::kProduct,
-    attack::NlpForm::kInequality,        attack::NlpForm::kFischerBurmeister,
-    attack::NlpForm::kChenMangasarian,   attack::NlpForm::kPenalty};
 
 std::string readFile(const std::string& path) {
   std::ifstream f(path);
