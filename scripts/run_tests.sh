@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Installs what is needed, builds, and runs the test suite twice:
+# Installs what is needed, builds, and runs the test suites:
 #  1. the Release build in build/ (scripts/setup.sh);
-#  2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer:
+#  2. pytest tests/python with the package installed in .venv by setup.sh;
+#  3. the C++ suite under AddressSanitizer + UndefinedBehaviorSanitizer:
 #     CMakePresets.json preset `asan` (-O1 -g, assertions on) in build-asan/,
 #     with its test preset's ASAN/UBSAN/LSAN_OPTIONS (leak check on, LSan
 #     suppressions for third-party libraries only: tests/sanitizer/lsan.supp).
-# Both passes always run; the exit code is non-zero when either failed.
+# All passes always run; the exit code is non-zero when either failed.
 #
 # Measured on 2 idle cores from clean build dirs (docs/results/hardening.md):
 # Release build 3m16s + tests 52 s, ASan build 5m54s + tests 2m50s.
@@ -21,6 +22,9 @@ scripts/setup.sh
 status=0
 echo "== Release tests (build/)"
 (cd build && ctest --output-on-failure -j"$JOBS" --timeout 600) || status=1
+
+echo "== Python tests (.venv, pytest tests/python)"
+.venv/bin/python -m pytest -q tests/python || status=1
 
 if [ "$ASAN" != 0 ]; then
   echo "== ASan + UBSan tests (build-asan/, preset asan)"

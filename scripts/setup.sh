@@ -29,3 +29,15 @@ fi
 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null
 ninja -C build
+
+# The Python package (pyproject.toml, scikit-build-core): .venv with Python 3.11,
+# the test dependencies and nnopt itself. pip skips what is installed already;
+# --no-build-isolation with the persistent build dir build-py/ makes a re-run
+# incremental (a few seconds) instead of a fresh ~1.5 min library build.
+# torch is pinned to the CPU wheel on disk: a plain `torch` would pull CUDA.
+PYTHON="${NNOPT_PYTHON_EXE:-python3.11}"
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/pip install -q --disable-pip-version-check numpy onnx onnxruntime onnxscript pytest \
+  torch==2.13.0 "scikit-build-core>=0.10" "pybind11>=2.12"
+CMAKE_BUILD_PARALLEL_LEVEL="${NNOPT_JOBS:-2}" .venv/bin/pip install -q --disable-pip-version-check \
+  --no-build-isolation .

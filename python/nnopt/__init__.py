@@ -1,0 +1,374 @@
+"""nnopt: embed trained ReLU networks in optimisation models.
+
+Find adversarial inputs (exact MIP with CBC, complementarity NLP with Ipopt,
+ReLU branch and bound, or a portfolio of them) or prove that none exists in an
+L-inf ball, and verify VNN-LIB properties - the library behind the ``nnopt``
+command line, with the same semantics, defaults, messages and JSON.
+
+    >>> import nnopt
+    >>> net = nnopt.Network.from_onnx("models/mnist_mlp_1x20.onnx")
+    >>> img = nnopt.load_image("data/mnist_test_0.pgm")
+    >>> r = nnopt.attack(net, img, label=7, eps=0.1, method="mip")
+    >>> r.verdict, r.margin
+
+Every reported attack has been replayed through the network's forward pass in
+double precision before it is reported; ``robust`` comes only from an exact
+method's proven bound.
+"""
+from __future__ import annotations
+
+import io as _io
+import json as _json
+import os as _os
+import tempfile as _tempfile
+from dataclasses import dataclass, field
+from typing import Any, Optional, Union
+
+import numpy as _np
+
+from . import _nnopt
+
+__all__ = [
+    "Error",
+    "InputError",
+    "Network",
+    "Image",
+    "AttackResult",
+    "VerifyResult",
+    "attack",
+    "verify",
+    "load_image",
+    "load_dataset_item",
+]
+__version__ = "0.1.0"
+
+
+class Error(RuntimeError):
+    """Any failure reported by nnopt; the message is the CLI's one-line error."""
+
+
+class InputError(Error, ValueError):
+    """Bad input: a malformed file, an unsupported ONNX op, a bad argument."""
+
+
+class _Translate:
+    """Context manager turning the extension's error type into InputError."""
+
+    def __enter__(self) -> "_Translate":
+        return self
+
+    def __exit__(self, et: Any, ev: Any, tb: Any) -> bool:
+        if ev is not None and isinstance(ev, _nnopt.Error):
+            raise InputError(str(ev)) from None
+        return False
+
+
+def _vec(x: Any, what: str) -> _np.ndarray:
+    try:
+        a = _np.asarray(x, dtype=_np.float64)
+    except (TypeError, ValueError) as e:
+        raise InputError(f"{what}: not an array of numbers ({e})") from None
+    return _np.ascontiguousarray(a.reshape(-1))
+
+
+class Network:
+    """A trained network in nnopt's IR (Dense, activation and MaxPool layers).
+
+    Build one with :meth:`from_onnx` or :meth:`from_torch`; the object is
+    immutable.
+    """
+
+    def __init__(self, core: Any, name: str) -> None:
+        """Wrap an extension network; use :meth:`from_onnx` / :meth:`from_torch`."""
+        self._core = core
+        self.name = name
+
+    @classmethod
+    def from_onnx(cls, source: Union[str, "_os.PathLike[str]", bytes], name: Optional[str] = None) -> "Network":
+        """Load an ONNX model from a file path or from the model's bytes.
+
+        Linear ops are folded into Dense layers; raises :class:`InputError`
+        with the CLI's message for unreadable files or unsupported ops.
+        """
+        with _Translate():
+            if isinstance(source, (bytes, bytearray, memoryview)):
+                label = name or "<bytes>"
+                return cls(_nnopt.load_onnx_bytes(bytes(source), label), label)
+            path = _os.fspath(source)
+            return cls(_nnopt.load_onnx(path), name or path)
+
+    @classmethod
+    def from_torch(cls, module: Any, example_input: Any, dynamo: Optional[bool] = None,
+                   name: Optional[str] = None, opset_version: Optional[int] = None) -> "Network":
+        """Export a torch module to ONNX in memory and load it.
+
+        ``example_input`` is a tensor with the batch dimension (e.g. shape
+        ``(1, 1, 28, 28)``). ``dynamo=None`` uses torch's default exporter
+        (the dynamo one in torch 2.9+), ``dynamo=False`` the TorchScript one.
+        The module is exported in eval mode (its mode is restored afterwards).
+        """
+        import torch  # imported lazily: torch is optional
+
+        was_training = module.training
+        module.eval()
+        kwargs: dict = {"external_data": False}  # weights inside the model bytes
+        if dynamo is not None:
+            kwargs["dynamo"] = dynamo
+        if opset_version is not None:
+            kwargs["opset_version"] = opset_version
+        try:
+            import warnings
+
+            with warnings.catch_warnings(), torch.no_grad():
+                warnings.simplefilter("ignore")
+                data = _quiet_export(torch, module, example_input, kwargs)
+        finally:
+            module.train(was_training)
+        return cls.from_onnx(data, name=name or type(module).__name__)
+
+    @property
+    def input_size(self) -> int:
+        """Number of inputs (flattened)."""
+        return int(self._core.input_size)
+
+    @property
+    def output_size(self) -> int:
+        """Number of outputs (logits)."""
+        return int(self._core.output_size)
+
+    @property
+    def input_shape(self) -> tuple:
+        """Logical input shape without the batch dimension, e.g. (1, 28, 28)."""
+        return tuple(self._core.input_shape)
+
+    @property
+    def relu_neurons(self) -> int:
+        """Number of ReLU/LeakyReLU neurons."""
+        return int(self._core.relu_neurons)
+
+    def with_input_normalization(self, mean: float, std: float) -> "Network":
+        """A network that computes ``self((x - mean) / std)`` (folded into the first Dense)."""
+        with _Translate():
+            return Network(self._core.with_input_normalization(float(mean), float(std)), self.name)
+
+    def layers(self) -> list:
+        """The layers as dicts: kind, in_size, out_size, out_shape, name (ONNX nodes)."""
+        return list(self._core.layers())
+
+    def summary(self) -> str:
+        """One line, as ``nnopt info`` prints: input shape, layers, ReLU count."""
+        return self._core.summary()
+
+    def forward(self, x: Any) -> _np.ndarray:
+        """Logits of one input (any shape with input_size values) or of a batch.
+
+        A 1-D array or an array of exactly input_shape gives a 1-D result; an
+        array of shape (N, ...) with input_size values per item gives (N, outputs).
+        """
+        a = _np.asarray(x, dtype=_np.float64)
+        single = a.ndim <= 1 or tuple(a.shape) == self.input_shape
+        rows = a.reshape(1, -1) if single else a.reshape(a.shape[0], -1)
+        with _Translate():
+            out = self._core.forward(_np.ascontiguousarray(rows))
+        return out[0] if single else out
+
+    def __call__(self, x: Any) -> _np.ndarray:
+        """Same as :meth:`forward`."""
+        return self.forward(x)
+
+    def __repr__(self) -> str:
+        return f"nnopt.Network({self.name!r}: {self.summary()})"
+
+
+def _quiet_export(torch: Any, module: Any, x: Any, kwargs: dict) -> bytes:
+    """torch.onnx.export into a temporary file (the dynamo exporter deprecates
+    BytesIO targets), its progress prints sent nowhere; returns the model bytes."""
+    import contextlib
+
+    with _tempfile.TemporaryDirectory() as d, contextlib.redirect_stdout(_io.StringIO()):
+        path = _os.path.join(d, "model.onnx")
+        torch.onnx.export(module, (x,), path, **kwargs)
+        with open(path, "rb") as f:
+            return f.read()
+
+
+@dataclass
+class Image:
+    """Pixels in [0, 1] (CHW, flattened) with the dataset label (-1: unknown)."""
+
+    pixels: _np.ndarray
+    label: int = -1
+    rows: int = 0
+    cols: int = 0
+    channels: int = 1
+    name: str = "array"
+
+
+def load_image(path: str) -> Image:
+    """Read a PNG or PGM image as gray pixels in [0, 1] (as ``--image``)."""
+    with _Translate():
+        d = _nnopt.load_image(_os.fspath(path))
+    return Image(name=_os.fspath(path), **d)
+
+
+def load_dataset_item(path: str, index: int) -> Image:
+    """Item ``index`` of an MNIST IDX or CSV dataset (as ``--dataset F --index K``)."""
+    with _Translate():
+        if index < 0:
+            raise _nnopt.Error("--dataset needs --index K (0-based)")
+        d = _nnopt.load_dataset_item(_os.fspath(path), int(index))
+    return Image(name=f"{_os.fspath(path)} #{index}", **d)
+
+
+@dataclass
+class AttackResult:
+    """Result of :func:`attack` (the CLI's ``nnopt attack`` result).
+
+    ``verdict`` is attack_found, robust, no_attack_found or timeout;
+    ``adversarial`` the replayed input point (pixel space, empty when the
+    solver returned none) and ``logits_adv`` its logits.
+    """
+
+    verdict: str
+    method: str
+    status: str
+    true_label: int
+    target_label: int
+    margin: float
+    bound: float
+    adversarial: _np.ndarray
+    logits_adv: _np.ndarray
+    predicted_label_adv: int
+    linf_distance: float
+    time_s: float
+    predicted_label_clean: int
+    logits_clean: _np.ndarray
+    eps: float = 0.0
+    json_text: str = field(default="", repr=False)
+    image: Optional[Image] = field(default=None, repr=False)
+    network: Optional[Network] = field(default=None, repr=False)
+    _panel_net: Any = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        return (f"AttackResult(verdict={self.verdict!r}, method={self.method!r}, "
+                f"margin={self.margin:.6g}, bound={self.bound:.6g}, label={self.true_label}, "
+                f"target={self.target_label}, predicted_adv={self.predicted_label_adv}, "
+                f"time_s={self.time_s:.3f}, status={self.status!r})")
+
+    def to_json(self) -> str:
+        """The CLI's ``--json`` content for the same run (written by the C++ writer)."""
+        return self.json_text
+
+    def to_dict(self) -> dict:
+        """``to_json()`` parsed."""
+        return _json.loads(self.json_text)
+
+    def save_panel(self, path: str) -> None:
+        """Write the CLI's ``--save-panel`` PNG: original, adversarial, perturbation."""
+        if self.adversarial.size == 0 or self.image is None:
+            raise InputError("no solver point to draw")
+        img = self.image
+        side = int(round(_np.sqrt(img.pixels.size)))
+        rows = img.rows if img.rows > 0 else side
+        cols = img.cols if img.cols > 0 else side
+        if img.channels not in (1, 3) or rows * cols * img.channels != self.adversarial.size:
+            raise InputError("input is not a gray or RGB image; no panel")
+        base = _os.path.basename(self.network.name if self.network else "network")
+        title = f"{base}: {self.method} margin attack, L-inf eps {self.eps:g}"
+        subtitle = (f"label {self.true_label} vs target {self.target_label}: margin "
+                    f"{self.margin:.4f} ({self.verdict}), {self.time_s:.2f} s")
+        caption = "adversarial" if self.verdict == "attack_found" else "best point (no attack)"
+        with _Translate():
+            _nnopt.write_panel(_os.fspath(path), img.pixels, self.adversarial, img.channels,
+                               rows, cols, self._panel_net.forward(img.pixels.reshape(1, -1))[0],
+                               self._panel_net.forward(self.adversarial.reshape(1, -1))[0],
+                               title, subtitle, caption)
+
+    def _repr_png_(self) -> Optional[bytes]:
+        """The panel as PNG bytes (Jupyter display); None when there is no point."""
+        if self.adversarial.size == 0 or self.image is None:
+            return None
+        with _tempfile.TemporaryDirectory() as d:
+            p = _os.path.join(d, "panel.png")
+            try:
+                self.save_panel(p)
+            except Error:
+                return None
+            with open(p, "rb") as f:
+                return f.read()
+
+
+def _as_image(image: Any) -> Image:
+    if isinstance(image, Image):
+        return image
+    return Image(pixels=_vec(image, "image"))
+
+
+def attack(net: Network, image: Any, *, label: Optional[int] = None, eps: float,
+           method: str = "mip", target: Union[str, int] = "runner-up",
+           nlp_form: str = "scholtes", mpec_form: str = "fb", bounds: str = "crown",
+           time_limit: float = 600.0, lp_time_limit: float = 30.0, early_stop: bool = False,
+           warm_start: Optional[str] = None, mean: Optional[float] = None,
+           std: Optional[float] = None) -> AttackResult:
+    """L-inf margin attack, as ``nnopt attack``: minimise logit[label] - logit[target].
+
+    ``image``: an :class:`Image` or an array of pixels in [0, 1].
+    ``label`` defaults to the image's dataset label, else the clean prediction;
+    ``target`` is "runner-up", "all" or a class index; ``method`` is mip, nlp,
+    mpec, bab or portfolio; ``mean``/``std`` normalise outside the graph (the
+    box stays in pixel space). ``time_limit`` is per target, in seconds.
+    A negative ``margin`` is an attack.
+    """
+    img = _as_image(image)
+    job = _nnopt.MarginJob()
+    job.model_name = net.name
+    job.input_name = img.name
+    if label is None and img.label >= 0:
+        label = img.label
+    with _Translate():
+        job.image = _np.ascontiguousarray(img.pixels, dtype=_np.float64)
+        job.label = None if label is None else int(label)
+        job.eps = float(eps)
+        job.target = str(target)
+        job.method = str(method)
+        job.nlp_form = str(nlp_form)
+        job.mpec_form = str(mpec_form)
+        job.bounds = str(bounds)
+        job.time_limit = float(time_limit)
+        job.lp_time_limit = float(lp_time_limit)
+        job.early_stop = bool(early_stop)
+        job.warm_start = warm_start
+        job.mean = None if mean is None else float(mean)
+        job.std = None if std is None else float(std)
+        d = _nnopt.margin_attack(net._core, job)
+    panel_net = net._core
+    if mean is not None and std is not None:
+        panel_net = net._core.with_input_normalization(float(mean), float(std))
+    json_text = d.pop("json")
+    return AttackResult(json_text=json_text, image=img, network=net, eps=float(eps),
+                        _panel_net=panel_net, **d)
+
+
+@dataclass
+class VerifyResult:
+    """Result of :func:`verify`: the VNN-COMP answer and, for sat, the counterexample."""
+
+    answer: str
+    x: _np.ndarray
+    y: _np.ndarray
+    decided_by: str
+    reason: str
+    time_s: float
+    result_file: str
+
+    @property
+    def verdict(self) -> str:
+        """Same as ``answer``: sat, unsat, timeout or unknown."""
+        return self.answer
+
+
+def verify(net: Network, vnnlib: str, timeout: float = 60.0) -> VerifyResult:
+    """Decide a VNN-LIB property, as ``nnopt verify`` (sat only after a replay)."""
+    with _Translate():
+        d = _nnopt.verify(net._core, _os.fspath(vnnlib), float(timeout))
+    return VerifyResult(**d)

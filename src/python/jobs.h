@@ -1,0 +1,44 @@
+#pragma once
+// The attack job behind nnopt.attack(): the CLI's `nnopt attack` semantics and
+// defaults (apps/main.cpp runAttack), without printing, returning the result
+// and the CLI's JSON object.
+#include <Eigen/Dense>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "attack/attack.h"
+#include "nn/network.h"
+
+namespace nnopt::pyjobs {
+
+struct MarginJob {
+  std::string model_name;  // "model" in the JSON (the ONNX path, or a label)
+  std::string input_name;  // "input" in the JSON
+  Eigen::VectorXd image;   // pixels in [0,1]
+  std::optional<int> label;
+  double eps = -1;
+  std::string target = "runner-up";  // runner-up | all | class index
+  std::string method = "mip";        // mip | nlp | mpec | bab | portfolio
+  std::string nlp_form = "scholtes";
+  std::string mpec_form = "fb";
+  std::string bounds = "crown";
+  double time_limit = 600;
+  double lp_time_limit = 30;
+  bool early_stop = false;
+  std::optional<std::string> warm_start;  // nlp | none (default: nlp for portfolio)
+  std::optional<double> mean, stdv;
+};
+
+struct MarginJobResult {
+  attack::MarginAttackResult result;  // best over the targets, verdict over all
+  int label = -1;
+  int predicted_clean = -1;
+  Eigen::VectorXd logits_clean;
+  nlohmann::json json;  // the CLI's --json content
+};
+
+// Throws Error with the CLI's messages on bad arguments.
+MarginJobResult runMarginJob(const nn::Network& net, const MarginJob& job);
+
+}  // namespace nnopt::pyjobs

@@ -1,0 +1,188 @@
+// nnopt._nnopt: numpy <-> Eigen, result structs, the GIL released around every
+// solve, nnopt::Error -> nnopt.Error (python/nnopt/__init__.py wraps this module).
+#include <pybind11/eigen.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "core/error.h"
+#include "io/images.h"
+#include "io/onnx.h"
+#include "io/vnnlib.h"
+#include "nn/network.h"
+#include "python/jobs.h"
+#include "report/panel.h"
+#include "verify/verify.h"
+#include "verify/vnncomp.h"
+
+namespace py = pybind11;
+using namespace nnopt;
+
+namespace {
+
+// Forward pass of one input (1-D) or a batch (rows = inputs).
+Eigen::MatrixXd forwardBatch(const nn::Network& net, const Eigen::MatrixXd& xs) {
+  if (xs.cols() != net.inputSize())
+    throw Error("forward: input has " + std::to_string(xs.cols()) + " values per row but the "
+                "network expects " + std::to_string(net.inputSize()));
+  Eigen::MatrixXd out(xs.rows(), net.outputSize());
+  for (Eigen::Index i = 0; i < xs.rows(); ++i) out.row(i) = net.forward(xs.row(i).transpose());
+  return out;
+}
+
+py::dict imageDict(const io::Image& img) {
+  py::dict d;
+  d["pixels"] = img.pixels;
+  d["label"] = img.label;
+  d["rows"] = img.rows;
+  d["cols"] = img.cols;
+  d["channels"] = img.channels;
+  return d;
+}
+
+py::dict marginDict(const pyjobs::MarginJobResult& jr) {
+  const auto& r = jr.result;
+  py::dict d;
+  d["verdict"] = attack::verdictName(r.verdict);
+  d["method"] = r.method;
+  d["status"] = r.status;
+  d["true_label"] = r.true_label;
+  d["target_label"] = r.target_label;
+  d["margin"] = r.margin;
+  d["bound"] = r.bound;
+  d["adversarial"] = r.adversarial;
+  d["logits_adv"] = r.logits_adv;
+  d["predicted_label_adv"] = r.predicted_label_adv;
+  d["linf_distance"] = r.linf_distance;
+  d["time_s"] = r.time_s;
+  d["predicted_label_clean"] = jr.predicted_clean;
+  d["logits_clean"] = jr.logits_clean;
+  d["json"] = jr.json.dump(2);
+  return d;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_nnopt, m) {
+  m.doc() = "nnopt's C++ core (use the nnopt package, not this module)";
+  static py::exception<Error> error(m, "Error", PyExc_RuntimeError);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const Error& e) {
+      py::set_error(error, e.what());
+    } catch (const std::bad_alloc&) {
+      py::set_error(PyExc_MemoryError, "out of memory");
+    }
+  });
+
+  py::class_<nn::Network>(m, "Network")
+      .def_property_readonly("input_size", &nn::Network::inputSize)
+      .def_property_readonly("output_size", &nn::Network::outputSize)
+      .def_property_readonly("input_shape", &nn::Network::inputShape)
+      .def_property_readonly("num_layers", &nn::Network::numLayers)
+      .def_property_readonly("relu_neurons", &nn::Network::numReluNeurons)
+      .def_property_readonly("piecewise_linear", &nn::Network::isPiecewiseLinear)
+      .def("summary", &nn::Network::summary)
+      .def("layers", [](const nn::Network& net) {
+        py::list out;
+        for (size_t i = 0; i < net.numLayers(); ++i) {
+          const auto& l = net.layers()[i];
+          py::dict d;
+          d["kind"] = l.isDense() ? "Dense" : l.isMaxPool() ? "MaxPool"
+                                                            : nn::actName(l.activation().kind);
+          d["in_size"] = net.layerInSize(i);
+          d["out_size"] = l.outSize();
+          d["out_shape"] = l.out_shape;
+          d["name"] = l.name;
+          out.append(d);
+        }
+        return out;
+      })
+      .def("forward", &forwardBatch)
+      .def("with_input_normalization",
+           [](const nn::Network& n, double mean, double stdv) {
+             if (!(stdv > 0)) throw Error("--std must be > 0");
+             return n.withInputNormalization(mean, stdv);
+           });
+
+  m.def("load_onnx", &io::loadOnnx, py::call_guard<py::gil_scoped_release>());
+  m.def("load_onnx_bytes",
+        [](py::bytes b, const std::string& name) {
+          std::string s = b;
+          py::gil_scoped_release nogil;
+          return io::loadOnnxFromBytes(s, name);
+        });
+  m.def("load_image", [](const std::string& path) { return imageDict(io::loadImage(path)); });
+  m.def("load_dataset_item", [](const std::string& path, long index) {
+    return imageDict(io::loadDatasetItem(path, index));
+  });
+
+  m.def("margin_attack",
+        [](const nn::Network& net, pyjobs::MarginJob job) {
+          pyjobs::MarginJobResult r;
+          {
+            py::gil_scoped_release nogil;
+            r = pyjobs::runMarginJob(net, job);
+          }
+          return marginDict(r);
+        });
+  py::class_<pyjobs::MarginJob>(m, "MarginJob")
+      .def(py::init<>())
+      .def_readwrite("model_name", &pyjobs::MarginJob::model_name)
+      .def_readwrite("input_name", &pyjobs::MarginJob::input_name)
+      .def_readwrite("image", &pyjobs::MarginJob::image)
+      .def_readwrite("label", &pyjobs::MarginJob::label)
+      .def_readwrite("eps", &pyjobs::MarginJob::eps)
+      .def_readwrite("target", &pyjobs::MarginJob::target)
+      .def_readwrite("method", &pyjobs::MarginJob::method)
+      .def_readwrite("nlp_form", &pyjobs::MarginJob::nlp_form)
+      .def_readwrite("mpec_form", &pyjobs::MarginJob::mpec_form)
+      .def_readwrite("bounds", &pyjobs::MarginJob::bounds)
+      .def_readwrite("time_limit", &pyjobs::MarginJob::time_limit)
+      .def_readwrite("lp_time_limit", &pyjobs::MarginJob::lp_time_limit)
+      .def_readwrite("early_stop", &pyjobs::MarginJob::early_stop)
+      .def_readwrite("warm_start", &pyjobs::MarginJob::warm_start)
+      .def_readwrite("mean", &pyjobs::MarginJob::mean)
+      .def_readwrite("std", &pyjobs::MarginJob::stdv);
+
+  m.def("verify", [](const nn::Network& net, const std::string& vnnlib, double timeout) {
+    if (!(timeout > 0)) throw Error("--timeout must be > 0");
+    verify::VerifyResult r;
+    {
+      py::gil_scoped_release nogil;
+      const spec::Property prop = io::loadVnnlib(vnnlib, net.inputSize(), net.outputSize());
+      verify::VerifyParams p;
+      p.timeout_s = timeout;
+      r = verify::verifyProperty(net, prop, p);
+    }
+    py::dict d;
+    d["answer"] = verify::answerName(r.answer);
+    d["x"] = r.x;
+    d["y"] = r.y;
+    d["decided_by"] = r.decided_by;
+    d["reason"] = r.reason;
+    d["time_s"] = r.time_s;
+    d["result_file"] = verify::formatResultFile(r.answer, r.x, r.y);
+    return d;
+  });
+
+  m.def("write_panel",
+        [](const std::string& path, const Eigen::VectorXd& original,
+           const Eigen::VectorXd& adversarial, int channels, int rows, int cols,
+           const Eigen::VectorXd& logits_original, const Eigen::VectorXd& logits_adversarial,
+           const std::string& title, const std::string& subtitle, const std::string& caption) {
+          report::AttackPanel p;
+          p.original = original;
+          p.adversarial = adversarial;
+          p.channels = channels;
+          p.rows = rows;
+          p.cols = cols;
+          p.logits_original = logits_original;
+          p.logits_adversarial = logits_adversarial;
+          p.title = title;
+          p.subtitle = subtitle;
+          p.adversarial_caption = caption;
+          py::gil_scoped_release nogil;
+          report::writeAttackPanel(p, path);
+        });
+}
