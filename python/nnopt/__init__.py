@@ -21,7 +21,7 @@ import io as _io
 import json as _json
 import os as _os
 import tempfile as _tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional, Union
 
 import numpy as _np
@@ -34,6 +34,7 @@ __all__ = [
     "Network",
     "Image",
     "AttackResult",
+    "MinDistortionResult",
     "VerifyResult",
     "attack",
     "verify",
@@ -220,8 +221,61 @@ def load_dataset_item(path: str, index: int) -> Image:
     return Image(name=f"{_os.fspath(path)} #{index}", **d)
 
 
-@dataclass
-class AttackResult:
+class _Panel:
+    """save_panel / _repr_png_ shared by the attack results (the CLI's --save-panel)."""
+
+    adversarial: _np.ndarray
+    image: Optional[Image]
+    _panel_net: Any
+
+    def _panel_text(self) -> tuple:
+        raise NotImplementedError
+
+    def save_panel(self, path: str) -> None:
+        """Write the CLI's ``--save-panel`` PNG: original, adversarial, perturbation."""
+        if self.adversarial.size == 0 or self.image is None:
+            raise InputError("no solver point to draw")
+        img = self.image
+        side = int(round(_np.sqrt(img.pixels.size)))
+        rows = img.rows if img.rows > 0 else side
+        cols = img.cols if img.cols > 0 else side
+        if img.channels not in (1, 3) or rows * cols * img.channels != self.adversarial.size:
+            raise InputError("input is not a gray or RGB image; no panel")
+        title, subtitle, caption = self._panel_text()
+        with _Translate():
+            _nnopt.write_panel(_os.fspath(path), img.pixels, self.adversarial, img.channels,
+                               rows, cols, self._panel_net.forward(img.pixels.reshape(1, -1))[0],
+                               self._panel_net.forward(self.adversarial.reshape(1, -1))[0],
+                               title, subtitle, caption)
+
+    def _repr_png_(self) -> Optional[bytes]:
+        """The panel as PNG bytes (Jupyter display); None when there is no point."""
+        if self.adversarial.size == 0 or self.image is None:
+            return None
+        with _tempfile.TemporaryDirectory() as d:
+            p = _os.path.join(d, "panel.png")
+            try:
+                self.save_panel(p)
+            except Error:
+                return None
+            with open(p, "rb") as f:
+                return f.read()
+
+    def to_json(self) -> str:
+        """The CLI's ``--json`` content for the same run (written by the C++ writer)."""
+        return self.json_text  # type: ignore[attr-defined]
+
+    def to_dict(self) -> dict:
+        """``to_json()`` parsed."""
+        return _json.loads(self.to_json())
+
+
+def _base(net: Optional["Network"]) -> str:
+    return _os.path.basename(net.name if net else "network")
+
+
+@dataclass(repr=False)
+class AttackResult(_Panel):
     """Result of :func:`attack` (the CLI's ``nnopt attack`` result).
 
     ``verdict`` is attack_found, robust, no_attack_found or timeout;
@@ -244,10 +298,10 @@ class AttackResult:
     predicted_label_clean: int
     logits_clean: _np.ndarray
     eps: float = 0.0
-    json_text: str = field(default="", repr=False)
-    image: Optional[Image] = field(default=None, repr=False)
-    network: Optional[Network] = field(default=None, repr=False)
-    _panel_net: Any = field(default=None, repr=False)
+    json_text: str = ""
+    image: Optional[Image] = None
+    network: Optional[Network] = None
+    _panel_net: Any = None
 
     def __repr__(self) -> str:
         return (f"AttackResult(verdict={self.verdict!r}, method={self.method!r}, "
@@ -255,48 +309,62 @@ class AttackResult:
                 f"target={self.target_label}, predicted_adv={self.predicted_label_adv}, "
                 f"time_s={self.time_s:.3f}, status={self.status!r})")
 
-    def to_json(self) -> str:
-        """The CLI's ``--json`` content for the same run (written by the C++ writer)."""
-        return self.json_text
-
-    def to_dict(self) -> dict:
-        """``to_json()`` parsed."""
-        return _json.loads(self.json_text)
-
-    def save_panel(self, path: str) -> None:
-        """Write the CLI's ``--save-panel`` PNG: original, adversarial, perturbation."""
-        if self.adversarial.size == 0 or self.image is None:
-            raise InputError("no solver point to draw")
-        img = self.image
-        side = int(round(_np.sqrt(img.pixels.size)))
-        rows = img.rows if img.rows > 0 else side
-        cols = img.cols if img.cols > 0 else side
-        if img.channels not in (1, 3) or rows * cols * img.channels != self.adversarial.size:
-            raise InputError("input is not a gray or RGB image; no panel")
-        base = _os.path.basename(self.network.name if self.network else "network")
-        title = f"{base}: {self.method} margin attack, L-inf eps {self.eps:g}"
+    def _panel_text(self) -> tuple:
+        title = f"{_base(self.network)}: {self.method} margin attack, L-inf eps {self.eps:g}"
         subtitle = (f"label {self.true_label} vs target {self.target_label}: margin "
                     f"{self.margin:.4f} ({self.verdict}), {self.time_s:.2f} s")
         caption = "adversarial" if self.verdict == "attack_found" else "best point (no attack)"
-        with _Translate():
-            _nnopt.write_panel(_os.fspath(path), img.pixels, self.adversarial, img.channels,
-                               rows, cols, self._panel_net.forward(img.pixels.reshape(1, -1))[0],
-                               self._panel_net.forward(self.adversarial.reshape(1, -1))[0],
-                               title, subtitle, caption)
+        return title, subtitle, caption
 
-    def _repr_png_(self) -> Optional[bytes]:
-        """The panel as PNG bytes (Jupyter display); None when there is no point."""
-        if self.adversarial.size == 0 or self.image is None:
-            return None
-        with _tempfile.TemporaryDirectory() as d:
-            p = _os.path.join(d, "panel.png")
-            try:
-                self.save_panel(p)
-            except Error:
-                return None
-            with open(p, "rb") as f:
-                return f.read()
 
+@dataclass(repr=False)
+class MinDistortionResult(_Panel):
+    """Result of ``attack(..., objective="min-distortion")``: the closest replayed
+    input with logit[target] >= logit[label] + gap (``distance`` in ``norm``)."""
+
+    verdict: str
+    method: str
+    status: str
+    norm: str
+    gap: float
+    true_label: int
+    target_label: int
+    distance: float
+    l1_distance: float
+    l2_distance: float
+    linf_distance: float
+    lower_bound: float
+    optimal: bool
+    achieved_gap: float
+    adversarial: _np.ndarray
+    logits_adv: _np.ndarray
+    predicted_label_adv: int
+    time_s: float
+    predicted_label_clean: int
+    logits_clean: _np.ndarray
+    json_text: str = ""
+    image: Optional[Image] = None
+    network: Optional[Network] = None
+    _panel_net: Any = None
+
+    def __repr__(self) -> str:
+        return (f"MinDistortionResult(verdict={self.verdict!r}, method={self.method!r}, "
+                f"norm={self.norm!r}, distance={self.distance:.6g}, "
+                f"lower_bound={self.lower_bound:.6g}, optimal={self.optimal}, "
+                f"label={self.true_label}, target={self.target_label}, "
+                f"time_s={self.time_s:.3f})")
+
+    def _panel_text(self) -> tuple:
+        title = (f"{_base(self.network)}: {self.method} min-{self.norm} attack, "
+                 f"logit[{self.target_label}] >= logit[{self.true_label}] + {self.gap:g}")
+        if self.optimal:
+            extra = " (optimal)"
+        elif _np.isfinite(self.lower_bound):
+            extra = f" (lower bound {self.lower_bound:.4f})"
+        else:
+            extra = ""
+        subtitle = f"{self.norm} distance {self.distance:.4f}{extra}, {self.time_s:.2f} s"
+        return title, subtitle, "adversarial"
 
 def _as_image(image: Any) -> Image:
     if isinstance(image, Image):
@@ -304,13 +372,22 @@ def _as_image(image: Any) -> Image:
     return Image(pixels=_vec(image, "image"))
 
 
-def attack(net: Network, image: Any, *, label: Optional[int] = None, eps: float,
-           method: str = "mip", target: Union[str, int] = "runner-up",
+def attack(net: Network, image: Any, *, label: Optional[int] = None,
+           eps: Optional[float] = None, method: str = "mip",
+           target: Union[str, int, None] = None, objective: str = "margin",
+           norm: str = "l1", gap: float = 0.1, max_eps: Optional[float] = None,
            nlp_form: str = "scholtes", mpec_form: str = "fb", bounds: str = "crown",
            time_limit: float = 600.0, lp_time_limit: float = 30.0, early_stop: bool = False,
            warm_start: Optional[str] = None, mean: Optional[float] = None,
-           std: Optional[float] = None) -> AttackResult:
-    """L-inf margin attack, as ``nnopt attack``: minimise logit[label] - logit[target].
+           std: Optional[float] = None) -> Union[AttackResult, MinDistortionResult]:
+    """An attack, as ``nnopt attack`` (same defaults, messages and JSON).
+
+    ``objective="margin"`` (default): minimise logit[label] - logit[target] over
+    the L-inf ball of radius ``eps`` (required) clipped to [0, 1].
+    ``objective="min-distortion"``: minimise the ``norm`` (l1, linf, l2) of the
+    change subject to logit[target] >= logit[label] + ``gap``; ``target`` is a
+    class index (required), ``max_eps`` bounds every pixel change, ``method`` is
+    mip or nlp, and the MIP is NLP-warm-started unless ``warm_start="none"``.
 
     ``image``: an :class:`Image` or an array of pixels in [0, 1].
     ``label`` defaults to the image's dataset label, else the clean prediction;
@@ -320,16 +397,23 @@ def attack(net: Network, image: Any, *, label: Optional[int] = None, eps: float,
     A negative ``margin`` is an attack.
     """
     img = _as_image(image)
+    if label is None and img.label >= 0:
+        label = img.label
+    if objective == "min-distortion":
+        return _min_distortion(net, img, label, eps, method, target, norm, gap, max_eps, bounds,
+                               time_limit, lp_time_limit, warm_start, mean, std)
+    if objective != "margin":
+        raise InputError(f"--objective must be margin or min-distortion (got '{objective}')")
+    if eps is None:
+        raise InputError("--eps is required for the margin objective")
     job = _nnopt.MarginJob()
     job.model_name = net.name
     job.input_name = img.name
-    if label is None and img.label >= 0:
-        label = img.label
     with _Translate():
         job.image = _np.ascontiguousarray(img.pixels, dtype=_np.float64)
         job.label = None if label is None else int(label)
         job.eps = float(eps)
-        job.target = str(target)
+        job.target = "runner-up" if target is None else str(target)
         job.method = str(method)
         job.nlp_form = str(nlp_form)
         job.mpec_form = str(mpec_form)
@@ -341,12 +425,52 @@ def attack(net: Network, image: Any, *, label: Optional[int] = None, eps: float,
         job.mean = None if mean is None else float(mean)
         job.std = None if std is None else float(std)
         d = _nnopt.margin_attack(net._core, job)
-    panel_net = net._core
-    if mean is not None and std is not None:
-        panel_net = net._core.with_input_normalization(float(mean), float(std))
     json_text = d.pop("json")
     return AttackResult(json_text=json_text, image=img, network=net, eps=float(eps),
-                        _panel_net=panel_net, **d)
+                        _panel_net=_normalized(net, mean, std), **d)
+
+
+def _normalized(net: Network, mean: Optional[float], std: Optional[float]) -> Any:
+    if mean is None or std is None:
+        return net._core
+    return net._core.with_input_normalization(float(mean), float(std))
+
+
+def _min_distortion(net: Network, img: Image, label: Optional[int], eps: Optional[float],
+                    method: str, target: Any, norm: str, gap: float, max_eps: Optional[float],
+                    bounds: str, time_limit: float, lp_time_limit: float,
+                    warm_start: Optional[str], mean: Optional[float],
+                    std: Optional[float]) -> MinDistortionResult:
+    if eps is not None:
+        raise InputError("--eps is not used by --objective min-distortion (bound the pixel "
+                         "changes with --max-eps)")
+    if target is None:
+        raise InputError("--objective min-distortion needs --target K (a class index other "
+                         "than the true label)")
+    job = _nnopt.MinDistJob()
+    job.model_name = net.name
+    job.input_name = img.name
+    with _Translate():
+        try:
+            job.target = int(target)
+        except (TypeError, ValueError):
+            job.target = -1
+        job.image = _np.ascontiguousarray(img.pixels, dtype=_np.float64)
+        job.label = None if label is None else int(label)
+        job.method = str(method)
+        job.norm = str(norm)
+        job.gap = float(gap)
+        job.max_eps = None if max_eps is None else float(max_eps)
+        job.bounds = str(bounds)
+        job.time_limit = float(time_limit)
+        job.lp_time_limit = float(lp_time_limit)
+        job.warm_start = warm_start
+        job.mean = None if mean is None else float(mean)
+        job.std = None if std is None else float(std)
+        d = _nnopt.min_distortion_attack(net._core, job)
+    json_text = d.pop("json")
+    return MinDistortionResult(json_text=json_text, image=img, network=net,
+                               _panel_net=_normalized(net, mean, std), **d)
 
 
 @dataclass

@@ -46,6 +46,26 @@ class MarginJob:
     std: Optional[float]
     def __init__(self) -> None: ...
 
+class MinDistJob:
+    """Arguments of one `nnopt attack --objective min-distortion` run."""
+    model_name: str
+    input_name: str
+    image: npt.NDArray[np.float64]
+    label: Optional[int]
+    target: int
+    method: str
+    norm: str
+    gap: float
+    max_eps: Optional[float]
+    bounds: str
+    time_limit: float
+    lp_time_limit: float
+    warm_start: Optional[str]
+    mean: Optional[float]
+    std: Optional[float]
+    def __init__(self) -> None: ...
+
+def min_distortion_attack(net: Network, job: MinDistJob) -> dict[str, Any]: ...
 def load_onnx(path: str) -> Network: ...
 def load_onnx_bytes(data: bytes, name: str) -> Network: ...
 def load_image(path: str) -> dict[str, Any]: ...

@@ -47,6 +47,19 @@ std::vector<int> parseTargets(const std::string& target, const Eigen::VectorXd& 
   return targets;
 }
 
+bool warmStartIsNlp(const std::optional<std::string>& w, bool dflt);
+
+// Time limit, bounds level and LP budget, as the CLI checks them; one thread.
+template <class Job, class Params>
+void setLimits(const Job& job, Params& p) {
+  if (job.time_limit <= 0) throw Error("--time-limit must be > 0");
+  p.time_limit = job.time_limit;
+  p.bounds = bounds::parseBoundsLevel(job.bounds);
+  if (!(job.lp_time_limit >= 0)) throw Error("--lp-time-limit must be >= 0");
+  p.lp_time_limit = job.lp_time_limit;
+  p.threads = 1;
+}
+
 attack::MarginAttackParams paramsFor(const MarginJob& job) {
   attack::MarginAttackParams p;
   p.nlp_form = attack::parseNlpForm(job.nlp_form);
@@ -67,19 +80,8 @@ attack::MarginAttackParams paramsFor(const MarginJob& job) {
   } else {
     throw Error("--method must be mip, nlp, mpec, bab or portfolio (got '" + m + "')");
   }
-  if (job.time_limit <= 0) throw Error("--time-limit must be > 0");
-  p.time_limit = job.time_limit;
-  p.bounds = bounds::parseBoundsLevel(job.bounds);
-  if (!(job.lp_time_limit >= 0)) throw Error("--lp-time-limit must be >= 0");
-  p.lp_time_limit = job.lp_time_limit;
-  p.threads = 1;
-  bool warm = m == "portfolio";
-  if (job.warm_start) {
-    if (*job.warm_start != "nlp" && *job.warm_start != "none")
-      throw Error("--warm-start must be nlp or none (got '" + *job.warm_start + "')");
-    warm = *job.warm_start == "nlp";
-  }
-  p.mip_warm_start = warm;
+  setLimits(job, p);
+  p.mip_warm_start = warmStartIsNlp(job.warm_start, m == "portfolio");
   return p;
 }
 
@@ -112,31 +114,68 @@ attack::MarginAttackResult combine(const std::vector<attack::MarginAttackResult>
   return r;
 }
 
+// The network with the normalisation folded in, the clean logits and the label.
+struct Prepared {
+  nn::Network net;
+  Eigen::VectorXd clean;
+  int predicted = -1;
+  int label = -1;
+};
+
+template <class Job>
+Prepared prepare(const nn::Network& net_in, const Job& job) {
+  if (job.mean.has_value() != job.stdv.has_value())
+    throw Error("--mean and --std must be given together");
+  Prepared p{net_in, {}, -1, -1};
+  if (job.mean) {
+    if (!(*job.stdv > 0)) throw Error("--std must be > 0");
+    p.net = p.net.withInputNormalization(*job.mean, *job.stdv);
+  }
+  if (job.image.size() != p.net.inputSize())
+    throw Error(fmt::format("{}: image has {} pixels but {} expects {} inputs", job.input_name,
+                            job.image.size(), job.model_name, p.net.inputSize()));
+  if (!job.image.allFinite() || job.image.minCoeff() < 0 || job.image.maxCoeff() > 1)
+    throw Error(job.input_name + ": pixels must be finite numbers in [0, 1]");
+  p.clean = p.net.forward(job.image);
+  p.predicted = argmaxOf(p.clean);
+  const int n_out = static_cast<int>(p.net.outputSize());
+  p.label = job.label ? *job.label : p.predicted;
+  if (p.label < 0 || p.label >= n_out)
+    throw Error(fmt::format("label {} out of range: {} has {} outputs", p.label, job.model_name,
+                            n_out));
+  return p;
+}
+
+// The fields every attack JSON of the CLI ends with.
+template <class Job>
+void addRunFields(nlohmann::json& j, const Job& job, const Prepared& p) {
+  j["model"] = job.model_name;
+  j["input"] = job.input_name;
+  j["predicted_label_clean"] = p.predicted;
+  j["logits_clean"] = report::vec(p.clean);
+  if (job.mean) {
+    j["mean"] = *job.mean;
+    j["std"] = *job.stdv;
+  }
+}
+
+bool warmStartIsNlp(const std::optional<std::string>& w, bool dflt) {
+  if (!w) return dflt;
+  if (*w != "nlp" && *w != "none") throw Error("--warm-start must be nlp or none (got '" + *w + "')");
+  return *w == "nlp";
+}
+
 }  // namespace
 
 MarginJobResult runMarginJob(const nn::Network& net_in, const MarginJob& job) {
-  if (job.mean.has_value() != job.stdv.has_value())
-    throw Error("--mean and --std must be given together");
-  nn::Network net = net_in;
-  if (job.mean) {
-    if (!(*job.stdv > 0)) throw Error("--std must be > 0");
-    net = net.withInputNormalization(*job.mean, *job.stdv);
-  }
-  if (job.image.size() != net.inputSize())
-    throw Error(fmt::format("{}: image has {} pixels but {} expects {} inputs", job.input_name,
-                            job.image.size(), job.model_name, net.inputSize()));
+  const Prepared pr = prepare(net_in, job);  // the CLI checks the image before eps
   if (!(job.eps >= 0) || !std::isfinite(job.eps))
     throw Error(fmt::format("--eps must be a finite number >= 0 (got {})", job.eps));
-  if (!job.image.allFinite() || job.image.minCoeff() < 0 || job.image.maxCoeff() > 1)
-    throw Error(job.input_name + ": pixels must be finite numbers in [0, 1]");
+  const nn::Network& net = pr.net;
   MarginJobResult out;
-  out.logits_clean = net.forward(job.image);
-  out.predicted_clean = argmaxOf(out.logits_clean);
-  const int n_out = static_cast<int>(net.outputSize());
-  out.label = job.label ? *job.label : out.predicted_clean;
-  if (out.label < 0 || out.label >= n_out)
-    throw Error(fmt::format("label {} out of range: {} has {} outputs", out.label, job.model_name,
-                            n_out));
+  out.logits_clean = pr.clean;
+  out.predicted_clean = pr.predicted;
+  out.label = pr.label;
   const std::vector<int> targets = parseTargets(job.target, out.logits_clean, out.label);
   const attack::MarginAttackParams p = paramsFor(job);
   const spec::Box box = spec::linfBall(job.image, job.eps, 0.0, 1.0);
@@ -148,17 +187,10 @@ MarginJobResult runMarginJob(const nn::Network& net_in, const MarginJob& job) {
   out.result.time_s = total.seconds();
 
   nlohmann::json j = report::toJson(out.result);
-  j["model"] = job.model_name;
-  j["input"] = job.input_name;
   j["eps"] = job.eps;
   j["norm"] = "linf";
   j["target_mode"] = job.target;
-  j["predicted_label_clean"] = out.predicted_clean;
-  j["logits_clean"] = report::vec(out.logits_clean);
-  if (job.mean) {
-    j["mean"] = *job.mean;
-    j["std"] = *job.stdv;
-  }
+  addRunFields(j, job, pr);
   if (results.size() > 1) {
     auto arr = nlohmann::json::array();
     for (const auto& x : results)
@@ -171,6 +203,88 @@ MarginJobResult runMarginJob(const nn::Network& net_in, const MarginJob& job) {
     j["per_target"] = arr;
   }
   out.json = std::move(j);
+  return out;
+}
+
+namespace {
+
+// The CLI's min-distortion JSON (apps/main.cpp minDistortionJson).
+nlohmann::json minDistortionJson(const attack::MinDistortionResult& r) {
+  nlohmann::json j;
+  j["objective"] = "min-distortion";
+  j["verdict"] = attack::minDistVerdictName(r.verdict);
+  j["method"] = r.method;
+  j["status"] = r.status;
+  j["norm"] = attack::normName(r.norm);
+  j["gap"] = r.gap;
+  j["max_eps"] = report::num(r.max_eps);
+  j["true_label"] = r.true_label;
+  j["target_label"] = r.target_label;
+  j["distance"] = report::num(r.distance);
+  j["l1_distance"] = report::num(r.l1);
+  j["l2_distance"] = report::num(r.l2);
+  j["linf_distance"] = report::num(r.linf);
+  j["lower_bound"] = report::num(r.lower_bound);
+  j["optimal"] = r.optimal;
+  j["solver_objective"] = report::num(r.solver_objective);
+  j["achieved_gap"] = report::num(r.achieved_gap);
+  j["repaired"] = r.repaired;
+  j["predicted_label_adv"] = r.predicted_label_adv;
+  j["logits_adv"] = report::vec(r.logits_adv);
+  j["time_s"] = r.time_s;
+  j["iterations"] = r.iterations;
+  j["solves"] = r.solves;
+  j["complementarity_violation"] = report::num(r.compl_violation);
+  j["variables"] = r.variables;
+  j["binaries"] = r.binaries;
+  j["constraints"] = r.constraints;
+  j["unstable_relus"] = r.unstable_relus;
+  j["stable_relus"] = r.stable_relus;
+  j["bounds_method"] = r.bounds_method;
+  j["bounds_time_s"] = r.bounds_time_s;
+  if (r.method == "mip") {
+    j["warm_start_distance"] = report::num(r.warm_start_distance);
+    j["warm_start_time_s"] = r.warm_start_time_s;
+    j["mip_box_eps"] = report::num(r.mip_box_eps);
+  }
+  j["adversarial"] = report::vec(r.adversarial);
+  return j;
+}
+
+}  // namespace
+
+MinDistJobResult runMinDistJob(const nn::Network& net_in, const MinDistJob& job) {
+  const Prepared pr = prepare(net_in, job);
+  const int n_out = static_cast<int>(pr.net.outputSize());
+  if (job.target < 0 || job.target >= n_out || job.target == pr.label)
+    throw Error(fmt::format("--target must be a class in [0,{}] other than the label {} for "
+                            "min-distortion (got '{}')",
+                            n_out - 1, pr.label, job.target));
+  attack::MinDistortionParams p;
+  if (job.method == "mip")
+    p.method = attack::Method::kMip;
+  else if (job.method == "nlp")
+    p.method = attack::Method::kNlp;
+  else
+    throw Error("--objective min-distortion supports --method mip or nlp (got '" + job.method +
+                "')");
+  p.norm = attack::parseNorm(job.norm);
+  if (!std::isfinite(job.gap)) throw Error("--gap must be a finite number");
+  p.gap = job.gap;
+  if (job.max_eps) {
+    if (!(*job.max_eps >= 0)) throw Error("--max-eps must be >= 0");
+    p.max_eps = *job.max_eps;
+  }
+  setLimits(job, p);
+  p.nlp_warm_start = warmStartIsNlp(job.warm_start, true);
+
+  MinDistJobResult out;
+  out.result = attack::minDistortionAttack(pr.net, job.image, pr.label, job.target, p);
+  out.label = pr.label;
+  out.predicted_clean = pr.predicted;
+  out.logits_clean = pr.clean;
+  out.json = minDistortionJson(out.result);
+  addRunFields(out.json, job, pr);
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "attack/attack.h"
+#include "attack/min_distortion.h"
 #include "nn/network.h"
 
 namespace nnopt::pyjobs {
@@ -40,5 +41,32 @@ struct MarginJobResult {
 
 // Throws Error with the CLI's messages on bad arguments.
 MarginJobResult runMarginJob(const nn::Network& net, const MarginJob& job);
+
+// `nnopt attack --objective min-distortion` (apps/main.cpp runMinDistortion).
+struct MinDistJob {
+  std::string model_name, input_name;
+  Eigen::VectorXd image;
+  std::optional<int> label;
+  int target = -1;  // required: a class other than the label
+  std::string method = "mip";  // mip | nlp
+  std::string norm = "l1";     // l1 | linf | l2
+  double gap = 0.1;
+  std::optional<double> max_eps;
+  std::string bounds = "crown";
+  double time_limit = 600;
+  double lp_time_limit = 30;
+  std::optional<std::string> warm_start;  // nlp (default) | none
+  std::optional<double> mean, stdv;
+};
+
+struct MinDistJobResult {
+  attack::MinDistortionResult result;
+  int label = -1;
+  int predicted_clean = -1;
+  Eigen::VectorXd logits_clean;
+  nlohmann::json json;  // the CLI's --json content
+};
+
+MinDistJobResult runMinDistJob(const nn::Network& net, const MinDistJob& job);
 
 }  // namespace nnopt::pyjobs

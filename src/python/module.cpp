@@ -60,6 +60,33 @@ py::dict marginDict(const pyjobs::MarginJobResult& jr) {
   return d;
 }
 
+py::dict minDistDict(const pyjobs::MinDistJobResult& jr) {
+  const auto& r = jr.result;
+  py::dict d;
+  d["verdict"] = attack::minDistVerdictName(r.verdict);
+  d["method"] = r.method;
+  d["status"] = r.status;
+  d["norm"] = attack::normName(r.norm);
+  d["gap"] = r.gap;
+  d["true_label"] = r.true_label;
+  d["target_label"] = r.target_label;
+  d["distance"] = r.distance;
+  d["l1_distance"] = r.l1;
+  d["l2_distance"] = r.l2;
+  d["linf_distance"] = r.linf;
+  d["lower_bound"] = r.lower_bound;
+  d["optimal"] = r.optimal;
+  d["achieved_gap"] = r.achieved_gap;
+  d["adversarial"] = r.adversarial;
+  d["logits_adv"] = r.logits_adv;
+  d["predicted_label_adv"] = r.predicted_label_adv;
+  d["time_s"] = r.time_s;
+  d["predicted_label_clean"] = jr.predicted_clean;
+  d["logits_clean"] = jr.logits_clean;
+  d["json"] = jr.json.dump(2);
+  return d;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_nnopt, m) {
@@ -144,6 +171,32 @@ PYBIND11_MODULE(_nnopt, m) {
       .def_readwrite("warm_start", &pyjobs::MarginJob::warm_start)
       .def_readwrite("mean", &pyjobs::MarginJob::mean)
       .def_readwrite("std", &pyjobs::MarginJob::stdv);
+
+  m.def("min_distortion_attack", [](const nn::Network& net, pyjobs::MinDistJob job) {
+    pyjobs::MinDistJobResult r;
+    {
+      py::gil_scoped_release nogil;
+      r = pyjobs::runMinDistJob(net, job);
+    }
+    return minDistDict(r);
+  });
+  py::class_<pyjobs::MinDistJob>(m, "MinDistJob")
+      .def(py::init<>())
+      .def_readwrite("model_name", &pyjobs::MinDistJob::model_name)
+      .def_readwrite("input_name", &pyjobs::MinDistJob::input_name)
+      .def_readwrite("image", &pyjobs::MinDistJob::image)
+      .def_readwrite("label", &pyjobs::MinDistJob::label)
+      .def_readwrite("target", &pyjobs::MinDistJob::target)
+      .def_readwrite("method", &pyjobs::MinDistJob::method)
+      .def_readwrite("norm", &pyjobs::MinDistJob::norm)
+      .def_readwrite("gap", &pyjobs::MinDistJob::gap)
+      .def_readwrite("max_eps", &pyjobs::MinDistJob::max_eps)
+      .def_readwrite("bounds", &pyjobs::MinDistJob::bounds)
+      .def_readwrite("time_limit", &pyjobs::MinDistJob::time_limit)
+      .def_readwrite("lp_time_limit", &pyjobs::MinDistJob::lp_time_limit)
+      .def_readwrite("warm_start", &pyjobs::MinDistJob::warm_start)
+      .def_readwrite("mean", &pyjobs::MinDistJob::mean)
+      .def_readwrite("std", &pyjobs::MinDistJob::stdv);
 
   m.def("verify", [](const nn::Network& net, const std::string& vnnlib, double timeout) {
     if (!(timeout > 0)) throw Error("--timeout must be > 0");

@@ -118,3 +118,39 @@ def test_verify_robust_and_sat(mlp, image, tmp_path):
     assert r.result_file.startswith("sat")
     r2 = nnopt.verify(raw, prop(0.0), timeout=30)
     assert r2.verdict == "unsat"
+
+
+def test_min_distortion_equals_cli_and_replays(mlp, image, nnopt_cli, tmp_path):
+    out = tmp_path / "cli.json"
+    subprocess.run([str(nnopt_cli), "attack", "--model", str(MLP), "--image", str(PGM),
+                    "--label", "7", "--objective", "min-distortion", "--target", "2",
+                    "--norm", "l1", "--gap", "0.1", "--mean", str(MEAN), "--std", str(STD),
+                    "--method", "mip", "--json", str(out), "-q"], check=True)
+    cli = json.loads(out.read_text())
+    r = nnopt.attack(mlp, image, label=7, objective="min-distortion", target=2, norm="l1",
+                     gap=0.1, method="mip", mean=MEAN, std=STD)
+    assert volatile(r.to_dict()) == volatile(cli)
+    assert r.verdict == "attack_found" and r.optimal
+    logits = mlp.forward((r.adversarial - MEAN) / STD)
+    assert logits[2] - logits[7] >= 0.1 - 1e-6
+    assert np.abs(r.adversarial - image.pixels).sum() == pytest.approx(r.distance, abs=1e-9)
+    assert r.lower_bound <= r.distance + 1e-6
+    assert "optimal=True" in repr(r)
+    p = tmp_path / "md.png"
+    r.save_panel(str(p))
+    assert p.stat().st_size > 1000
+
+
+def test_min_distortion_argument_errors(mlp, image):
+    with pytest.raises(nnopt.InputError, match="needs --target K"):
+        nnopt.attack(mlp, image, label=7, objective="min-distortion")
+    with pytest.raises(nnopt.InputError, match="--eps is not used"):
+        nnopt.attack(mlp, image, label=7, objective="min-distortion", target=2, eps=0.1)
+    with pytest.raises(nnopt.InputError, match="supports --method mip or nlp"):
+        nnopt.attack(mlp, image, label=7, objective="min-distortion", target=2, method="bab")
+    with pytest.raises(nnopt.InputError, match="other than the label 7"):
+        nnopt.attack(mlp, image, label=7, objective="min-distortion", target=7)
+    with pytest.raises(nnopt.InputError, match="--objective must be"):
+        nnopt.attack(mlp, image, objective="max", eps=0.1)
+    with pytest.raises(nnopt.InputError, match="--eps is required"):
+        nnopt.attack(mlp, image)
