@@ -154,3 +154,23 @@ def test_min_distortion_argument_errors(mlp, image):
         nnopt.attack(mlp, image, objective="max", eps=0.1)
     with pytest.raises(nnopt.InputError, match="--eps is required"):
         nnopt.attack(mlp, image)
+
+
+def test_gil_released_while_solving(mlp, image):
+    """Another Python thread keeps running while the attack solves."""
+    import threading
+
+    ticks = []
+    done = threading.Event()
+
+    def solve():
+        nnopt.attack(mlp, image, label=7, eps=0.1, method="bab", mean=MEAN, std=STD)
+        done.set()
+
+    t = threading.Thread(target=solve)
+    t.start()
+    while not done.is_set():
+        ticks.append(1)
+        done.wait(0.001)
+    t.join()
+    assert len(ticks) >= 5, len(ticks)
