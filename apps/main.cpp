@@ -124,7 +124,10 @@ struct AttackOptions {
   std::string target = "runner-up";
   std::string method = "mip";
   std::string nlp_form = "scholtes";
+  bool nlp_form_given = false;
+  std::string local = "auto";
   std::string mpec_form = "fb";
+  double start_budget = 0;  // seconds, 0 = none
   double time_limit = 600;
   int threads = 0;
   int starts = 0;  // 0 = method default: 1 for nlp/mpec, 16 for auto
@@ -214,6 +217,12 @@ int runAttack(const AttackOptions& o) {
 
   attack::MarginAttackParams p;
   p.nlp_form = attack::parseNlpForm(o.nlp_form);
+  p.local = attack::parseLocalSolver(o.local);
+  // A form names an Ipopt formulation: asking for one selects Ipopt.
+  if (o.nlp_form_given && p.local == attack::LocalSolver::kAuto) p.local = attack::LocalSolver::kIpopt;
+  if (p.local == attack::LocalSolver::kPwl && !net.isPiecewiseLinear())
+    throw Error("--local pwl needs a ReLU/LeakyReLU/MaxPool network (this one has Tanh/Sigmoid); "
+                "use --local ipopt");
   if (o.method == "mip") {
     p.method = attack::Method::kMip;
   } else if (o.method == "nlp" || o.method == "auto") {
@@ -247,6 +256,8 @@ int runAttack(const AttackOptions& o) {
   attack::MultiStartParams msp;
   msp.nlp = p;
   msp.starts = n_starts;
+  if (o.start_budget < 0) throw Error("--start-budget must be >= 0");
+  if (o.start_budget > 0) msp.time_budget = o.start_budget;
   msp.early_stop = o.early_stop;
   msp.threads = o.threads;
   msp.scramble = o.scramble;
@@ -624,9 +635,18 @@ int main(int argc, char** argv) {
   attack->add_option("--method", ao.method,
                      "mip (exact, CBC), bab (exact, branch and bound over ReLU splits), "
                      "portfolio (mip and bab in parallel on two threads, sharing incumbents and "
-                     "bounds), nlp (complementarity, Ipopt), mpec (--mpec-form) or auto "
-                     "(multi-start NLP screen, then MIP)");
-  attack->add_option("--nlp-form", ao.nlp_form, "scholtes (default), product or inequality");
+                     "bounds), nlp (local solve, see --local), mpec (--mpec-form, Ipopt) or auto "
+                     "(multi-start local screen, then MIP)");
+  attack->add_option("--local", ao.local,
+                     "local solver of nlp/auto/warm starts: auto (default: pwl on ReLU/LeakyReLU/"
+                     "MaxPool networks, ipopt otherwise), pwl (native active-set walk over linear "
+                     "regions, certified stationary) or ipopt (complementarity NLP, --nlp-form)");
+  attack->add_option("--nlp-form", ao.nlp_form,
+                     "Ipopt complementarity form: scholtes (default), product or inequality "
+                     "(giving it selects --local ipopt)")
+      ->each([&ao](const std::string&) { ao.nlp_form_given = true; });
+  attack->add_option("--start-budget", ao.start_budget,
+                     "multi-start: stop launching starts after this many seconds (0 = none)");
   attack->add_option("--mpec-form", ao.mpec_form,
                      "product, product-ineq, scholtes, fb (default), cm or penalty");
   attack->add_option("--time-limit", ao.time_limit, "seconds per target (default 600)");

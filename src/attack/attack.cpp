@@ -8,6 +8,7 @@
 #include <limits>
 #include <thread>
 
+#include "attack/local_pwl.h"
 #include "bab/relu_bab.h"
 #include "core/atomic_minmax.h"
 #include "bounds/bound_table.h"
@@ -60,6 +61,27 @@ const char* verdictName(Verdict v) {
     case Verdict::kTimeout: return "timeout";
   }
   return "?";
+}
+
+const char* localSolverName(LocalSolver s) {
+  switch (s) {
+    case LocalSolver::kAuto: return "auto";
+    case LocalSolver::kPwl: return "pwl";
+    case LocalSolver::kIpopt: return "ipopt";
+  }
+  return "?";
+}
+
+LocalSolver parseLocalSolver(const std::string& s) {
+  if (s == "auto") return LocalSolver::kAuto;
+  if (s == "pwl") return LocalSolver::kPwl;
+  if (s == "ipopt") return LocalSolver::kIpopt;
+  throw Error("unknown local solver '" + s + "' (supported: auto, pwl, ipopt)");
+}
+
+LocalSolver resolveLocal(LocalSolver s, const nn::Network& net) {
+  if (s != LocalSolver::kAuto) return s;
+  return net.isPiecewiseLinear() ? LocalSolver::kPwl : LocalSolver::kIpopt;
 }
 
 int runnerUp(const Eigen::VectorXd& logits, int true_label) {
@@ -239,10 +261,27 @@ MarginAttackResult runMip(const nn::Network& net, const spec::Box& box, const Ei
   return r;
 }
 
+// Default wall-clock limit of one local solve when the caller sets none: no
+// local run is without an end.
+constexpr double kDefaultLocalTimeLimit = 300.0;
+
+MarginAttackResult runPwl(const nn::Network& net, const spec::Box& box, const Eigen::VectorXd& x0,
+                          const MarginAttackResult& r0, const MarginAttackParams& p) {
+  Timer timer;
+  const double limit = std::isfinite(p.time_limit) ? p.time_limit : kDefaultLocalTimeLimit;
+  PwlMarginLocal local(net, box, x0, r0.true_label, r0.target_label, p);
+  MarginAttackResult r =
+      local.solveFrom(p.nlp_start, std::max(0.0, limit - timer.seconds()));
+  r.time_s = timer.seconds();
+  return r;
+}
+
 MarginAttackResult runNlp(const nn::Network& net, const spec::Box& box, const Eigen::VectorXd& x0,
                           MarginAttackResult r, const MarginAttackParams& p) {
+  if (!p.label_mpec && resolveLocal(p.local, net) == LocalSolver::kPwl)
+    return runPwl(net, box, x0, r, p);
   Timer timer;
-  Deadline deadline(p.time_limit);
+  Deadline deadline(std::isfinite(p.time_limit) ? p.time_limit : kDefaultLocalTimeLimit);
   formulate::EmbedOptions opt;
   opt.relu = formulate::ReluEncoding::kComplementarity;
   opt.input_chunk = p.input_chunk;

@@ -48,9 +48,28 @@ enum class Verdict {
 };
 const char* verdictName(Verdict v);
 
+// Which engine solves the local problem of Method::kNlp (and of every local
+// solve inside multi-start, auto, the warm starts and verify's falsification).
+enum class LocalSolver {
+  kAuto,   // kPwl on piecewise-linear networks, kIpopt otherwise
+  kPwl,    // the native active-set walk over linear regions (attack/local_pwl.h)
+  kIpopt,  // the complementarity NLP in the form nlp_form (Ipopt)
+};
+const char* localSolverName(LocalSolver s);     // auto, pwl, ipopt
+LocalSolver parseLocalSolver(const std::string& s);  // throws Error listing the choices
+// kAuto resolved for net.
+LocalSolver resolveLocal(LocalSolver s, const nn::Network& net);
+
 struct MarginAttackParams {
   Method method = Method::kMip;
-  NlpForm nlp_form = NlpForm::kScholtes;
+  LocalSolver local = LocalSolver::kAuto;
+  NlpForm nlp_form = NlpForm::kScholtes;  // Ipopt local solver only
+  // Bounds behind the native local solver's model (only units stable over the
+  // whole box are removed by them; the walk's result does not depend on them).
+  bounds::BoundsLevel local_bounds = bounds::BoundsLevel::kInterval;
+  // Native local solver: projected-gradient steps from the start before the
+  // region walk (0 = walk from the start itself).
+  int local_pgd_steps = 30;
   double time_limit = std::numeric_limits<double>::infinity();  // seconds
   int threads = 1;
   bool solver_log = false;
@@ -115,8 +134,15 @@ struct MarginAttackResult {
   double linf_distance = std::numeric_limits<double>::quiet_NaN();
   double time_s = 0.0;
   double compl_violation = 0.0;    // NLP: max |y*s| at the solution
-  long iterations = 0;             // NLP iterations or MIP nodes
-  int solves = 0;                  // number of solver calls (continuation steps)
+  long iterations = 0;             // NLP iterations, simplex pivots (pwl) or MIP nodes
+  int solves = 0;                  // number of solver calls (continuation steps, LPs)
+  // Native local solver (method "nlp:pwl"): accepted ReLU flips, tied pairs at
+  // the returned point, how many of their neighbouring pieces were solved
+  // without improvement, and whether that covers all ties (lpcc_local.h).
+  int local_flips = 0;
+  int local_ties = 0;
+  int local_ties_checked = 0;
+  bool local_certified = false;
   // Model size.
   int variables = 0;
   int binaries = 0;

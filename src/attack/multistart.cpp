@@ -5,82 +5,162 @@
 #include <boost/random/sobol.hpp>
 #include <boost/random/uniform_01.hpp>
 #include <cmath>
+#include <exception>
 #include <mutex>
 #include <random>
 #include <thread>
 
+#include "attack/local_pwl.h"
 #include "core/error.h"
 #include "core/log.h"
 
 namespace nnopt::attack {
 
-std::vector<Eigen::VectorXd> sobolPoints(const spec::Box& box, int n, bool scramble,
-                                         uint64_t seed, int skip) {
+struct SobolStream::Impl {
+  spec::Box box;
+  boost::random::sobol gen;
+  Eigen::VectorXd shift;
+  double scale = 0.0;
+  std::mutex mu;
+  explicit Impl(const spec::Box& b) : box(b), gen(static_cast<unsigned>(b.size())) {}
+};
+
+SobolStream::SobolStream(const spec::Box& box, bool scramble, uint64_t seed) {
   const int d = static_cast<int>(box.size());
   require(d > 0, "sobol: empty box");
   require(d <= 3667, "sobol: at most 3667 dimensions are supported (got " + std::to_string(d) + ")");
-  boost::random::sobol gen(d);
+  impl_ = std::make_unique<Impl>(box);
   // The first Sobol point is the origin (a box corner); skip it.
-  gen.discard(static_cast<uintmax_t>(d) * (1 + static_cast<uintmax_t>(skip)));
-  Eigen::VectorXd shift = Eigen::VectorXd::Zero(d);
+  impl_->gen.discard(static_cast<uintmax_t>(d));
+  impl_->shift = Eigen::VectorXd::Zero(d);
   if (scramble) {
     std::mt19937_64 rng(seed);
     std::uniform_real_distribution<double> u(0.0, 1.0);
-    for (int i = 0; i < d; ++i) shift[i] = u(rng);
+    for (int i = 0; i < d; ++i) impl_->shift[i] = u(rng);
   }
-  const double scale = 1.0 / (static_cast<double>(gen.max()) + 1.0);
+  impl_->scale = 1.0 / (static_cast<double>(impl_->gen.max()) + 1.0);
+}
+
+SobolStream::~SobolStream() = default;
+
+Eigen::VectorXd SobolStream::next() {
+  auto& I = *impl_;
+  std::lock_guard<std::mutex> lock(I.mu);
+  const Eigen::Index d = I.box.size();
+  Eigen::VectorXd p(d);
+  for (Eigen::Index i = 0; i < d; ++i) {
+    double u = static_cast<double>(I.gen()) * I.scale + I.shift[i];
+    u -= std::floor(u);
+    p[i] = I.box.lo[i] + u * (I.box.hi[i] - I.box.lo[i]);
+  }
+  return p;
+}
+
+std::vector<Eigen::VectorXd> sobolPoints(const spec::Box& box, int n, bool scramble,
+                                         uint64_t seed, int skip) {
+  SobolStream stream(box, scramble, seed);
+  for (int k = 0; k < skip; ++k) stream.next();
   std::vector<Eigen::VectorXd> pts;
   pts.reserve(n);
-  for (int k = 0; k < n; ++k) {
-    Eigen::VectorXd p(d);
-    for (int i = 0; i < d; ++i) {
-      double u = static_cast<double>(gen()) * scale + shift[i];
-      u -= std::floor(u);
-      p[i] = box.lo[i] + u * (box.hi[i] - box.lo[i]);
-    }
-    pts.push_back(std::move(p));
-  }
+  for (int k = 0; k < n; ++k) pts.push_back(stream.next());
   return pts;
 }
+
+namespace {
+
+// One worker's local solver: the native one is built once per thread and
+// reused for every start it takes; the Ipopt path builds its model per start.
+class StartSolver {
+ public:
+  StartSolver(const nn::Network& net, const spec::Box& box, const Eigen::VectorXd& x0,
+              int true_label, int target_label, const MarginAttackParams& p)
+      : net_(net), box_(box), x0_(x0), t_(true_label), g_(target_label), p_(p) {
+    p_.method = Method::kNlp;
+    if (resolveLocal(p.local, net) == LocalSolver::kPwl && !p.label_mpec)
+      pwl_ = std::make_unique<PwlMarginLocal>(net, box, x0, true_label, target_label, p_);
+  }
+  MarginAttackResult solve(const Eigen::VectorXd& start, double time_limit,
+                           const std::atomic<bool>* cancel) {
+    if (pwl_) return pwl_->solveFrom(start, time_limit, cancel);
+    MarginAttackParams sp = p_;
+    sp.nlp_start = start;
+    sp.time_limit = time_limit;
+    return marginAttack(net_, box_, x0_, t_, g_, sp);
+  }
+
+ private:
+  const nn::Network& net_;
+  const spec::Box& box_;
+  const Eigen::VectorXd& x0_;
+  int t_, g_;
+  MarginAttackParams p_;
+  std::unique_ptr<PwlMarginLocal> pwl_;
+};
+
+}  // namespace
 
 MultiStartResult multiStartAttack(const nn::Network& net, const spec::Box& box,
                                   const Eigen::VectorXd& x0, int true_label, int target_label,
                                   const MultiStartParams& p) {
   require(p.starts >= 1, "--starts must be >= 1");
+  require(!(p.time_budget <= 0), "the multi-start time budget must be > 0");
   Timer timer;
   Deadline deadline(p.nlp.time_limit);
+  Deadline budget(p.time_budget);
   MultiStartResult res;
   res.margins.assign(p.starts, std::numeric_limits<double>::quiet_NaN());
 
-  std::vector<Eigen::VectorXd> starts;
-  if (p.first_start_is_clean) starts.push_back(x0);
-  auto sob = sobolPoints(box, p.starts - static_cast<int>(starts.size()), p.scramble, p.seed);
-  starts.insert(starts.end(), sob.begin(), sob.end());
+  // Start 0 is the clean image (when asked), then the Sobol points in order,
+  // generated as the workers take them.
+  SobolStream sobol(box, p.scramble, p.seed);
+  int next = 0;  // guarded by mu
+  std::mutex mu;
+  auto take = [&](Eigen::VectorXd& pt) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (next >= p.starts) return -1;
+    const int k = next++;
+    pt = (k == 0 && p.first_start_is_clean) ? x0 : sobol.next();
+    return k;
+  };
 
   int threads = p.threads > 0 ? p.threads : static_cast<int>(std::thread::hardware_concurrency());
   threads = std::clamp(threads, 1, p.starts);
 
-  std::atomic<int> next{0};
   std::atomic<bool> stop{false};
-  std::mutex mu;
   bool have_best = false;
-  std::vector<MarginAttackResult> per_start(p.starts);
-  std::vector<char> ran(p.starts, 0);
+  int best_k = -1;
+  std::exception_ptr failure;
 
   auto worker = [&]() {
-    while (!stop.load()) {
-      int k = next.fetch_add(1);
-      if (k >= p.starts || deadline.expired()) break;
-      MarginAttackParams sp = p.nlp;
-      sp.method = Method::kNlp;
-      sp.nlp_start = starts[k];
-      sp.time_limit = deadline.remaining();
-      MarginAttackResult r = marginAttack(net, box, x0, true_label, target_label, sp);
+    try {
+      StartSolver solver(net, box, x0, true_label, target_label, p.nlp);
+      Eigen::VectorXd pt;
+      while (!stop.load() && !deadline.expired() && !budget.expired()) {
+        const int k = take(pt);
+        if (k < 0) break;
+        MarginAttackResult r = solver.solve(pt, deadline.remaining(), &stop);
+        std::lock_guard<std::mutex> lock(mu);
+        ++res.starts_run;
+        res.margins[k] = r.margin;
+        if (r.verdict == Verdict::kAttackFound &&
+            (res.first_attack_start < 0 || k < res.first_attack_start))
+          res.first_attack_start = k;
+        // The best start: smallest replayed margin, the lowest index on ties.
+        const bool better =
+            !have_best || (!std::isnan(r.margin) &&
+                           (std::isnan(res.best.margin) || r.margin < res.best.margin ||
+                            (r.margin == res.best.margin && k < best_k)));
+        if (better) {
+          res.best = std::move(r);
+          best_k = k;
+          have_best = true;
+        }
+        if (p.early_stop && res.first_attack_start >= 0) stop = true;
+      }
+    } catch (...) {
       std::lock_guard<std::mutex> lock(mu);
-      ran[k] = 1;
-      res.margins[k] = r.margin;
-      per_start[k] = std::move(r);
-      if (p.early_stop && per_start[k].verdict == Verdict::kAttackFound) stop = true;
+      if (!failure) failure = std::current_exception();
+      stop = true;
     }
   };
   if (threads == 1) {
@@ -90,19 +170,7 @@ MultiStartResult multiStartAttack(const nn::Network& net, const spec::Box& box,
     for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
     for (auto& th : pool) th.join();
   }
-  // Deterministic summary: by start index.
-  for (int k = 0; k < p.starts; ++k) {
-    if (!ran[k]) continue;
-    ++res.starts_run;
-    const auto& r = per_start[k];
-    if (r.verdict == Verdict::kAttackFound && res.first_attack_start < 0) res.first_attack_start = k;
-    bool better = !have_best ||
-                  (!std::isnan(r.margin) && (std::isnan(res.best.margin) || r.margin < res.best.margin));
-    if (better) {
-      res.best = r;
-      have_best = true;
-    }
-  }
+  if (failure) std::rethrow_exception(failure);
   if (!have_best) {
     res.best.true_label = true_label;
     res.best.target_label = target_label;

@@ -4,6 +4,8 @@
 // optionally stopping at the first replayed attack. And the escalation
 // strategy `auto`: the screen first, the exact MIP only when it finds nothing.
 #include <cstdint>
+#include <limits>
+#include <memory>
 #include <vector>
 
 #include "attack/attack.h"
@@ -17,9 +19,25 @@ namespace nnopt::attack {
 std::vector<Eigen::VectorXd> sobolPoints(const spec::Box& box, int n, bool scramble = false,
                                          uint64_t seed = 0, int skip = 0);
 
+// The same points one at a time (thread-safe): start k of a run is the k-th
+// point, whatever thread takes it, so results do not depend on the threads.
+class SobolStream {
+ public:
+  SobolStream(const spec::Box& box, bool scramble = false, uint64_t seed = 0);
+  ~SobolStream();
+  Eigen::VectorXd next();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 struct MultiStartParams {
-  MarginAttackParams nlp;  // method is forced to NLP
+  MarginAttackParams nlp;  // method is forced to NLP; nlp.time_limit bounds the whole run
   int starts = 16;
+  // Stop launching starts after this many seconds (the starts already
+  // running finish within nlp.time_limit); +inf = only the count limits.
+  double time_budget = std::numeric_limits<double>::infinity();
   bool early_stop = true;
   int threads = 0;         // 0 = all hardware threads
   bool scramble = false;

@@ -37,6 +37,12 @@ nlohmann::json toJson(const attack::MarginAttackResult& r) {
   j["iterations"] = r.iterations;
   j["solves"] = r.solves;
   j["complementarity_violation"] = num(r.compl_violation);
+  if (r.method == "nlp:pwl") {
+    j["local_flips"] = r.local_flips;
+    j["local_ties"] = r.local_ties;
+    j["local_ties_checked"] = r.local_ties_checked;
+    j["local_certified"] = r.local_certified;
+  }
   j["variables"] = r.variables;
   j["binaries"] = r.binaries;
   j["constraints"] = r.constraints;

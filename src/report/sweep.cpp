@@ -144,8 +144,8 @@ MethodSpec parseMethodSpec(const std::string& raw) {
   std::string s = raw;
   std::transform(s.begin(), s.end(), s.begin(), ::tolower);
   const std::string choices =
-      "mip, nlp, nlp:<form>, mpec, mpec:<form> or auto (forms: scholtes, product, inequality, fb, "
-      "cm, penalty)";
+      "mip, nlp, nlp:<form>, mpec, mpec:<form> or auto (forms: pwl (nlp only: the native local "
+      "solver, the default of nlp), scholtes, product, inequality, fb, cm, penalty)";
   MethodSpec m;
   std::string head = s, form;
   if (auto c = s.find(':'); c != std::string::npos) {
@@ -170,7 +170,10 @@ MethodSpec parseMethodSpec(const std::string& raw) {
     m.kind = head == "nlp" ? SweepMethodKind::kNlp : SweepMethodKind::kMpec;
     if (s.find(':') != std::string::npos && form.empty())
       throw Error("method '" + raw + "': empty form; methods are " + choices);
-    m.form = form.empty() ? (head == "nlp" ? "scholtes" : "fb") : canonForm(form);
+    if (head == "nlp" && (form.empty() || form == "pwl"))
+      m.form = "pwl";
+    else
+      m.form = form.empty() ? "fb" : canonForm(form);
     m.name = head + ":" + m.form;
     return m;
   }

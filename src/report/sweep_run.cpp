@@ -36,10 +36,15 @@ SweepRecord runMethod(const nn::Network& net, const spec::Box& box, const Eigen:
   attack::MultiStartParams msp;
   if (m.nlpType()) {
     ap.method = attack::Method::kNlp;
-    ap.nlp_form = attack::parseNlpForm(m.form);
     ap.label_mpec = m.kind == SweepMethodKind::kMpec;
+    if (m.form == "pwl") {
+      ap.local = attack::LocalSolver::kPwl;
+    } else {
+      ap.local = attack::LocalSolver::kIpopt;
+      ap.nlp_form = attack::parseNlpForm(m.form);
+    }
   } else if (m.kind == SweepMethodKind::kAuto) {
-    ap.method = attack::Method::kNlp;  // the screen; scholtes as in `attack --method auto`
+    ap.method = attack::Method::kNlp;  // the screen: the default local solver, as in `attack --method auto`
   }
   msp.nlp = ap;
   msp.starts = starts;

@@ -16,10 +16,21 @@ inline attack::MarginAttackParams mipParams(
   return p;
 }
 
+// An Ipopt complementarity form (the native local solver has its own params).
 inline attack::MarginAttackParams nlpParams(attack::NlpForm f) {
   attack::MarginAttackParams p;
   p.method = attack::Method::kNlp;
+  p.local = attack::LocalSolver::kIpopt;
   p.nlp_form = f;
+  p.time_limit = 60;
+  return p;
+}
+
+// The native local solver (attack/local_pwl.h).
+inline attack::MarginAttackParams pwlParams() {
+  attack::MarginAttackParams p;
+  p.method = attack::Method::kNlp;
+  p.local = attack::LocalSolver::kPwl;
   p.time_limit = 60;
   return p;
 }

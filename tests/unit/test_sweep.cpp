@@ -112,7 +112,10 @@ nn::Network mlp(int in, const std::vector<int>& hidden, int out, unsigned seed) 
 // ------------------------------------------------------------ specs, names
 TEST(SweepMethodSpec, CanonicalNames) {
   EXPECT_EQ(parseMethodSpec("mip").name, "mip");
-  EXPECT_EQ(parseMethodSpec("nlp").name, "nlp:scholtes");
+  EXPECT_EQ(parseMethodSpec("nlp").name, "nlp:pwl");
+  EXPECT_EQ(parseMethodSpec("nlp:pwl").name, "nlp:pwl");
+  EXPECT_EQ(parseMethodSpec("nlp:scholtes").name, "nlp:scholtes");
+  EXPECT_THROW(parseMethodSpec("mpec:pwl"), Error);
   EXPECT_EQ(parseMethodSpec("NLP:product").name, "nlp:product");
   EXPECT_EQ(parseMethodSpec("nlp:product-ineq").name, "nlp:inequality");
   EXPECT_EQ(parseMethodSpec("mpec").name, "mpec:fb");
@@ -214,7 +217,7 @@ TEST(SweepTable, FalseRobustAgreementMedians) {
   err.verdict = "error";
   v.push_back(err);
 
-  SweepTable t = buildTable(v, {"mip", "nlp", "mpec:fb"});
+  SweepTable t = buildTable(v, {"mip", "nlp:scholtes", "mpec:fb"});
   EXPECT_EQ(t.mip, "mip");
   EXPECT_EQ(t.nlp, "nlp:scholtes");
   ASSERT_EQ(t.rows.size(), 5u);
@@ -287,7 +290,7 @@ TEST(SweepTable, MultiStartColumnsAndNoMip) {
   b.starts = 16;
   b.decided_by = "nlp-screen";
   v.push_back(b);
-  SweepTable t = buildTable(v, {"nlp", "auto"});
+  SweepTable t = buildTable(v, {"nlp:scholtes", "auto"});
   EXPECT_TRUE(t.mip.empty());
   EXPECT_TRUE(t.vs_mip.empty());
   const std::string md = tableMarkdown(t);
@@ -408,9 +411,9 @@ TEST(SweepRun, RunsOrdersAppendsAndResumes) {
   EXPECT_EQ(o.skipped, 0);
   ASSERT_EQ(w.order.size(), 6u);
   EXPECT_EQ(w.order[0], "1x2 mip");
-  EXPECT_EQ(w.order[1], "1x2 nlp:scholtes");
+  EXPECT_EQ(w.order[1], "1x2 nlp:pwl");
   EXPECT_EQ(w.order[2], "1x4 mip");
-  EXPECT_EQ(w.order[5], "2x3 nlp:scholtes");
+  EXPECT_EQ(w.order[5], "2x3 nlp:pwl");
   ASSERT_EQ(progress.size(), 7u);  // start notice + one per run
   EXPECT_EQ(progress[0].record, nullptr);
   EXPECT_EQ(progress[0].to_run, 6);
