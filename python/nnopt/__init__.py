@@ -40,6 +40,19 @@ __all__ = [
     "verify",
     "load_image",
     "load_dataset_item",
+    "SolutionError",
+    "Model",
+    "LinExpr",
+    "Variables",
+    "Constraint",
+    "Solution",
+    "NetworkEmbedding",
+    "NetworkCheck",
+    "absolute",
+    "l1",
+    "linf",
+    "stack",
+    "concatenate",
 ]
 __version__ = "0.1.0"
 
@@ -50,6 +63,11 @@ class Error(RuntimeError):
 
 class InputError(Error, ValueError):
     """Bad input: a malformed file, an unsupported ONNX op, a bad argument."""
+
+
+class SolutionError(Error):
+    """A solver's point failed a self-check (a network's outputs differ from its
+    forward pass); the :class:`Solution` is the exception's ``solution``."""
 
 
 class _Translate:
@@ -496,3 +514,19 @@ def verify(net: Network, vnnlib: str, timeout: float = 60.0) -> VerifyResult:
     with _Translate():
         d = _nnopt.verify(net._core, _os.fspath(vnnlib), float(timeout))
     return VerifyResult(**d)
+
+
+from .modeling import (  # noqa: E402  (uses the classes above)
+    Constraint,
+    LinExpr,
+    Model,
+    NetworkCheck,
+    NetworkEmbedding,
+    Solution,
+    Variables,
+    absolute,
+    concatenate,
+    l1,
+    linf,
+    stack,
+)

@@ -42,9 +42,20 @@ class Embedder {
             "embed: the bound table does not match the network (" + std::to_string(bt_.lo.size()) +
                 " layers of bounds, " + std::to_string(net_.numLayers()) + " layers)");
     require(bt_.in_lo.size() == net_.inputSize(), "embed: input bounds have the wrong size");
-    for (int64_t i = 0; i < net_.inputSize(); ++i)
-      e_.input_vars.push_back(
-          m_.addVar(bt_.in_lo[i], bt_.in_hi[i], false, "x" + std::to_string(i)));
+    if (!opt_.input_vars.empty()) {
+      require(static_cast<int64_t>(opt_.input_vars.size()) == net_.inputSize(),
+              "embed: " + std::to_string(opt_.input_vars.size()) +
+                  " input variables given, the network has " +
+                  std::to_string(net_.inputSize()) + " inputs");
+      for (int v : opt_.input_vars)
+        require(v >= 0 && v < m_.numVars(),
+                "embed: input variable " + std::to_string(v) + " is not in the model");
+      e_.input_vars = opt_.input_vars;
+    } else {
+      for (int64_t i = 0; i < net_.inputSize(); ++i)
+        e_.input_vars.push_back(
+            m_.addVar(bt_.in_lo[i], bt_.in_hi[i], false, opt_.name_prefix + "x" + std::to_string(i)));
+    }
     const std::vector<int>* in = &e_.input_vars;
     for (size_t li = 0; li < net_.numLayers(); ++li) {
       const auto& layer = net_.layers()[li];
@@ -61,6 +72,10 @@ class Embedder {
   }
 
  private:
+  std::string name(const char* kind, size_t layer, int64_t j) const {
+    return opt_.name_prefix + neuronName(kind, layer, j);
+  }
+
   std::vector<int> dense(size_t li, const nn::Dense& d, const std::vector<int>& in) {
     const auto& lo = bt_.lo[li];
     const auto& hi = bt_.hi[li];
@@ -69,7 +84,7 @@ class Embedder {
                          d.W.cols() > 2 * chunk;
     std::vector<int> out(d.W.rows());
     for (Eigen::Index j = 0; j < d.W.rows(); ++j) {
-      int y = m_.addVar(widenLo(lo[j]), widenHi(hi[j]), false, neuronName("a", li, j));
+      int y = m_.addVar(widenLo(lo[j]), widenHi(hi[j]), false, name("a", li, j));
       std::vector<LinTerm> terms{{y, 1.0}};
       if (!chunked) {
         for (Eigen::Index k = 0; k < d.W.cols(); ++k) {
@@ -89,14 +104,14 @@ class Embedder {
             phi += std::max(w * bt_.in_lo[k], w * bt_.in_hi[k]);
           }
           if (part.empty()) continue;
-          const int sv = m_.addVar(widenLo(plo), widenHi(phi), false, neuronName("psum", li, j));
+          const int sv = m_.addVar(widenLo(plo), widenHi(phi), false, name("psum", li, j));
           part.push_back({sv, 1.0});
-          m_.addRow(std::move(part), 0.0, 0.0, neuronName("psum", li, j));
+          m_.addRow(std::move(part), 0.0, 0.0, name("psum", li, j));
           terms.push_back({sv, -1.0});
           e_.partial_sums.push_back({j, k0, k1, sv});
         }
       }
-      m_.addRow(std::move(terms), d.b[j], d.b[j], neuronName("dense", li, j));
+      m_.addRow(std::move(terms), d.b[j], d.b[j], name("dense", li, j));
       out[j] = y;
     }
     return out;
@@ -123,8 +138,8 @@ class Embedder {
       } else if (u <= 0.0) {  // stably inactive: y = alpha * t
         ++e_.stable_relus;
         if (alpha != 0.0 && in[j] >= 0) {
-          out[j] = m_.addVar(widenLo(alpha * l), widenHi(alpha * u), false, neuronName("y", li, j));
-          m_.addRow({{out[j], 1.0}, {in[j], -alpha}}, 0.0, 0.0, neuronName("leaky", li, j));
+          out[j] = m_.addVar(widenLo(alpha * l), widenHi(alpha * u), false, name("y", li, j));
+          m_.addRow({{out[j], 1.0}, {in[j], -alpha}}, 0.0, 0.0, name("leaky", li, j));
         }
       } else {
         require(std::isfinite(l) && std::isfinite(u),
@@ -144,14 +159,14 @@ class Embedder {
     require(
         alpha >= 0.0 && alpha < 1.0,
         "MIP encodes LeakyRelu only with alpha in [0, 1) (layer '" + net_.layers()[li].name + "')");
-    int y = m_.addVar(widenLo(alpha * l), widenHi(u), false, neuronName("y", li, j));
-    int z = m_.addVar(0.0, 1.0, true, neuronName("z", li, j));
+    int y = m_.addVar(widenLo(alpha * l), widenHi(u), false, name("y", li, j));
+    int z = m_.addVar(0.0, 1.0, true, name("z", li, j));
     const double c = 1.0 - alpha;
-    m_.addRow({{y, 1.0}, {t, -1.0}}, 0.0, kInf, neuronName("ge_t", li, j));
-    if (alpha != 0.0) m_.addRow({{y, 1.0}, {t, -alpha}}, 0.0, kInf, neuronName("ge_at", li, j));
+    m_.addRow({{y, 1.0}, {t, -1.0}}, 0.0, kInf, name("ge_t", li, j));
+    if (alpha != 0.0) m_.addRow({{y, 1.0}, {t, -alpha}}, 0.0, kInf, name("ge_at", li, j));
     // z = 0 forces y <= alpha t; z = 1 forces y <= t.
-    m_.addRow({{y, 1.0}, {t, -1.0}, {z, -c * l}}, -kInf, -c * l, neuronName("le_t", li, j));
-    m_.addRow({{y, 1.0}, {t, -alpha}, {z, -c * u}}, -kInf, 0.0, neuronName("le_u", li, j));
+    m_.addRow({{y, 1.0}, {t, -1.0}, {z, -c * l}}, -kInf, -c * l, name("le_t", li, j));
+    m_.addRow({{y, 1.0}, {t, -alpha}, {z, -c * u}}, -kInf, 0.0, name("le_u", li, j));
     ++e_.binaries;
     e_.relu_aux.push_back({li, j, z, -1, -1});
     return y;
@@ -177,7 +192,7 @@ class Embedder {
                        [&](int64_t a, int64_t b) { return plo[a] > plo[b]; });
       auto var = [&](int64_t i) {
         if (in[i] >= 0) return in[i];
-        return m_.addVar(0.0, 0.0, false, neuronName("zero", li, i));
+        return m_.addVar(0.0, 0.0, false, name("zero", li, i));
       };
       if (aux.cands.size() == 1) {
         out[j] = var(aux.cands[0]);
@@ -189,20 +204,20 @@ class Embedder {
               "embed: max pool '" + net_.layers()[li].name + "' has unbounded inputs; the input "
               "box must be bounded");
       if (opt_.relu == ReluEncoding::kBigM) {
-        const int y = m_.addVar(widenLo(lmax), widenHi(umax), false, neuronName("pool", li, j));
+        const int y = m_.addVar(widenLo(lmax), widenHi(umax), false, name("pool", li, j));
         std::vector<LinTerm> sum;
         for (int64_t i : aux.cands) {
           const int x = var(i);
-          const int z = m_.addVar(0.0, 1.0, true, neuronName("pz", li, j));
+          const int z = m_.addVar(0.0, 1.0, true, name("pz", li, j));
           aux.z.push_back(z);
           sum.push_back({z, 1.0});
           ++e_.binaries;
           const double big = widenHi(umax) - widenLo(plo[i]);
-          m_.addRow({{y, 1.0}, {x, -1.0}}, 0.0, kInf, neuronName("pool_ge", li, j));
+          m_.addRow({{y, 1.0}, {x, -1.0}}, 0.0, kInf, name("pool_ge", li, j));
           // y - x + big z <= big
-          m_.addRow({{y, 1.0}, {x, -1.0}, {z, big}}, -kInf, big, neuronName("pool_le", li, j));
+          m_.addRow({{y, 1.0}, {x, -1.0}, {z, big}}, -kInf, big, name("pool_le", li, j));
         }
-        m_.addRow(std::move(sum), 1.0, 1.0, neuronName("pool_one", li, j));
+        m_.addRow(std::move(sum), 1.0, 1.0, name("pool_one", li, j));
         out[j] = y;
       } else {
         const size_t K = aux.cands.size();
@@ -224,11 +239,11 @@ class Embedder {
             cur = aux.m[k] = x;
             continue;
           }
-          const int t = m_.addVar(widenLo(tl), widenHi(tu), false, neuronName("pt", li, j));
-          m_.addRow({{t, 1.0}, {x, -1.0}, {cur, 1.0}}, 0.0, 0.0, neuronName("pool_t", li, j));
+          const int t = m_.addVar(widenLo(tl), widenHi(tu), false, name("pt", li, j));
+          m_.addRow({{t, 1.0}, {x, -1.0}, {cur, 1.0}}, 0.0, 0.0, name("pool_t", li, j));
           const int p = complementarity(li, static_cast<int64_t>(j), 0.0, t, tl, tu, false);
-          const int mk = m_.addVar(widenLo(cl), widenHi(cu), false, neuronName("pm", li, j));
-          m_.addRow({{mk, 1.0}, {cur, -1.0}, {p, -1.0}}, 0.0, 0.0, neuronName("pool_m", li, j));
+          const int mk = m_.addVar(widenLo(cl), widenHi(cu), false, name("pm", li, j));
+          m_.addRow({{mk, 1.0}, {cur, -1.0}, {p, -1.0}}, 0.0, 0.0, name("pool_m", li, j));
           aux.t[k] = t;
           aux.p[k] = p;
           aux.n[k] = e_.compl_pairs.back().s;
@@ -245,13 +260,13 @@ class Embedder {
   // record: list the pair in relu_aux (a ReLU neuron of layer li).
   int complementarity(size_t li, int64_t j, double alpha, int t, double l, double u,
                       bool record = true) {
-    int p = m_.addVar(0.0, widenHi(u), false, neuronName("p", li, j));
-    int n = m_.addVar(0.0, widenHi(-l), false, neuronName("n", li, j));
-    m_.addRow({{p, 1.0}, {n, -1.0}, {t, -1.0}}, 0.0, 0.0, neuronName("split", li, j));
+    int p = m_.addVar(0.0, widenHi(u), false, name("p", li, j));
+    int n = m_.addVar(0.0, widenHi(-l), false, name("n", li, j));
+    m_.addRow({{p, 1.0}, {n, -1.0}, {t, -1.0}}, 0.0, 0.0, name("split", li, j));
     int row = -1;
     if (opt_.compl_form != ComplForm::kNone) {
       Row r;
-      r.name = neuronName("compl", li, j);
+      r.name = name("compl", li, j);
       r.nl.a = p;
       r.nl.b = n;
       r.nl.coef = 1.0;
@@ -286,8 +301,8 @@ class Embedder {
     e_.compl_pairs.push_back({p, n, row});
     if (record) e_.relu_aux.push_back({li, j, -1, p, n});
     if (alpha == 0.0) return p;
-    int y = m_.addVar(widenLo(alpha * l), widenHi(u), false, neuronName("y", li, j));
-    m_.addRow({{y, 1.0}, {p, -1.0}, {n, alpha}}, 0.0, 0.0, neuronName("leaky", li, j));
+    int y = m_.addVar(widenLo(alpha * l), widenHi(u), false, name("y", li, j));
+    m_.addRow({{y, 1.0}, {p, -1.0}, {n, alpha}}, 0.0, 0.0, name("leaky", li, j));
     return y;
   }
 
@@ -296,16 +311,16 @@ class Embedder {
     const NlKind kind = a.kind == nn::ActKind::kTanh ? NlKind::kTanh : NlKind::kSigmoid;
     if (t < 0) {  // constant input 0
       double v = a.apply(0.0);
-      return m_.addVar(v, v, false, neuronName("y", li, j));
+      return m_.addVar(v, v, false, name("y", li, j));
     }
-    int y = m_.addVar(widenLo(a.apply(l)), widenHi(a.apply(u)), false, neuronName("y", li, j));
+    int y = m_.addVar(widenLo(a.apply(l)), widenHi(a.apply(u)), false, name("y", li, j));
     Row r;
     r.terms = {{y, 1.0}};
     r.nl.kind = kind;
     r.nl.a = t;
     r.nl.coef = -1.0;
     r.lo = r.hi = 0.0;
-    r.name = neuronName("act", li, j);
+    r.name = name("act", li, j);
     m_.addRow(std::move(r));
     return y;
   }
@@ -314,7 +329,7 @@ class Embedder {
   // eliminated as the constant 0 gets a variable fixed at 0.
   void materialiseConstants(size_t li, std::vector<int>& out) {
     for (size_t j = 0; j < out.size(); ++j)
-      if (out[j] < 0) out[j] = m_.addVar(0.0, 0.0, false, neuronName("zero", li, j));
+      if (out[j] < 0) out[j] = m_.addVar(0.0, 0.0, false, name("zero", li, j));
   }
 
   MathModel& m_;

@@ -37,6 +37,13 @@ struct EmbedOptions {
   // pixels, MUMPS amalgamates the pixels into one dense (784 + h)-wide front
   // and spends most of each Ipopt iteration factorising it. 0 = off.
   int input_chunk = 0;
+  // Existing model variables to use as the network's inputs (one per input;
+  // their bounds are left as they are, the bound table should be computed
+  // over them). Empty: new input variables x<i> bounded by the table's box.
+  std::vector<int> input_vars;
+  // Prefix of every variable and row name the embedding adds (several
+  // networks in one model need distinct names, e.g. in an MPS file).
+  std::string name_prefix;
 };
 
 // A ReLU handled by complementarity: y = output var, s = slack var, row index

@@ -10,6 +10,7 @@
 #include "io/vnnlib.h"
 #include "nn/network.h"
 #include "python/jobs.h"
+#include "python/model.h"
 #include "report/panel.h"
 #include "verify/verify.h"
 #include "verify/vnncomp.h"
@@ -218,6 +219,8 @@ PYBIND11_MODULE(_nnopt, m) {
     d["result_file"] = verify::formatResultFile(r.answer, r.x, r.y);
     return d;
   });
+
+  pymodel::bind(m);
 
   m.def("write_panel",
         [](const std::string& path, const Eigen::VectorXd& original,

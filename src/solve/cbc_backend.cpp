@@ -61,6 +61,7 @@
 #include "CbcEventHandler.hpp"
 #include "CbcModel.hpp"
 #include "CbcSolver.hpp"
+#include "ClpEventHandler.hpp"
 #include "CoinError.hpp"
 #include "CoinFinite.hpp"
 #include "CoinPackedMatrix.hpp"
@@ -280,6 +281,13 @@ class StopHandler : public CbcEventHandler {
 
   CbcAction event(CbcEvent e) override {
     if (model_ == nullptr) return noAction;
+    // Cancel on every event CBC raises (heuristic passes and cut rounds too):
+    // checked only at nodes, a Ctrl-C in Python waited for the root's
+    // heuristics (about 4 s on a 5x60 margin model).
+    if (state_->cancel != nullptr && state_->cancel->load()) {
+      state_->cancelled = true;
+      return stop;
+    }
     if ((model_->specialOptions() & 2048) == 0 &&
         (e == node || e == treeStatus || e == afterHeuristic || e == heuristicPass ||
          e == generatedCuts))
@@ -319,6 +327,20 @@ class StopHandler : public CbcEventHandler {
 
  private:
   std::shared_ptr<StopState> state_;
+};
+
+// Stops Clp's simplex (as on a time limit) once *cancel is set, so a cancelled
+// search does not wait for the LPs inside a root heuristic: CBC raises no
+// event of its own there (Ctrl-C in Python on a 5x60 margin model took 1.7 s
+// without it). Cloned with the solver into every heuristic's copy.
+class ClpCancelHandler : public ClpEventHandler {
+ public:
+  explicit ClpCancelHandler(const std::atomic<bool>* cancel) : cancel_(cancel) {}
+  ClpEventHandler* clone() const override { return new ClpCancelHandler(*this); }
+  int event(Event e) override { return e == endOfIteration && cancel_->load() ? 0 : -1; }
+
+ private:
+  const std::atomic<bool>* cancel_;
 };
 
 int noCallback(CbcModel*, int) { return 0; }  // CbcMain1's per-stage callback: nothing to do
@@ -419,6 +441,10 @@ Solution solveMip(const model::MathModel& m, const SolveParams& p) {
       const double left = std::max(p.time_limit - timer.seconds(), 1e-3);
       solver.getModelPtr()->setMaximumSeconds(left);
       solver.getModelPtr()->setMaximumWallSeconds(left);
+    }
+    if (p.cancel != nullptr) {
+      const ClpCancelHandler lp_cancel(p.cancel);
+      solver.getModelPtr()->passInEventHandler(&lp_cancel);  // clones it
     }
     CbcModel model(solver);  // copies the solver
     model.setLogLevel(log_level);

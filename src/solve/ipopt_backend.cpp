@@ -324,9 +324,10 @@ double toIpopt(double v) { return std::clamp(v, -kIpoptInf, kIpoptInf); }
 class ModelTnlp : public Ipopt::TNLP {
  public:
   ModelTnlp(const model::MathModel& m, const detail::NlpEvaluator& ev, std::vector<double> x0,
-            Clock::time_point deadline, bool has_deadline, const SolveParams* warm = nullptr)
+            Clock::time_point deadline, bool has_deadline, const SolveParams* warm = nullptr,
+            const std::atomic<bool>* cancel = nullptr)
       : m_(m), ev_(ev), x0_(std::move(x0)), deadline_(deadline), has_deadline_(has_deadline),
-        warm_(warm) {}
+        warm_(warm), cancel_(cancel) {}
 
   bool get_nlp_info(Index& n, Index& m, Index& nnz_jac_g, Index& nnz_h_lag,
                     IndexStyleEnum& index_style) override {
@@ -414,11 +415,16 @@ class ModelTnlp : public Ipopt::TNLP {
       time_limit_hit = true;
       return false;
     }
+    if (cancel_ != nullptr && cancel_->load()) {  // SolveParams::cancel (e.g. Ctrl-C in Python)
+      cancelled = true;
+      return false;
+    }
     return true;
   }
 
   std::vector<double> x_final, z_l_final, z_u_final, lambda_final;
   bool time_limit_hit = false;
+  bool cancelled = false;
 
  private:
   const model::MathModel& m_;
@@ -427,6 +433,7 @@ class ModelTnlp : public Ipopt::TNLP {
   Clock::time_point deadline_;
   bool has_deadline_;
   const SolveParams* warm_;  // multipliers for a warm start, or nullptr
+  const std::atomic<bool>* cancel_;
 };
 
 const char* ipoptStatusText(Ipopt::ApplicationReturnStatus s) {
@@ -564,10 +571,11 @@ Solution solveNlp(const model::MathModel& m, const SolveParams& p) {
       return sol;
     }
     Ipopt::SmartPtr<ModelTnlp> tnlp =
-        new ModelTnlp(m, ev, std::move(x0), deadline, has_deadline, warm ? &p : nullptr);
+        new ModelTnlp(m, ev, std::move(x0), deadline, has_deadline, warm ? &p : nullptr, p.cancel);
     st = app->OptimizeTNLP(Ipopt::SmartPtr<Ipopt::TNLP>(Ipopt::GetRawPtr(tnlp)));
     sol.message = ipoptStatusText(st);
     if (tnlp->time_limit_hit) sol.message += " (time limit)";
+    if (tnlp->cancelled) sol.message += " (cancelled)";
     if (Ipopt::IsValid(app->Statistics())) sol.iterations = app->Statistics()->IterationCount();
     if (static_cast<int>(tnlp->x_final.size()) == m.numVars()) {
       sol.x = std::move(tnlp->x_final);

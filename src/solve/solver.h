@@ -46,7 +46,8 @@ struct SolveParams {
   // Stop the MIP as soon as an incumbent with objective < this is found
   // (CBC cutoff-style early stop); +inf = disabled.
   double stop_below = std::numeric_limits<double>::infinity();
-  // MIP: stop when *cancel becomes true (another solver finished first).
+  // MIP and NLP: stop when *cancel becomes true (another solver finished
+  // first, Ctrl-C in Python); the NLP returns its current point as kFeasible/kNoSolution.
   const std::atomic<bool>* cancel = nullptr;
   // MIP progress, called from CBC's search (any thread, keep it cheap):
   // x = a new incumbent in model columns (nullptr when only the bound moved),
