@@ -400,48 +400,6 @@ int runAttack(const AttackOptions& o) {
 }
 
 // ---------------------------------------------------------------- min-distortion
-nlohmann::json minDistortionJson(const attack::MinDistortionResult& r) {
-  nlohmann::json j;
-  j["objective"] = "min-distortion";
-  j["verdict"] = attack::minDistVerdictName(r.verdict);
-  j["method"] = r.method;
-  j["status"] = r.status;
-  j["norm"] = attack::normName(r.norm);
-  j["gap"] = r.gap;
-  j["max_eps"] = report::num(r.max_eps);  // null: no per-pixel bound
-  j["true_label"] = r.true_label;
-  j["target_label"] = r.target_label;
-  j["distance"] = report::num(r.distance);
-  j["l1_distance"] = report::num(r.l1);
-  j["l2_distance"] = report::num(r.l2);
-  j["linf_distance"] = report::num(r.linf);
-  j["lower_bound"] = report::num(r.lower_bound);
-  j["optimal"] = r.optimal;
-  j["solver_objective"] = report::num(r.solver_objective);
-  j["achieved_gap"] = report::num(r.achieved_gap);
-  j["repaired"] = r.repaired;
-  j["predicted_label_adv"] = r.predicted_label_adv;
-  j["logits_adv"] = report::vec(r.logits_adv);
-  j["time_s"] = r.time_s;
-  j["iterations"] = r.iterations;
-  j["solves"] = r.solves;
-  j["complementarity_violation"] = report::num(r.compl_violation);
-  j["variables"] = r.variables;
-  j["binaries"] = r.binaries;
-  j["constraints"] = r.constraints;
-  j["unstable_relus"] = r.unstable_relus;
-  j["stable_relus"] = r.stable_relus;
-  j["bounds_method"] = r.bounds_method;
-  j["bounds_time_s"] = r.bounds_time_s;
-  if (r.method == "mip") {
-    j["warm_start_distance"] = report::num(r.warm_start_distance);
-    j["warm_start_time_s"] = r.warm_start_time_s;
-    j["mip_box_eps"] = report::num(r.mip_box_eps);
-  }
-  j["adversarial"] = report::vec(r.adversarial);
-  return j;
-}
-
 int runMinDistortion(const AttackOptions& o) {
   if (o.eps_given)
     throw Error("--eps is not used by --objective min-distortion (bound the pixel changes with "
@@ -484,6 +442,8 @@ int runMinDistortion(const AttackOptions& o) {
   if (p.method == attack::Method::kNlp && o.nlp_form != "scholtes")
     throw Error("--objective min-distortion supports only --nlp-form scholtes");
   p.norm = attack::parseNorm(o.norm);
+  p.local = attack::parseLocalSolver(o.local);
+  if (o.nlp_form_given && p.local == attack::LocalSolver::kAuto) p.local = attack::LocalSolver::kIpopt;
   if (!std::isfinite(o.gap)) throw Error("--gap must be a finite number");
   p.gap = o.gap;
   if (o.max_eps) {
@@ -543,7 +503,7 @@ int runMinDistortion(const AttackOptions& o) {
       std::cout << fmt::format("  {:<14} no input in the box reaches the gap (MIP proof)\n", "");
     }
   }
-  nlohmann::json j = minDistortionJson(r);
+  nlohmann::json j = report::toJson(r);
   j["model"] = o.in.model;
   j["input"] = inputName(o.in);
   j["predicted_label_clean"] = predicted;

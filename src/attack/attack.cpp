@@ -261,10 +261,6 @@ MarginAttackResult runMip(const nn::Network& net, const spec::Box& box, const Ei
   return r;
 }
 
-// Default wall-clock limit of one local solve when the caller sets none: no
-// local run is without an end.
-constexpr double kDefaultLocalTimeLimit = 300.0;
-
 MarginAttackResult runPwl(const nn::Network& net, const spec::Box& box, const Eigen::VectorXd& x0,
                           const MarginAttackResult& r0, const MarginAttackParams& p) {
   Timer timer;

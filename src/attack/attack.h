@@ -59,6 +59,9 @@ const char* localSolverName(LocalSolver s);     // auto, pwl, ipopt
 LocalSolver parseLocalSolver(const std::string& s);  // throws Error listing the choices
 // kAuto resolved for net.
 LocalSolver resolveLocal(LocalSolver s, const nn::Network& net);
+// Default wall-clock limit of one local solve when the caller sets none: no
+// local run is without an end.
+inline constexpr double kDefaultLocalTimeLimit = 300.0;
 
 struct MarginAttackParams {
   Method method = Method::kMip;

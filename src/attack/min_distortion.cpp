@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "formulate/embed.h"
 #include "model/math_model.h"
+#include "solve/lpcc_local.h"
 #include "solve/solver.h"
 
 namespace nnopt::attack {
@@ -76,7 +77,10 @@ struct DistModel {
   model::MathModel m;
   formulate::Embedding e;
   std::vector<int> dplus, dminus;  // L1: per input, -1 when fixed at 0
+  std::vector<int> dist_row;        // L1: per input, x_i - d+_i + d-_i = x0_i
   int t = -1;                      // Linf
+  std::vector<int> up_row, dn_row;  // Linf: per input, x_i - t <= x0_i / x_i + t >= x0_i (-1: none)
+  int gap_row = -1;
 };
 
 DistModel buildModel(const nn::Network& net, const spec::Box& box, const Eigen::VectorXd& x0,
@@ -105,14 +109,16 @@ DistModel buildModel(const nn::Network& net, const spec::Box& box, const Eigen::
   dm.e = formulate::embedNetwork(m, net, bt, opt);
   const auto& e = dm.e;
   // logit[target] - logit[true] >= gap
-  m.addRow({{e.output_vars[r.target_label], 1.0}, {e.output_vars[r.true_label], -1.0}}, p.gap,
-           kInf, "gap");
+  dm.gap_row = m.addRow(
+      {{e.output_vars[r.target_label], 1.0}, {e.output_vars[r.true_label], -1.0}}, p.gap, kInf,
+      "gap");
   const int n = static_cast<int>(x0.size());
   switch (p.norm) {
     case Norm::kL1: {
       // x_i - d+_i + d-_i = x0_i, 0 <= d+_i <= hi_i - x0_i, 0 <= d-_i <= x0_i - lo_i.
       dm.dplus.assign(n, -1);
       dm.dminus.assign(n, -1);
+      dm.dist_row.assign(n, -1);
       for (int i = 0; i < n; ++i) {
         const double up = box.hi[i] - x0[i], down = x0[i] - box.lo[i];
         std::vector<model::LinTerm> terms{{e.input_vars[i], 1.0}};
@@ -126,7 +132,7 @@ DistModel buildModel(const nn::Network& net, const spec::Box& box, const Eigen::
           terms.push_back({dm.dminus[i], 1.0});
           m.objLinear().push_back({dm.dminus[i], 1.0});
         }
-        m.addRow(std::move(terms), x0[i], x0[i], "dist" + std::to_string(i));
+        dm.dist_row[i] = m.addRow(std::move(terms), x0[i], x0[i], "dist" + std::to_string(i));
       }
       if (l1_budget) {  // sum d+ + d- <= budget (no better point lies outside)
         std::vector<model::LinTerm> all;
@@ -143,11 +149,15 @@ DistModel buildModel(const nn::Network& net, const spec::Box& box, const Eigen::
       for (int i = 0; i < n; ++i)
         tmax = std::max({tmax, box.hi[i] - x0[i], x0[i] - box.lo[i]});
       dm.t = m.addVar(0.0, tmax, false, "t");
+      dm.up_row.assign(n, -1);
+      dm.dn_row.assign(n, -1);
       for (int i = 0; i < n; ++i) {
         if (box.hi[i] > x0[i])  // x_i - t <= x0_i
-          m.addRow({{e.input_vars[i], 1.0}, {dm.t, -1.0}}, -kInf, x0[i], "up" + std::to_string(i));
+          dm.up_row[i] = m.addRow({{e.input_vars[i], 1.0}, {dm.t, -1.0}}, -kInf, x0[i],
+                                  "up" + std::to_string(i));
         if (box.lo[i] < x0[i])  // x_i + t >= x0_i
-          m.addRow({{e.input_vars[i], 1.0}, {dm.t, 1.0}}, x0[i], kInf, "dn" + std::to_string(i));
+          dm.dn_row[i] = m.addRow({{e.input_vars[i], 1.0}, {dm.t, 1.0}}, x0[i], kInf,
+                                  "dn" + std::to_string(i));
       }
       m.objLinear().push_back({dm.t, 1.0});
       break;
@@ -247,6 +257,14 @@ void checkArgs(const nn::Network& net, const Eigen::VectorXd& x0, int true_label
               std::to_string(true_label));
   require(std::isfinite(p.gap), "min-distortion: the gap must be finite");
   require(!std::isnan(p.max_eps) && p.max_eps >= 0, "--max-eps must be >= 0");
+  if (p.local == LocalSolver::kPwl) {
+    require(p.norm != Norm::kL2,
+            "L2 minimal distortion has a quadratic objective: the native local solver (--local "
+            "pwl) handles l1 and linf; use --local ipopt");
+    require(net.isPiecewiseLinear(),
+            "the native local solver needs a ReLU/LeakyReLU/MaxPool network (Tanh/Sigmoid: use "
+            "--local ipopt)");
+  }
   if (p.method == Method::kMip) {
     require(p.norm != Norm::kL2,
             "L2 minimal distortion needs --method nlp: CBC has no quadratic objective");
@@ -300,11 +318,25 @@ MinDistortionResult runMip(const nn::Network& net, const spec::Box& box,
   return r;
 }
 
+// A local solve's end: the point x (all variables; empty = none) replayed
+// (or repaired) into r's verdict.
+void finishLocal(const nn::Network& net, const spec::Box& box, const Eigen::VectorXd& x0,
+                 const formulate::Embedding& e, const std::vector<double>& x, bool expired,
+                 MinDistortionResult& r, const MinDistortionParams& p) {
+  if (x.empty()) {
+    r.verdict = expired ? MinDistVerdict::kTimeout : MinDistVerdict::kNoAttackFound;
+    return;
+  }
+  r.compl_violation = formulate::complementarityViolation(e, x);
+  const bool ok = replayOrRepair(net, box, x0, inputPoint(e, x, box), r, p);
+  r.verdict = ok ? MinDistVerdict::kAttackFound : MinDistVerdict::kNoAttackFound;
+}
+
 MinDistortionResult runNlp(const nn::Network& net, const spec::Box& box,
                            const Eigen::VectorXd& x0, MinDistortionResult r,
                            const MinDistortionParams& p) {
   Timer timer;
-  Deadline deadline(p.time_limit);
+  Deadline deadline(std::isfinite(p.time_limit) ? p.time_limit : kDefaultLocalTimeLimit);
   formulate::EmbedOptions opt;
   opt.relu = formulate::ReluEncoding::kComplementarity;
   opt.compl_form = formulate::ComplForm::kRelaxed;
@@ -339,16 +371,163 @@ MinDistortionResult runNlp(const nn::Network& net, const spec::Box& box,
   }
   r.status = solve::statusName(sol.status);
   if (!sol.message.empty()) r.status += " (" + sol.message + ")";
-  if (!best_x.empty()) {
-    r.solver_objective = objectiveAsDistance(p, dm.m.evalObjective(best_x));
-    r.compl_violation = formulate::complementarityViolation(dm.e, best_x);
-    const bool ok = replayOrRepair(net, box, x0, inputPoint(dm.e, best_x, box), r, p);
-    r.verdict = ok ? MinDistVerdict::kAttackFound : MinDistVerdict::kNoAttackFound;
-  } else {
-    r.verdict = deadline.expired() ? MinDistVerdict::kTimeout : MinDistVerdict::kNoAttackFound;
-  }
+  if (!best_x.empty()) r.solver_objective = objectiveAsDistance(p, dm.m.evalObjective(best_x));
+  finishLocal(net, box, x0, dm.e, best_x, deadline.expired(), r, p);
   r.time_s = timer.seconds();
   return r;
+}
+
+// The native walk (solve::LpccLocalSolver) on the min-distortion LPCC: the
+// network with ComplForm::kNone, the distance rows, and the gap row made
+// elastic, logit[target] - logit[true] + s >= gap with rho * s added to the
+// distance objective, so that the start's linear region (the clean image's,
+// where the gap is violated) is feasible. The walk is then a homotopy from
+// the start: each LP moves as far towards the gap as its region allows and
+// the ReLU boundaries it reaches are crossed when their multipliers say the
+// penalised objective improves. While the walk ends with s > 0 (rho below
+// the gap row's multiplier, or no point of the union of regions reached
+// reaches the gap), rho grows x10 and the walk resumes from its point.
+MinDistortionResult runPwl(const nn::Network& net, const spec::Box& box,
+                           const Eigen::VectorXd& x0, MinDistortionResult r,
+                           const MinDistortionParams& p) {
+  Timer timer;
+  Deadline deadline(std::isfinite(p.time_limit) ? p.time_limit : kDefaultLocalTimeLimit);
+  formulate::EmbedOptions opt;
+  opt.relu = formulate::ReluEncoding::kComplementarity;
+  opt.compl_form = formulate::ComplForm::kNone;
+  MinDistortionParams bp = p;
+  bp.bounds = bounds::BoundsLevel::kInterval;  // the walk's point does not depend on them
+  auto dm = buildModel(net, box, x0, opt, bp, r);
+  auto& m = dm.m;
+  const int slack = m.addVar(0.0, kInf, false, "gap_slack");
+  m.rows()[dm.gap_row].terms.push_back({slack, 1.0});
+  r.variables = m.numVars();
+  const std::vector<model::LinTerm> dist_obj = m.objLinear();
+  Eigen::VectorXd s = p.start.size() == x0.size() ? p.start : x0;
+  s = s.cwiseMax(box.lo).cwiseMin(box.hi);
+  Eigen::VectorXd c = Eigen::VectorXd::Zero(net.outputSize());
+  c[r.target_label] = 1.0;
+  c[r.true_label] = -1.0;
+  const double gmax = outputGradient(net, s, c).lpNorm<Eigen::Infinity>();
+  double rho = p.pwl_rho_factor / std::max(gmax, 1e-6);
+  auto objective = [&] {
+    std::vector<model::LinTerm> o = dist_obj;
+    o.push_back({slack, rho});
+    return o;
+  };
+  m.objLinear() = objective();
+  std::vector<solve::ComplementarityPair> pairs;
+  pairs.reserve(dm.e.compl_pairs.size());
+  for (const auto& pr : dm.e.compl_pairs) pairs.push_back({pr.y, pr.s});
+  solve::LpccLocalSolver lpcc(m, std::move(pairs));
+  std::vector<double> v = startFrom(dm, net, x0, s);
+  {
+    const Eigen::VectorXd f = net.forward(s);
+    v[slack] = std::max(0.0, p.gap - (f[r.target_label] - f[r.true_label]));
+  }
+  // Crash basis at the start x0 (dual simplex from there): the inputs basic
+  // on their distance rows with every distance variable at 0, every neuron
+  // variable and the gap slack basic (see LpccLocalSolver::solve).
+  const int nv = m.numVars();
+  std::vector<signed char> crash(nv + m.numRows(), -1);
+  std::fill(crash.begin(), crash.begin() + nv, 0);
+  for (int j = 0; j < nv; ++j)
+    if (m.vars()[j].lb == m.vars()[j].ub) crash[j] = -1;
+  for (int j : dm.dplus) if (j >= 0) crash[j] = -1;
+  for (int j : dm.dminus) if (j >= 0) crash[j] = -1;
+  for (size_t i = 0; i < dm.dist_row.size(); ++i)  // a fixed input: its row's slack is basic
+    if (crash[dm.e.input_vars[i]] != 0) crash[nv + dm.dist_row[i]] = 0;
+  if (dm.t >= 0) crash[dm.t] = -1;
+  for (size_t i = 0; i < dm.up_row.size(); ++i) {
+    // x_i sits on its up row (slack nonbasic at x0_i) when there is one, the
+    // down row's slack is then basic (degenerate); else on its down row.
+    if (dm.up_row[i] >= 0) {
+      crash[nv + dm.up_row[i]] = 1;
+      if (dm.dn_row[i] >= 0) crash[nv + dm.dn_row[i]] = 0;
+    } else if (dm.dn_row[i] >= 0) {
+      crash[nv + dm.dn_row[i]] = -1;
+    }
+  }
+  solve::LpccResult res;
+  for (int round = 0; round <= p.pwl_rho_rounds; ++round) {
+    if (round > 0) {
+      if (deadline.expired()) break;
+      rho *= 10.0;
+      lpcc.setObjective(objective());
+    }
+    solve::LpccParams lp;
+    lp.time_limit = std::max(0.0, deadline.remaining());
+    solve::LpccResult cur = lpcc.solve(v, lp, round == 0 ? &crash : nullptr);
+    r.solves += cur.lp_solves;
+    r.iterations += cur.pivots;
+    r.local_flips += cur.flips;
+    if (cur.x.empty()) break;
+    res = std::move(cur);
+    v = res.x;
+    if (res.x[slack] <= 1e-9 * std::max(1.0, std::abs(p.gap))) break;
+  }
+  // Phase 1 by PGD when the homotopy from the start stalls short of the gap
+  // (a local maximum of the gap over the regions it crossed): a point that
+  // reaches the gap makes its own region feasible, and the walk from there
+  // descends the distance with the slack at 0.
+  const double slack_tol = 1e-9 * std::max(1.0, std::abs(p.gap));
+  auto short_of_gap = [&](const solve::LpccResult& q) {
+    return q.x.empty() || q.x[slack] > slack_tol;
+  };
+  std::string note;
+  if (short_of_gap(res) && !deadline.expired()) {
+    spec::OutputSpec os;
+    os.disjuncts.push_back(
+        {spec::OutputConstraint{{{r.true_label, 1.0}, {r.target_label, -1.0}}, 0.0}});
+    PgdParams pp;
+    pp.restarts = 8;
+    pp.steps = 100;
+    pp.time_limit = std::min(2.0, 0.25 * deadline.remaining());
+    pp.target = -p.gap;
+    pp.starts = {s};
+    const PgdResult pr = pgdMinimize(net, box, os, pp);
+    const Eigen::VectorXd f = pr.x.size() ? net.forward(pr.x) : Eigen::VectorXd();
+    if (f.size() && f[r.target_label] - f[r.true_label] >= p.gap) {
+      std::vector<double> w = startFrom(dm, net, x0, pr.x);
+      w[slack] = 0.0;
+      solve::LpccParams lp;
+      lp.time_limit = std::max(0.0, deadline.remaining());
+      solve::LpccResult cur = lpcc.solve(w, lp);
+      r.solves += cur.lp_solves;
+      r.iterations += cur.pivots;
+      r.local_flips += cur.flips;
+      if (!short_of_gap(cur)) {
+        res = std::move(cur);
+        note = "walk restarted from a PGD point reaching the gap";
+      }
+    }
+  }
+  r.local_rho = rho;
+  r.local_ties = res.ties;
+  r.local_ties_checked = res.ties_checked;
+  r.local_certified = res.certified;
+  r.status = res.x.empty() ? "no point" : solve::statusName(res.status);
+  if (!res.message.empty()) r.status += " (" + res.message + ")";
+  if (!note.empty()) r.status += "; " + note;
+  if (!res.x.empty()) {
+    r.solver_objective = res.objective - rho * res.x[slack];
+    if (short_of_gap(res)) r.status += "; the walk ended short of the gap";
+  }
+  finishLocal(net, box, x0, dm.e, res.x, deadline.expired(), r, p);
+  r.time_s = timer.seconds();
+  return r;
+}
+
+// Method::kNlp (and the MIP's warm start): the native walk or Ipopt.
+MinDistortionResult runLocal(const nn::Network& net, const spec::Box& box,
+                             const Eigen::VectorXd& x0, MinDistortionResult r,
+                             const MinDistortionParams& p) {
+  if (p.norm != Norm::kL2 && resolveLocal(p.local, net) == LocalSolver::kPwl) {
+    r.method = "nlp:pwl";
+    return runPwl(net, box, x0, r, p);
+  }
+  r.method = "nlp:scholtes";
+  return runNlp(net, box, x0, r, p);
 }
 
 }  // namespace
@@ -372,7 +551,7 @@ MinDistortionResult minDistortionAttack(const nn::Network& net, const Eigen::Vec
     np.method = Method::kNlp;
     np.time_limit = 0.25 * params.time_limit;
     MinDistortionResult nr = r;
-    nr = runNlp(net, box, x0, nr, np);
+    nr = runLocal(net, box, x0, nr, np);
     MinDistortionParams mp = params;
     mp.time_limit = std::max(0.0, params.time_limit - timer.seconds());
     spec::Box mbox = box;
@@ -421,8 +600,7 @@ MinDistortionResult minDistortionAttack(const nn::Network& net, const Eigen::Vec
     }
     return mr;
   }
-  r.method = "nlp:scholtes";
-  return runNlp(net, box, x0, r, params);
+  return runLocal(net, box, x0, r, params);
 }
 
 }  // namespace nnopt::attack

@@ -35,6 +35,16 @@ const char* minDistVerdictName(MinDistVerdict v);  // attack_found, no_attack_fo
 
 struct MinDistortionParams {
   Method method = Method::kMip;
+  // Local solver of Method::kNlp and of the MIP's NLP warm start: kAuto = the
+  // native walk (solve::LpccLocalSolver) on ReLU/LeakyReLU/MaxPool networks
+  // for L1 and L-inf, Ipopt (Scholtes) for L2 and smooth activations.
+  LocalSolver local = LocalSolver::kAuto;
+  // Native walk: the gap row gets a slack s >= 0 penalised by rho * s (an
+  // exact penalty once rho exceeds the row's multiplier). rho starts at
+  // pwl_rho_factor / max_i |d gap / d x_i| at the start point and grows x10
+  // (at most pwl_rho_rounds times) while the walk ends with s > 0.
+  double pwl_rho_factor = 10.0;
+  int pwl_rho_rounds = 4;
   Norm norm = Norm::kL1;
   double gap = 0.1;  // required logit[target] - logit[true]
   // Per-pixel bound |x_i - x0_i| <= max_eps (+inf: only x in [0,1]^n).
@@ -74,7 +84,7 @@ struct MinDistortionParams {
 
 struct MinDistortionResult {
   MinDistVerdict verdict = MinDistVerdict::kNoAttackFound;
-  std::string method;  // "mip" or "nlp:scholtes"
+  std::string method;  // "mip", "nlp:pwl" or "nlp:scholtes"
   std::string status;  // solver status text
   Norm norm = Norm::kL1;
   int true_label = -1;
@@ -99,6 +109,12 @@ struct MinDistortionResult {
   double lower_bound = -std::numeric_limits<double>::infinity();
   bool optimal = false;
   double compl_violation = 0.0;  // NLP: max |y*s| at the solution
+  // nlp:pwl: accepted pair flips, ties at the point, ties checked, and
+  // whether every single-flip neighbouring region was checked (see
+  // solve/lpcc_local.h), and the final penalty weight of the gap slack.
+  int local_flips = 0, local_ties = 0, local_ties_checked = 0;
+  bool local_certified = false;
+  double local_rho = std::numeric_limits<double>::quiet_NaN();
   double time_s = 0.0;
   long iterations = 0;  // NLP iterations or MIP nodes
   int solves = 0;
@@ -122,8 +138,9 @@ spec::Box minDistortionBox(const Eigen::VectorXd& x0, double max_eps);
 
 // Minimise the distance to x0 subject to logit[target] >= logit[true] + gap.
 // Throws Error for bad labels/sizes, a negative gap is allowed, L2 with
-// Method::kMip ("CBC has no quadratic objective; use --method nlp") and
-// smooth activations with the MIP.
+// Method::kMip ("CBC has no quadratic objective; use --method nlp"), L2 or
+// smooth activations with LocalSolver::kPwl, and smooth activations with the
+// MIP.
 MinDistortionResult minDistortionAttack(const nn::Network& net, const Eigen::VectorXd& x0,
                                         int true_label, int target_label,
                                         const MinDistortionParams& params);

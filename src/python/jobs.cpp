@@ -206,53 +206,6 @@ MarginJobResult runMarginJob(const nn::Network& net_in, const MarginJob& job) {
   return out;
 }
 
-namespace {
-
-// The CLI's min-distortion JSON (apps/main.cpp minDistortionJson).
-nlohmann::json minDistortionJson(const attack::MinDistortionResult& r) {
-  nlohmann::json j;
-  j["objective"] = "min-distortion";
-  j["verdict"] = attack::minDistVerdictName(r.verdict);
-  j["method"] = r.method;
-  j["status"] = r.status;
-  j["norm"] = attack::normName(r.norm);
-  j["gap"] = r.gap;
-  j["max_eps"] = report::num(r.max_eps);
-  j["true_label"] = r.true_label;
-  j["target_label"] = r.target_label;
-  j["distance"] = report::num(r.distance);
-  j["l1_distance"] = report::num(r.l1);
-  j["l2_distance"] = report::num(r.l2);
-  j["linf_distance"] = report::num(r.linf);
-  j["lower_bound"] = report::num(r.lower_bound);
-  j["optimal"] = r.optimal;
-  j["solver_objective"] = report::num(r.solver_objective);
-  j["achieved_gap"] = report::num(r.achieved_gap);
-  j["repaired"] = r.repaired;
-  j["predicted_label_adv"] = r.predicted_label_adv;
-  j["logits_adv"] = report::vec(r.logits_adv);
-  j["time_s"] = r.time_s;
-  j["iterations"] = r.iterations;
-  j["solves"] = r.solves;
-  j["complementarity_violation"] = report::num(r.compl_violation);
-  j["variables"] = r.variables;
-  j["binaries"] = r.binaries;
-  j["constraints"] = r.constraints;
-  j["unstable_relus"] = r.unstable_relus;
-  j["stable_relus"] = r.stable_relus;
-  j["bounds_method"] = r.bounds_method;
-  j["bounds_time_s"] = r.bounds_time_s;
-  if (r.method == "mip") {
-    j["warm_start_distance"] = report::num(r.warm_start_distance);
-    j["warm_start_time_s"] = r.warm_start_time_s;
-    j["mip_box_eps"] = report::num(r.mip_box_eps);
-  }
-  j["adversarial"] = report::vec(r.adversarial);
-  return j;
-}
-
-}  // namespace
-
 MinDistJobResult runMinDistJob(const nn::Network& net_in, const MinDistJob& job) {
   const Prepared pr = prepare(net_in, job);
   const int n_out = static_cast<int>(pr.net.outputSize());
@@ -283,7 +236,7 @@ MinDistJobResult runMinDistJob(const nn::Network& net_in, const MinDistJob& job)
   out.label = pr.label;
   out.predicted_clean = pr.predicted;
   out.logits_clean = pr.clean;
-  out.json = minDistortionJson(out.result);
+  out.json = report::toJson(out.result);
   addRunFields(out.json, job, pr);
   return out;
 }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "attack/attack.h"
+#include "attack/min_distortion.h"
 
 namespace nnopt::report {
 
@@ -12,6 +13,7 @@ nlohmann::json num(double v);
 nlohmann::json vec(const Eigen::VectorXd& v);
 
 nlohmann::json toJson(const attack::MarginAttackResult& r);
+nlohmann::json toJson(const attack::MinDistortionResult& r);
 
 // Writes j to path (pretty-printed), atomically (temp file + rename).
 void writeJsonFile(const std::string& path, const nlohmann::json& j);

@@ -104,10 +104,11 @@ class LpccLocalSolver {
   // values are read, to choose each pair's side). The start point itself need
   // not be feasible, but its piece's LP must be for a point to come back.
   //
-  // crash (optional, one entry per variable): the starting basis of the first
-  // LP, -1 / +1 = nonbasic at the lower / upper bound, 0 = basic (the pairs'
-  // entries are overridden: free side basic, fixed side at 0; all row slacks
-  // nonbasic). Used only when it has exactly one basic variable per row; else
+  // crash (optional, one entry per variable, or per variable then per row):
+  // the starting basis of the first LP, -1 / +1 = nonbasic at the lower /
+  // upper bound, 0 = basic (the pairs' entries are overridden: free side
+  // basic, fixed side at 0; rows not given are nonbasic at their lower
+  // bound). Used only when it has exactly one basic entry per row; else
   // the first LP starts from the previous solve's basis. For a network LPCC,
   // inputs at the bound their objective gradient in the start's piece prefers
   // and every neuron variable basic give a dual feasible basis whose vertex

@@ -1072,7 +1072,10 @@ TEST(MaxPoolMinDistortion, MipL1IsALowerBoundOfNlpAndReplays) {
     EXPECT_GT(mip.binaries, 0);
     EXPECT_LE(mip.lower_bound, mip.distance + 1e-6);
     EXPECT_LE(mip.lower_bound, nlp.distance + 1e-6);
-    EXPECT_LE(mip.distance, nlp.distance + 1e-6);
+    // CBC's point is optimal to its integrality and gap tolerances only (the
+    // native walk reached 0.427321 where CBC's point had 0.427322); the bound
+    // above is the strict check.
+    EXPECT_LE(mip.distance, nlp.distance + 1e-5);
   }
 }
 

@@ -11,6 +11,7 @@
 #include "io/images.h"
 #include "io/onnx.h"
 #include "nn/network.h"
+#include "random_net.h"
 
 using namespace nnopt;
 using attack::Method;
@@ -53,9 +54,11 @@ nn::Network linearNet() {
   return nn::Network({2}, {dense(W1, b1, "fc1"), relu(2), dense(W2, b2, "fc2")});
 }
 
-attack::MinDistortionParams params(Method m, Norm n, double gap) {
+attack::MinDistortionParams params(Method m, Norm n, double gap,
+                                   attack::LocalSolver local = attack::LocalSolver::kAuto) {
   attack::MinDistortionParams p;
   p.method = m;
+  p.local = local;
   p.norm = n;
   p.gap = gap;
   p.time_limit = 60;
@@ -104,6 +107,102 @@ TEST(MinDistortion, LinearRegionAnalyticDistances) {
       EXPECT_NEAR(r.lower_bound, c.expect, 1e-5);
     }
   }
+}
+
+TEST(MinDistortion, NativeWalkAndIpoptReachTheAnalyticDistances) {
+  const auto net = linearNet();
+  VectorXd x0(2);
+  x0 << 0.3, 0.4;
+  for (auto local : {attack::LocalSolver::kPwl, attack::LocalSolver::kIpopt}) {
+    for (Norm n : {Norm::kL1, Norm::kLinf}) {
+      SCOPED_TRACE(std::string(attack::localSolverName(local)) + " " + attack::normName(n));
+      auto r = attack::minDistortionAttack(net, x0, 0, 1, params(Method::kNlp, n, 0.2, local));
+      expectReplays(net, x0, r);
+      EXPECT_EQ(r.method, local == attack::LocalSolver::kPwl ? "nlp:pwl" : "nlp:scholtes");
+      EXPECT_NEAR(r.distance, n == Norm::kL1 ? 0.1 : 0.2 / 3, 1e-7);
+      if (local == attack::LocalSolver::kPwl) {
+        EXPECT_TRUE(r.local_certified) << r.status;
+        EXPECT_NEAR(r.solver_objective, r.distance, 1e-9);
+      }
+    }
+  }
+  // The walk's objective is linear: L2 (quadratic) is refused, auto takes Ipopt.
+  EXPECT_THROW(attack::minDistortionAttack(
+                   net, x0, 0, 1, params(Method::kNlp, Norm::kL2, 0.2, attack::LocalSolver::kPwl)),
+               Error);
+  auto r2 = attack::minDistortionAttack(net, x0, 0, 1, params(Method::kNlp, Norm::kL2, 0.2));
+  EXPECT_EQ(r2.method, "nlp:scholtes");
+}
+
+// Random ReLU / LeakyReLU nets: the walk's point replays, is certified, is
+// never closer than the MIP's proven lower bound, and no sampled nearby point
+// (coordinate moves towards x0, random small moves) that still reaches the
+// gap is closer.
+TEST(MinDistortion, NativeWalkOnRandomNetsIsAboveTheMipAndLocallyMinimal) {
+  int found = 0, runs = 0;
+  for (unsigned seed = 1; seed <= 4; ++seed) {
+    for (auto act : {nn::ActKind::kRelu, nn::ActKind::kLeakyRelu}) {
+      const auto net = test::randomNet({6, 10, 10, 8, 3}, seed, act);
+      const VectorXd x0 = test::randomPoint(6, 200 + seed);
+      const VectorXd clean = net.forward(x0);
+      Eigen::Index label = 0;
+      clean.maxCoeff(&label);
+      VectorXd others = clean;
+      others[label] = -INFINITY;
+      Eigen::Index target = 0;
+      others.maxCoeff(&target);
+      for (Norm n : {Norm::kL1, Norm::kLinf}) {
+        SCOPED_TRACE(testing::Message() << "seed " << seed << " " << nn::actName(act) << " "
+                                        << attack::normName(n));
+        // Halve the clean margin (a negative gap): reachable on most of these nets.
+        const double gap = 0.5 * (clean[target] - clean[label]);
+        auto pm = params(Method::kMip, n, gap);
+        pm.max_eps = 1.0;
+        auto pw = params(Method::kNlp, n, gap, attack::LocalSolver::kPwl);
+        pw.max_eps = 1.0;
+        const auto mip = attack::minDistortionAttack(net, x0, int(label), int(target), pm);
+        const auto walk = attack::minDistortionAttack(net, x0, int(label), int(target), pw);
+        if (mip.verdict == MinDistVerdict::kInfeasible) {
+          EXPECT_NE(walk.verdict, MinDistVerdict::kAttackFound);
+          continue;
+        }
+        ++runs;
+        ASSERT_EQ(mip.verdict, MinDistVerdict::kAttackFound) << mip.status;
+        ASSERT_TRUE(mip.optimal);
+        if (walk.verdict != MinDistVerdict::kAttackFound) continue;
+        ++found;
+        expectReplays(net, x0, walk);
+        EXPECT_TRUE(walk.local_certified) << walk.status;
+        EXPECT_LE(mip.lower_bound, walk.distance + 1e-6);
+        const spec::Box box = attack::minDistortionBox(x0, 1.0);
+        auto dist = [&](const VectorXd& x) {
+          const VectorXd d = x - x0;
+          return n == Norm::kL1 ? d.lpNorm<1>() : d.lpNorm<Eigen::Infinity>();
+        };
+        auto reaches = [&](const VectorXd& x) {
+          const VectorXd y = net.forward(x);
+          return y[target] - y[label] >= gap;
+        };
+        std::mt19937 rng(seed);
+        std::normal_distribution<double> g(0.0, 1.0);
+        for (double h : {1e-4, 1e-5}) {
+          for (int i = 0; i < 6; ++i) {  // one pixel towards x0
+            VectorXd x = walk.adversarial;
+            x[i] += std::clamp(x0[i] - x[i], -h, h);
+            if (reaches(x)) EXPECT_GE(dist(x), walk.distance - 1e-12) << "pixel " << i;
+          }
+          for (int k = 0; k < 200; ++k) {
+            VectorXd x = walk.adversarial;
+            for (int i = 0; i < 6; ++i) x[i] += h * g(rng);
+            x = x.cwiseMax(box.lo).cwiseMin(box.hi);
+            if (reaches(x)) EXPECT_GE(dist(x), walk.distance - 1e-9 * h) << "sample " << k;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GE(runs, 10) << "too few feasible cases to test the walk";
+  EXPECT_GE(found, runs - 1) << "the walk found too few points (16 of 16 when written)";
 }
 
 TEST(MinDistortion, ReluKinkAnalyticDistances) {
