@@ -81,42 +81,10 @@ MethodResult summarise(const nn::Network& net, const bounds::BoundTable& t, doub
 std::vector<MethodResult> runMethods(const nn::Network& net, const spec::Box& box,
                                      const std::vector<std::string>& methods, double lp_limit) {
   std::vector<MethodResult> out;
-  std::optional<bounds::BoundTable> crown;
-  double crown_s = 0;
-  auto getCrown = [&] {
-    if (!crown) {
-      Timer t;
-      crown = bounds::crownBounds(net, box);
-      crown_s = t.seconds();
-    }
-    return *crown;
-  };
-  for (const auto& m : methods) {
-    switch (bounds::parseBoundsLevel(m)) {
-      case bounds::BoundsLevel::kInterval: {
-        Timer t;
-        auto bt = bounds::intervalBounds(net, box);
-        out.push_back(summarise(net, bt, t.seconds()));
-        break;
-      }
-      case bounds::BoundsLevel::kCrown: {
-        auto bt = getCrown();
-        out.push_back(summarise(net, bt, crown_s));
-        break;
-      }
-      case bounds::BoundsLevel::kLp: {
-        auto start = getCrown();
-        bounds::LpTightenParams p;
-        p.time_limit_s = lp_limit;
-        bounds::LpTightenStats st;
-        Timer t;
-        auto bt = bounds::lpTightenBounds(net, box, start, p, &st);
-        auto r = summarise(net, bt, crown_s + t.seconds());
-        r.lp = st;
-        out.push_back(std::move(r));
-        break;
-      }
-    }
+  for (const auto& mt : bounds::boundsForMethods(net, box, methods, lp_limit)) {
+    MethodResult r = summarise(net, mt.table, mt.time_s);
+    r.lp = mt.lp;
+    out.push_back(std::move(r));
   }
   return out;
 }

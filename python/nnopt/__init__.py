@@ -53,6 +53,19 @@ __all__ = [
     "linf",
     "stack",
     "concatenate",
+    "bounds",
+    "sweep",
+    "verify_batch",
+    "score",
+    "BoundsResult",
+    "BoxBounds",
+    "MethodBounds",
+    "LayerBounds",
+    "ReluCounts",
+    "SweepResult",
+    "BatchRow",
+    "BatchResult",
+    "ScoreSummary",
 ]
 __version__ = "0.1.0"
 
@@ -529,4 +542,19 @@ from .modeling import (  # noqa: E402  (uses the classes above)
     l1,
     linf,
     stack,
+)
+from .batch import (  # noqa: E402
+    BatchResult,
+    BatchRow,
+    BoundsResult,
+    BoxBounds,
+    LayerBounds,
+    MethodBounds,
+    ReluCounts,
+    ScoreSummary,
+    SweepResult,
+    bounds,
+    score,
+    sweep,
+    verify_batch,
 )

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -399,6 +400,46 @@ BoundTable tightestBounds(const nn::Network& net, const spec::Box& box, BoundsLe
     }
   }
   throw Error("tightestBounds: unknown level");
+}
+
+std::vector<MethodTable> boundsForMethods(const nn::Network& net, const spec::Box& box,
+                                          const std::vector<std::string>& methods,
+                                          double lp_time_limit_s) {
+  std::vector<MethodTable> out;
+  std::optional<BoundTable> crown;
+  double crown_s = 0;
+  auto getCrown = [&] {
+    if (!crown) {
+      Timer t;
+      crown = crownBounds(net, box);
+      crown_s = t.seconds();
+    }
+    return *crown;
+  };
+  for (const auto& m : methods) {
+    switch (parseBoundsLevel(m)) {
+      case BoundsLevel::kInterval: {
+        Timer t;
+        BoundTable bt = intervalBounds(net, box);
+        out.push_back({std::move(bt), t.seconds(), std::nullopt});
+        break;
+      }
+      case BoundsLevel::kCrown:
+        out.push_back({getCrown(), crown_s, std::nullopt});
+        break;
+      case BoundsLevel::kLp: {
+        BoundTable start = getCrown();
+        LpTightenParams p;
+        p.time_limit_s = lp_time_limit_s;
+        LpTightenStats st;
+        Timer t;
+        BoundTable bt = lpTightenBounds(net, box, start, p, &st);
+        out.push_back({std::move(bt), crown_s + t.seconds(), st});
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace nnopt::bounds

@@ -1,5 +1,6 @@
 #pragma once
 #include <atomic>
+#include <optional>
 // LP-based bound tightening ("lp"): layer by layer, the LP relaxation of the
 // network up to the current layer is built incrementally in one warm-started
 // Clp session (solve::LpSession):
@@ -24,6 +25,7 @@
 // The first Dense layer (over the input box) is not tightened: interval
 // arithmetic is already exact there.
 #include <string>
+#include <vector>
 
 #include "bounds/bound_table.h"
 #include "nn/network.h"
@@ -65,5 +67,18 @@ BoundsLevel parseBoundsLevel(const std::string& s);  // throws Error on an unkno
 // tightened by lpTightenBounds with the given time limit.
 BoundTable tightestBounds(const nn::Network& net, const spec::Box& box, BoundsLevel level,
                           double lp_time_limit_s = 10);
+
+// The tables `nnopt bounds` (and nnopt.bounds in Python) report, in the
+// order of `methods` (interval, crown, lp): the CROWN table is computed once,
+// lp tightens it and its time includes CROWN's. Throws Error on an unknown
+// method name.
+struct MethodTable {
+  BoundTable table;
+  double time_s = 0;
+  std::optional<LpTightenStats> lp;  // method lp only
+};
+std::vector<MethodTable> boundsForMethods(const nn::Network& net, const spec::Box& box,
+                                          const std::vector<std::string>& methods,
+                                          double lp_time_limit_s);
 
 }  // namespace nnopt::bounds

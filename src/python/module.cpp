@@ -10,6 +10,7 @@
 #include "io/vnnlib.h"
 #include "nn/network.h"
 #include "python/jobs.h"
+#include "python/api.h"
 #include "python/model.h"
 #include "report/panel.h"
 #include "verify/verify.h"
@@ -221,6 +222,7 @@ PYBIND11_MODULE(_nnopt, m) {
   });
 
   pymodel::bind(m);
+  pyapi::bind(m);
 
   m.def("write_panel",
         [](const std::string& path, const Eigen::VectorXd& original,
