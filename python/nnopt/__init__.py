@@ -40,6 +40,7 @@ __all__ = [
     "verify",
     "load_image",
     "load_dataset_item",
+    "save_panel",
     "SolutionError",
     "Model",
     "LinExpr",
@@ -216,12 +217,23 @@ def _quiet_export(torch: Any, module: Any, x: Any, kwargs: dict) -> bytes:
     """torch.onnx.export into a temporary file (the dynamo exporter deprecates
     BytesIO targets), its progress prints sent nowhere; returns the model bytes."""
     import contextlib
+    import logging
 
-    with _tempfile.TemporaryDirectory() as d, contextlib.redirect_stdout(_io.StringIO()):
-        path = _os.path.join(d, "model.onnx")
-        torch.onnx.export(module, (x,), path, **kwargs)
-        with open(path, "rb") as f:
-            return f.read()
+    # The dynamo exporter logs a warning per torchvision op it cannot register
+    # when torchvision is absent: noise for a user who did not ask for it.
+    quiet = [logging.getLogger(n) for n in ("torch.onnx", "torch.onnx._internal.exporter._registration")]
+    levels = [q.level for q in quiet]
+    for q in quiet:
+        q.setLevel(logging.ERROR)
+    try:
+        with _tempfile.TemporaryDirectory() as d, contextlib.redirect_stdout(_io.StringIO()):
+            path = _os.path.join(d, "model.onnx")
+            torch.onnx.export(module, (x,), path, **kwargs)
+            with open(path, "rb") as f:
+                return f.read()
+    finally:
+        for q, lv in zip(quiet, levels):
+            q.setLevel(lv)
 
 
 @dataclass
@@ -502,6 +514,28 @@ def _min_distortion(net: Network, img: Image, label: Optional[int], eps: Optiona
     json_text = d.pop("json")
     return MinDistortionResult(json_text=json_text, image=img, network=net,
                                _panel_net=_normalized(net, mean, std), **d)
+
+
+def save_panel(path: str, net: Network, original: Any, adversarial: Any, *,
+               mean: Optional[float] = None, std: Optional[float] = None, title: str = "",
+               subtitle: str = "", caption: str = "adversarial") -> None:
+    """Write the CLI's attack panel (original, adversarial, signed perturbation,
+    each captioned with the prediction and softmax confidence) for any pair of
+    28x28-style gray (or RGB) images in pixel space, e.g. a :class:`Model`
+    solution; ``mean``/``std`` normalise the pixels before ``net``."""
+    x0 = _vec(original, "original")
+    x1 = _vec(adversarial, "adversarial")
+    if x0.size != x1.size or x0.size != net.input_size:
+        raise InputError(f"save_panel: images of {x0.size} and {x1.size} values for a network "
+                         f"with {net.input_size} inputs")
+    shape = net.input_shape
+    channels, rows, cols = (shape if len(shape) == 3 else (1,) + tuple(shape[-2:])
+                            if len(shape) >= 2 else (1, 1, x0.size))
+    core = _normalized(net, mean, std)
+    with _Translate():
+        _nnopt.write_panel(_os.fspath(path), x0, x1, int(channels), int(rows), int(cols),
+                           core.forward(x0.reshape(1, -1))[0], core.forward(x1.reshape(1, -1))[0],
+                           title, subtitle, caption)
 
 
 @dataclass
