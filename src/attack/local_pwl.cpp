@@ -30,6 +30,8 @@ struct PwlMarginLocal::Impl {
   MarginAttackResult base;  // model size and bounds fields, filled once
   double setup_s = 0.0;
   int pgd_steps = 0;
+  int explore = 0;
+  std::vector<signed char> crashAt(const Eigen::VectorXd& s) const;
 };
 
 PwlMarginLocal::PwlMarginLocal(const nn::Network& net, const spec::Box& box,
@@ -47,6 +49,7 @@ PwlMarginLocal::PwlMarginLocal(const nn::Network& net, const spec::Box& box,
   I.true_label = true_label;
   I.target_label = target_label;
   I.pgd_steps = p.local_pgd_steps;
+  I.explore = p.local_explore;
   // Interval bounds: the walk's result does not depend on them (they only
   // remove units that are stable over the whole box), and they cost one
   // forward pass where CROWN costs a back-substitution per layer.
@@ -81,14 +84,36 @@ PwlMarginLocal& PwlMarginLocal::operator=(PwlMarginLocal&&) noexcept = default;
 
 double PwlMarginLocal::setupSeconds() const { return impl_->setup_s; }
 
+// The crash basis of a walk from s: inputs at the bound their gradient in
+// s's piece prefers, every other free variable basic (see LpccLocalSolver::solve).
+std::vector<signed char> PwlMarginLocal::Impl::crashAt(const Eigen::VectorXd& s) const {
+  Eigen::VectorXd c = Eigen::VectorXd::Zero(net->outputSize());
+  c[true_label] += 1.0;
+  c[target_label] -= 1.0;
+  const Eigen::VectorXd g = outputGradient(*net, s, c);
+  std::vector<signed char> crash(m.numVars(), 0);
+  for (int j = 0; j < m.numVars(); ++j)
+    if (m.vars()[j].lb == m.vars()[j].ub) crash[j] = -1;
+  for (size_t i = 0; i < e.input_vars.size(); ++i)
+    crash[e.input_vars[i]] = g[static_cast<Eigen::Index>(i)] < 0.0 ? 1 : -1;
+  return crash;
+}
+
 MarginAttackResult PwlMarginLocal::solveFrom(const Eigen::VectorXd& start, double time_limit,
-                                             const std::atomic<bool>* cancel) {
+                                             const std::atomic<bool>* cancel, int explore) {
   auto& I = *impl_;
   Timer timer;
-  MarginAttackResult r = I.base;
   Eigen::VectorXd s = start.size() ? start : I.x0;
   require(s.size() == I.x0.size(), "local solver: the start point has the wrong size");
   s = s.cwiseMax(I.box.lo).cwiseMin(I.box.hi);
+  return walkFrom(s, time_limit, cancel, explore);
+}
+
+MarginAttackResult PwlMarginLocal::walkFrom(Eigen::VectorXd s, double time_limit,
+                                            const std::atomic<bool>* cancel, int explore) {
+  auto& I = *impl_;
+  Timer timer;
+  MarginAttackResult r = I.base;
   // PGD first (forward/backward passes only): the walk then starts in a
   // region near a good local minimum and needs few flips (sweep 5x60: 110
   // flips / 2525 pivots from the clean image, 8 / 64 after 20 PGD steps).
@@ -107,18 +132,9 @@ MarginAttackResult PwlMarginLocal::solveFrom(const Eigen::VectorXd& start, doubl
   formulate::setStartFromInput(I.m, *I.net, I.e, s);
   std::vector<double> sv(I.m.numVars());
   for (int j = 0; j < I.m.numVars(); ++j) sv[j] = I.m.vars()[j].start;
-  // Crash basis: inputs at the bound their gradient in the start's piece
-  // prefers, every other free variable basic (see LpccLocalSolver::solve).
-  Eigen::VectorXd c = Eigen::VectorXd::Zero(I.net->outputSize());
-  c[I.true_label] += 1.0;
-  c[I.target_label] -= 1.0;
-  const Eigen::VectorXd g = outputGradient(*I.net, s, c);
-  std::vector<signed char> crash(I.m.numVars(), 0);
-  for (int j = 0; j < I.m.numVars(); ++j)
-    if (I.m.vars()[j].lb == I.m.vars()[j].ub) crash[j] = -1;
-  for (size_t i = 0; i < I.e.input_vars.size(); ++i)
-    crash[I.e.input_vars[i]] = g[static_cast<Eigen::Index>(i)] < 0.0 ? 1 : -1;
+  const std::vector<signed char> crash = I.crashAt(s);
   solve::LpccParams lp = defaultLpccParams(time_limit);
+  lp.explore = explore >= 0 ? explore : I.explore;
   lp.cancel = cancel;
   const solve::LpccResult res = I.lpcc->solve(sv, lp, &crash);
   r.status = std::string(solve::statusName(res.status)) + " (" + res.message + ")";
@@ -128,6 +144,8 @@ MarginAttackResult PwlMarginLocal::solveFrom(const Eigen::VectorXd& start, doubl
   r.local_ties = res.ties;
   r.local_ties_checked = res.ties_checked;
   r.local_certified = res.certified;
+  r.local_explored = res.explored;
+  r.local_explore_moves = res.explore_moves;
   bool attack = false;
   if (!res.x.empty()) {
     r.solver_objective = res.objective;

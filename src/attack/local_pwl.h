@@ -27,12 +27,16 @@ class PwlMarginLocal {
   // One local solve from `start` (clamped into the box; empty = x0), within
   // time_limit seconds. The returned point is replayed through the forward
   // pass (verdict kAttackFound only when the replayed margin is < 0).
+  // explore: the walk's step-5 LP budget (LpccParams::explore; -1 = the
+  // params' local_explore).
   MarginAttackResult solveFrom(const Eigen::VectorXd& start, double time_limit,
-                               const std::atomic<bool>* cancel = nullptr);
+                               const std::atomic<bool>* cancel = nullptr, int explore = -1);
 
   double setupSeconds() const;  // bounds + embedding + Clp load
 
  private:
+  MarginAttackResult walkFrom(Eigen::VectorXd s, double time_limit,
+                              const std::atomic<bool>* cancel, int explore);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -448,6 +448,19 @@ MinDistortionResult runPwl(const nn::Network& net, const spec::Box& box,
       crash[nv + dm.dn_row[i]] = -1;
     }
   }
+  // One walk within the remaining time, its counts added to r.
+  auto walk = [&](const std::vector<double>& from, const std::vector<signed char>* cr) {
+    solve::LpccParams lp;
+    lp.time_limit = std::max(0.0, deadline.remaining());
+    lp.explore = p.pwl_explore;
+    solve::LpccResult q = lpcc.solve(from, lp, cr);
+    r.solves += q.lp_solves;
+    r.iterations += q.pivots;
+    r.local_flips += q.flips;
+    r.local_explored += q.explored;
+    r.local_explore_moves += q.explore_moves;
+    return q;
+  };
   solve::LpccResult res;
   for (int round = 0; round <= p.pwl_rho_rounds; ++round) {
     if (round > 0) {
@@ -455,12 +468,7 @@ MinDistortionResult runPwl(const nn::Network& net, const spec::Box& box,
       rho *= 10.0;
       lpcc.setObjective(objective());
     }
-    solve::LpccParams lp;
-    lp.time_limit = std::max(0.0, deadline.remaining());
-    solve::LpccResult cur = lpcc.solve(v, lp, round == 0 ? &crash : nullptr);
-    r.solves += cur.lp_solves;
-    r.iterations += cur.pivots;
-    r.local_flips += cur.flips;
+    solve::LpccResult cur = walk(v, round == 0 ? &crash : nullptr);
     if (cur.x.empty()) break;
     res = std::move(cur);
     v = res.x;
@@ -490,12 +498,7 @@ MinDistortionResult runPwl(const nn::Network& net, const spec::Box& box,
     if (f.size() && f[r.target_label] - f[r.true_label] >= p.gap) {
       std::vector<double> w = startFrom(dm, net, x0, pr.x);
       w[slack] = 0.0;
-      solve::LpccParams lp;
-      lp.time_limit = std::max(0.0, deadline.remaining());
-      solve::LpccResult cur = lpcc.solve(w, lp);
-      r.solves += cur.lp_solves;
-      r.iterations += cur.pivots;
-      r.local_flips += cur.flips;
+      solve::LpccResult cur = walk(w, nullptr);
       if (!short_of_gap(cur)) {
         res = std::move(cur);
         note = "walk restarted from a PGD point reaching the gap";

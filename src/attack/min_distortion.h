@@ -45,6 +45,9 @@ struct MinDistortionParams {
   // (at most pwl_rho_rounds times) while the walk ends with s > 0.
   double pwl_rho_factor = 10.0;
   int pwl_rho_rounds = 4;
+  // Exploration LPs after each certified point (LpccParams::explore). Off by
+  // default: on the ConvNet an LP costs tens of milliseconds here.
+  int pwl_explore = 0;
   Norm norm = Norm::kL1;
   double gap = 0.1;  // required logit[target] - logit[true]
   // Per-pixel bound |x_i - x0_i| <= max_eps (+inf: only x in [0,1]^n).
@@ -114,6 +117,7 @@ struct MinDistortionResult {
   // solve/lpcc_local.h), and the final penalty weight of the gap slack.
   int local_flips = 0, local_ties = 0, local_ties_checked = 0;
   bool local_certified = false;
+  int local_explored = 0, local_explore_moves = 0;  // LpccParams::explore (pwl_explore)
   double local_rho = std::numeric_limits<double>::quiet_NaN();
   double time_s = 0.0;
   long iterations = 0;  // NLP iterations or MIP nodes

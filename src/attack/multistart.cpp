@@ -80,8 +80,8 @@ class StartSolver {
       pwl_ = std::make_unique<PwlMarginLocal>(net, box, x0, true_label, target_label, p_);
   }
   MarginAttackResult solve(const Eigen::VectorXd& start, double time_limit,
-                           const std::atomic<bool>* cancel) {
-    if (pwl_) return pwl_->solveFrom(start, time_limit, cancel);
+                           const std::atomic<bool>* cancel, int explore) {
+    if (pwl_) return pwl_->solveFrom(start, time_limit, cancel, explore);
     MarginAttackParams sp = p_;
     sp.nlp_start = start;
     sp.time_limit = time_limit;
@@ -138,7 +138,9 @@ MultiStartResult multiStartAttack(const nn::Network& net, const spec::Box& box,
       while (!stop.load() && !deadline.expired() && !budget.expired()) {
         const int k = take(pt);
         if (k < 0) break;
-        MarginAttackResult r = solver.solve(pt, deadline.remaining(), &stop);
+        const bool clean = k == 0 && p.first_start_is_clean;
+        MarginAttackResult r =
+            solver.solve(pt, deadline.remaining(), &stop, clean ? -1 : p.sobol_explore);
         std::lock_guard<std::mutex> lock(mu);
         ++res.starts_run;
         res.margins[k] = r.margin;

@@ -43,6 +43,10 @@ struct MultiStartParams {
   bool scramble = false;
   uint64_t seed = 0;
   bool first_start_is_clean = true;  // start 0 = the clean image (the single-start NLP)
+  // Native local solver: exploration LPs of the Sobol starts (start 0 uses
+  // nlp.local_explore, as the single start does). Cheap starts are the point
+  // of multi-start: 0 keeps 5x30 at ~180 starts/s.
+  int sobol_explore = 0;
 };
 
 struct MultiStartResult {

@@ -34,6 +34,8 @@ void addSolveFields(nlohmann::json& j, const R& r) {
     j["local_ties"] = r.local_ties;
     j["local_ties_checked"] = r.local_ties_checked;
     j["local_certified"] = r.local_certified;
+    j["local_explored"] = r.local_explored;
+    j["local_explore_moves"] = r.local_explore_moves;
   }
   j["variables"] = r.variables;
   j["binaries"] = r.binaries;

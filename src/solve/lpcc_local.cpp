@@ -205,9 +205,31 @@ struct LpccLocalSolver::Impl {
       for (size_t k = 0; k < K; ++k) res->ties += isTie(k) ? 1 : 0;
       res->ties_checked = std::min(checked, res->ties);
       res->certified = stop.empty() && res->ties_checked == res->ties;
+      // Step 5 (params.explore > 0): jumps to pieces that do not touch the
+      // point - one pair flipped, the pairs nearest their boundary first; an
+      // improving one restarts the walk from the new piece's optimum.
+      if (explored < par->explore && !limitHit()) {
+        std::vector<size_t> far;
+        for (size_t k = 0; k < K; ++k)
+          if (!isTie(k)) far.push_back(k);
+        std::sort(far.begin(), far.end(),
+                  [&](size_t a, size_t b) { return x[freeSide(a)] < x[freeSide(b)]; });
+        for (size_t k : far) {
+          if (explored >= par->explore || limitHit()) break;
+          ++explored;
+          ++res->explored;
+          if (tryFlip({k})) {
+            moved = true;
+            ++res->explore_moves;
+            break;
+          }
+        }
+        if (moved) continue;
+      }
       return;
     }
   }
+  int explored = 0;
 };
 
 LpccLocalSolver::LpccLocalSolver(const model::MathModel& m, std::vector<ComplementarityPair> pairs)
@@ -289,6 +311,7 @@ LpccResult LpccLocalSolver::solveFromPiece(const std::vector<bool>& active,
   I.deadline = &deadline;
   I.res = &res;
   I.stop.clear();
+  I.explored = 0;
   try {
     for (size_t k = 0; k < I.pairs.size(); ++k) I.setSide(k, active[k]);
     if (crash) I.applyCrash(*crash);

@@ -62,6 +62,11 @@ struct LpccParams {
   int single_trials = 8;
   // Step 4: at most this many certification LPs per stationary point (-1: all ties).
   int max_certify = -1;
+  // Step 5: at most this many LPs of pieces one flip away that do not touch
+  // the point (pairs nearest their boundary first; 0 = off). An improving one
+  // moves there and the walk goes on (a larger neighbourhood than the
+  // certificate's, searched after it).
+  int explore = 0;
   const std::atomic<bool>* cancel = nullptr;
 };
 
@@ -80,6 +85,8 @@ struct LpccResult {
   int rejected = 0;      // flip trials that did not improve
   int ties = 0;          // tied pairs at the returned point
   int ties_checked = 0;  // of those, neighbouring pieces solved without improvement
+  int explored = 0;      // step 5 LPs
+  int explore_moves = 0; // step 5 jumps that improved
   bool certified = false;
   std::string message;   // why it stopped
   double time_s = 0.0;

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "solve/lpcc_local.h"
 #include "solve/solver.h"
 
 namespace nnopt::verify {
@@ -154,11 +155,35 @@ NlpFalsifyResult nlpFalsify(const nn::Network& net, const spec::Box& box,
                             const std::vector<spec::OutputConstraint>& conj,
                             const Eigen::VectorXd& x0, const NlpFalsifyParams& p) {
   Timer timer;
-  Deadline deadline(p.time_limit);
+  Deadline deadline(std::isfinite(p.time_limit) ? p.time_limit : attack::kDefaultLocalTimeLimit);
   NlpFalsifyResult r;
   try {
     formulate::EmbedOptions opt;
     opt.relu = formulate::ReluEncoding::kComplementarity;
+    if (attack::resolveLocal(p.local, net) == attack::LocalSolver::kPwl) {
+      // The native walk from x0's linear region (min t is linear; the
+      // unstable units are the LPCC's pairs).
+      r.method = "nlp:pwl";
+      opt.compl_form = formulate::ComplForm::kNone;
+      DisjunctModel dm = buildDisjunctModel(net, bt, conj, opt);
+      setDisjunctStart(dm, net, conj, x0.cwiseMax(box.lo).cwiseMin(box.hi));
+      std::vector<solve::ComplementarityPair> pairs;
+      for (const auto& pr : dm.e.compl_pairs) pairs.push_back({pr.y, pr.s});
+      solve::LpccLocalSolver lpcc(dm.m, std::move(pairs));
+      solve::LpccParams lp;
+      lp.time_limit = deadline.remaining();
+      const auto res = lpcc.solve(startVector(dm.m), lp);
+      r.solves = res.lp_solves;
+      r.iterations = res.pivots;
+      r.status = std::string(solve::statusName(res.status)) + " (" + res.message + ")";
+      if (!res.x.empty()) {
+        r.x = inputOf(dm, res.x, box);
+        r.margin = conj.empty() ? -1.0 : conjunctionMargin(conj, net.forward(r.x));
+      }
+      r.time_s = timer.seconds();
+      return r;
+    }
+    r.method = "nlp:scholtes";
     opt.compl_form = formulate::ComplForm::kRelaxed;
     opt.compl_param = p.tau_start;
     DisjunctModel dm = buildDisjunctModel(net, bt, conj, opt);

@@ -6,13 +6,16 @@
 // iff some x in the box satisfies the conjunction. Two uses:
 //  - exact: big-M MIP (CBC) with early stop below 0; a proven bound > 0
 //    refutes the disjunct;
-//  - local: complementarity NLP (Ipopt) with Scholtes continuation
-//    (y*s <= tau, tau 1 -> 1e-8, warm starts), a falsifier.
+//  - local: a falsifier, on piecewise-linear networks the native walk over
+//    the LPCC's linear regions (solve::LpccLocalSolver: a point optimal for
+//    its region and every single-flip neighbour), else the complementarity
+//    NLP (Ipopt) with Scholtes continuation (y*s <= tau, tau 1 -> 1e-8).
 #include <Eigen/Dense>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include "attack/attack.h"
 #include "bounds/bound_table.h"
 #include "formulate/embed.h"
 #include "model/math_model.h"
@@ -77,11 +80,14 @@ MipResult solveDisjunctMip(const nn::Network& net, const spec::Box& box,
                            const std::vector<spec::OutputConstraint>& conj, const MipParams& p);
 
 struct NlpFalsifyParams {
-  double time_limit = std::numeric_limits<double>::infinity();
+  double time_limit = std::numeric_limits<double>::infinity();  // +inf: 300 s
+  // kAuto: the native walk on ReLU/LeakyReLU/MaxPool networks, Ipopt otherwise.
+  attack::LocalSolver local = attack::LocalSolver::kAuto;
   double tau_start = 1.0, tau_factor = 0.01, tau_end = 1e-8;
 };
 
 struct NlpFalsifyResult {
+  std::string method;  // "nlp:pwl" or "nlp:scholtes"
   Eigen::VectorXd x;  // last NLP input point (clamped), empty when none
   double margin = std::numeric_limits<double>::infinity();  // conjunctionMargin at f(x)
   int solves = 0;

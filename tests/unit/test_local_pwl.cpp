@@ -52,6 +52,7 @@ nn::Network kinkNet() {
 attack::MarginAttackParams walkOnly() {
   auto p = pwlParams();
   p.local_pgd_steps = 0;  // the region walk alone
+  p.local_explore = 0;    // and no jumps after the certificate
   return p;
 }
 
@@ -124,6 +125,26 @@ TEST(LocalPwl, HandComputedLocalAndGlobalMinima) {
   p.nlp_start = Eigen::VectorXd::Constant(1, 1.5);
   r = attack::marginAttack(net, box, x0, 0, 1, p);
   EXPECT_NEAR(r.margin, 0.2, 1e-9);
+  EXPECT_EQ(r.local_explored, 0);
+  // Exploration: at x = 1 the pair nearest its boundary that does not touch
+  // the point is relu(x - 0.5) (0.5 away). Reached from 0.9 the tied
+  // relu(x - 1) is on its inactive side, so the flipped piece is x in
+  // [0, 0.5] with the better f(0) = 0.1, and the walk goes on from there to
+  // -1. (Reached from 1.5 the tie is on its active side, x >= 1, and that
+  // flipped piece is empty: exploration keeps the ties' sides.)
+  p.local_explore = 16;
+  r = attack::marginAttack(net, box, x0, 0, 1, p);
+  EXPECT_NEAR(r.margin, 0.2, 1e-9);
+  EXPECT_EQ(r.local_explore_moves, 0);
+  EXPECT_GE(r.local_explored, 1);
+  p.nlp_start = Eigen::VectorXd::Constant(1, 0.9);
+  r = attack::marginAttack(net, box, x0, 0, 1, p);
+  EXPECT_NEAR(r.margin, 0.0, 1e-9);
+  EXPECT_NEAR(r.adversarial[0], -1.0, 1e-9);
+  EXPECT_GE(r.local_explore_moves, 1);
+  EXPECT_GE(r.local_explored, r.local_explore_moves);
+  EXPECT_TRUE(r.local_certified);
+  p.local_explore = 0;
   // The MIP knows the global minimum; multi-start finds it too.
   const auto mip = attack::marginAttack(net, box, x0, 0, 1, mipParams());
   EXPECT_NEAR(mip.margin, 0.0, 1e-7);
