@@ -682,7 +682,8 @@ class Model:
 
     def solve(self, solver: Optional[str] = None, time_limit: float = 600.0, threads: int = 1,
               verbose: bool = False, callback: Optional[Callable[[dict], None]] = None,
-              check: str = "raise", tol: float = 1e-4) -> Solution:
+              check: str = "raise", tol: float = 1e-4,
+              progress: Optional[bool] = None) -> Solution:
         """Solve; returns a :class:`Solution` (``sol[x]`` gives numpy values).
 
         ``solver``: cbc (MIP), clp (LP, integrality relaxed) or ipopt (NLP: a
@@ -691,6 +692,8 @@ class Model:
         stops the solve and raises KeyboardInterrupt. ``callback(dict)`` is
         called from this thread as the solve progresses (CBC: ``bound``;
         Ipopt: ``step``/``steps`` of the continuation and ``objective``).
+        ``progress``: a one-line status on stderr as the solve goes (default:
+        when stderr is a terminal).
         Every network's outputs in the returned point are compared with
         ``Network.forward`` of its inputs; with ``check="raise"`` a mismatch
         above ``tol`` (relative to 1 + |logit|) raises :class:`SolutionError`
@@ -705,8 +708,16 @@ class Model:
             raise InputError(f"solve: check must be raise, warn or ignore (got {check!r})")
         if callback is not None and not callable(callback):
             raise InputError("solve: callback must be callable")
+        import sys
+
+        if progress is None:
+            progress = sys.stderr.isatty()
+        cb = _progress_line(solver, callback) if progress else callback
         with _Translate():
-            d = self._core.solve(solver, float(time_limit), int(threads), bool(verbose), callback)
+            d = self._core.solve(solver, float(time_limit), int(threads), bool(verbose), cb)
+        if progress:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
         sol = Solution(status=d["status"], objective=float(d["objective"]), bound=float(d["bound"]),
                        time_s=float(d["time_s"]), iterations=int(d["iterations"]),
                        message=d["message"], x=np.asarray(d["x"]), solver=solver,
@@ -762,6 +773,29 @@ class Model:
     def __repr__(self) -> str:
         return (f"nnopt.Model({self.name!r}: {self.num_vars} variables ({self.num_integers} integer), "
                 f"{self.num_rows} rows, {len(self.networks)} networks)")
+
+
+def _progress_line(solver: str, callback: Optional[Callable[[dict], None]]) -> Callable[[dict], None]:
+    """A callback printing the solve's status on one terminal line, then calling `callback`."""
+    import sys
+    import time
+
+    t0 = time.monotonic()
+
+    def show(d: dict) -> None:
+        parts = [f"nnopt {solver} {time.monotonic() - t0:.1f} s"]
+        if d.get("steps"):
+            parts.append(f"step {d['step']}/{d['steps']}")
+        if np.isfinite(d.get("objective", np.nan)):
+            parts.append(f"objective {d['objective']:.6g}")
+        if np.isfinite(d.get("bound", -np.inf)):
+            parts.append(f"bound {d['bound']:.6g}")
+        sys.stderr.write("\r\033[K" + ", ".join(parts))
+        sys.stderr.flush()
+        if callback is not None:
+            callback(d)
+
+    return show
 
 
 def absolute(expr: LinExpr, name: str = "abs") -> Variables:

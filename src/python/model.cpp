@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -234,9 +235,12 @@ py::dict solve(ModelCore& c, const std::string& solver, double time_limit, int t
   sp.verbose = verbose;
   sp.cancel = &cancel;
   if (callback)
-    sp.mip_progress = [&prog](const double* x, double bound) {
+    sp.mip_progress = [&prog, &c](const double* x, double bound) {
+      // x: a new incumbent in model columns (its objective in model terms)
+      const double obj = x ? c.m.evalObjective(std::vector<double>(x, x + c.m.numVars()))
+                           : std::numeric_limits<double>::quiet_NaN();
       std::lock_guard<std::mutex> lock(prog.mu);
-      (void)x;
+      if (x) prog.incumbent = obj;
       prog.bound = bound;
       prog.changed = true;
     };

@@ -45,9 +45,13 @@ def ort_logits(path, x):
 
 
 @pytest.mark.parametrize("norm", ["l1", "linf"])
-def test_tutorial_model_equals_min_distortion_attack(mlp, x0, norm):
+def test_tutorial_model_equals_min_distortion_attack(mlp, x0, norm, capfd):
     m, noise, a1, y = tutorial_model(mlp, x0, norm)
-    sol = m.solve(solver="cbc", time_limit=120)
+    seen = []
+    sol = m.solve(solver="cbc", time_limit=120, progress=True, callback=seen.append)
+    if seen:  # CBC reported during the search: the status line went to stderr
+        assert "nnopt cbc" in capfd.readouterr().err
+        assert all(d["bound"] <= sol.objective + 1e-6 for d in seen)
     assert sol.status == "optimal" and sol.ok
     r = nnopt.attack(mlp, x0, label=7, objective="min-distortion", target=2, norm=norm, gap=0.1,
                      mean=MEAN, std=STD, time_limit=120)
