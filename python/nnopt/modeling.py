@@ -398,7 +398,7 @@ def concatenate(exprs: Sequence[LinExpr]) -> LinExpr:
                    np.concatenate([e.vals for e in exprs]), np.concatenate([e.const for e in exprs]))
 
 
-@dataclass
+@dataclass(eq=False)  # fields hold expressions / arrays: compare by identity
 class Constraint:
     """lo <= expr <= hi, entrywise (made by ``<=``, ``>=``, ``==`` on expressions)."""
 
@@ -411,7 +411,7 @@ class Constraint:
                         "0 <= x <= 1 is two constraints: add them one by one)")
 
 
-@dataclass
+@dataclass(eq=False)  # fields hold expressions / arrays: compare by identity
 class NetworkEmbedding:
     """One network in a model: its input expression, output variables and formulation."""
 
@@ -427,7 +427,7 @@ class NetworkEmbedding:
     output_hi: np.ndarray
 
 
-@dataclass
+@dataclass(eq=False)  # fields hold expressions / arrays: compare by identity
 class NetworkCheck:
     """A network's outputs in a solution against its forward pass from the solution's inputs."""
 
@@ -438,7 +438,7 @@ class NetworkCheck:
     ok: bool
 
 
-@dataclass
+@dataclass(eq=False)  # fields hold expressions / arrays: compare by identity
 class Solution:
     """A solve's result; ``sol[expr]`` is the value of any expression as numpy."""
 
@@ -511,6 +511,7 @@ class Model:
         self._lb = np.zeros(0)
         self._ub = np.zeros(0)
         self._has_objective = False
+        self.vars: Optional[Variables] = None  # all columns, for a model read from a file
 
     # --- variables -----------------------------------------------------------------
     def _unique(self, name: Optional[str], default: str) -> str:
@@ -767,7 +768,7 @@ class Model:
         with _Translate():
             m._core = _nnopt.ModelCore.read(os.fspath(path))
         m._bounds(np.zeros(0, dtype=np.int64))
-        m.vars = Variables._of_vars(m, np.arange(m.num_vars, dtype=np.int64))  # type: ignore[attr-defined]
+        m.vars = Variables._of_vars(m, np.arange(m.num_vars, dtype=np.int64))  # type: ignore[assignment]
         return m
 
     def __repr__(self) -> str:

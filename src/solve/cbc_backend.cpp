@@ -333,14 +333,23 @@ class StopHandler : public CbcEventHandler {
 // search does not wait for the LPs inside a root heuristic: CBC raises no
 // event of its own there (Ctrl-C in Python on a 5x60 margin model took 1.7 s
 // without it). Cloned with the solver into every heuristic's copy.
+// An LP stopped this way reads to CBC as unfinished or infeasible (a node
+// pruned, the root "infeasible"), so once it has fired (*stopped) the solve
+// claims no status or bound beyond its incumbent.
 class ClpCancelHandler : public ClpEventHandler {
  public:
-  explicit ClpCancelHandler(const std::atomic<bool>* cancel) : cancel_(cancel) {}
+  ClpCancelHandler(const std::atomic<bool>* cancel, std::atomic<bool>* stopped)
+      : cancel_(cancel), stopped_(stopped) {}
   ClpEventHandler* clone() const override { return new ClpCancelHandler(*this); }
-  int event(Event e) override { return e == endOfIteration && cancel_->load() ? 0 : -1; }
+  int event(Event e) override {
+    if (e != endOfIteration || !cancel_->load()) return -1;
+    stopped_->store(true);
+    return 0;
+  }
 
  private:
   const std::atomic<bool>* cancel_;
+  std::atomic<bool>* stopped_;
 };
 
 int noCallback(CbcModel*, int) { return 0; }  // CbcMain1's per-stage callback: nothing to do
@@ -442,8 +451,9 @@ Solution solveMip(const model::MathModel& m, const SolveParams& p) {
       solver.getModelPtr()->setMaximumSeconds(left);
       solver.getModelPtr()->setMaximumWallSeconds(left);
     }
+    std::atomic<bool> lp_cancelled{false};  // the handler below stopped a simplex
     if (p.cancel != nullptr) {
-      const ClpCancelHandler lp_cancel(p.cancel);
+      const ClpCancelHandler lp_cancel(p.cancel, &lp_cancelled);
       solver.getModelPtr()->passInEventHandler(&lp_cancel);  // clones it
     }
     CbcModel model(solver);  // copies the solver
@@ -496,7 +506,7 @@ Solution solveMip(const model::MathModel& m, const SolveParams& p) {
     const bool timed_out = state->stopped_time.load() || model.isSecondsLimitReached();
     sol.message = cbcStatusText(model) + (below ? " (stop_below reached)" : "") +
                   (timed_out ? " (time limit)" : "") +
-                  (state->cancelled.load() ? " (cancelled)" : "");
+                  (state->cancelled.load() || lp_cancelled.load() ? " (cancelled)" : "");
     // CbcMain1 leaves the incumbent in the model it was given, in its columns.
     const double* best = model.bestSolution();
     if (best != nullptr && model.getNumCols() == n) sol.x.assign(best, best + n);
@@ -535,6 +545,11 @@ Solution solveMip(const model::MathModel& m, const SolveParams& p) {
       sol.status = sol.hasPoint() ? SolveStatus::kFeasible : SolveStatus::kNoSolution;
     }
 
+    // An LP cut short by the cancel flag proves nothing (ClpCancelHandler).
+    if (lp_cancelled.load()) {
+      sol.status = sol.hasPoint() ? SolveStatus::kFeasible : SolveStatus::kNoSolution;
+      bound = -kInf;
+    }
     // Stopped before the root LP was solved (time limit inside the
     // root LP, cancelled, ...): the best-possible value need not come from a
     // solved relaxation (a primal simplex stopped early bounds nothing), so no
