@@ -9,19 +9,12 @@
 #include <iostream>
 
 #include "commands.h"
+#include "format.h"
+#include "pool_run.h"
 #include "core/error.h"
-#include "core/interrupt.h"
-#include "dist/work_pool.h"
 
 namespace nnopt::cli {
 namespace {
-
-std::string duration(double s) {
-  if (!std::isfinite(s)) return "?";
-  if (s < 60) return fmt::format("{:.1f} s", s);
-  if (s < 3600) return fmt::format("{}m{:02d}s", int(s) / 60, int(s) % 60);
-  return fmt::format("{}h{:02d}m", int(s) / 3600, (int(s) % 3600) / 60);
-}
 
 void printSweepSummary(const SweepCli& o, const report::SweepOutcome& out) {
   if (!o.quiet) {
@@ -88,25 +81,14 @@ int runSweepCommand(const SweepCli& o) {
                              pr.to_run, report::archLabel(r.hidden_layers, r.neurons, r.widths),
                              r.method, what, r.time_s, duration(pr.elapsed_s), duration(pr.eta_s));
   };
-  // Before any thread is started (MPI_Init starts some): see core/interrupt.h.
-  // The message is set below, once this process knows whether it writes.
-  installInterruptHandlers("");
-  dist::WorkPool pool;  // MPI when started by mpirun, else this process alone
-  try {
-    const std::string msg =
-        pool.rank() == 0 ? fmt::format("nnopt sweep: interrupted; finished runs are in {}/"
-                                       "results.jsonl, rerun with --resume to continue\n",
-                                       p.out_dir)
-                         : std::string();
-    installInterruptHandlers(msg.c_str());
-    report::SweepOutcome out = report::runSweep(p, progress, pool.runner());
-    if (pool.rank() == 0) printSweepSummary(o, out);
-  } catch (const std::exception& e) {
-    if (!pool.mpi()) throw;
-    std::cerr << fmt::format("nnopt: error (rank {}): {}\n", pool.rank(), e.what());
-    pool.abort(2);
-  }
-  return 0;
+  return runOnWorkPool(
+      fmt::format("nnopt sweep: interrupted; finished runs are in {}/results.jsonl, rerun with "
+                  "--resume to continue\n",
+                  p.out_dir),
+      [&](const JobRunner& runner, bool writer) {
+        report::SweepOutcome out = report::runSweep(p, progress, runner);
+        if (writer) printSweepSummary(o, out);
+      });
 }
 
 

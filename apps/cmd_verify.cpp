@@ -1,10 +1,7 @@
 // nnopt verify / verify-batch / score: VNN-COMP style verification of
 // ONNX + VNN-LIB instances, a resumable batch runner and scoring against a
 // reference table. Human summaries go to stdout, progress to stderr.
-#include <fcntl.h>
 #include <fmt/core.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -12,9 +9,11 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "commands.h"
+#include "format.h"
 #include "core/append.h"
 #include "core/error.h"
 #include "core/interrupt.h"
@@ -28,13 +27,6 @@
 
 namespace nnopt::cli {
 namespace {
-
-std::string duration(double s) {
-  if (!std::isfinite(s)) return "?";
-  if (s < 60) return fmt::format("{:.1f} s", s);
-  if (s < 3600) return fmt::format("{}m{:02d}s", int(s) / 60, int(s) % 60);
-  return fmt::format("{}h{:02d}m", int(s) / 3600, (int(s) % 3600) / 60);
-}
 
 void writeText(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -282,17 +274,9 @@ int runVerifyBatchCommand(const VerifyBatchCli& o) {
     // One writer per results file at a time: a second run (e.g. a resume
     // started while an earlier run still goes on) would append the same rows
     // again. flock on the file itself, released when the process ends.
-    struct LockFd {
-      int fd = -1;
-      ~LockFd() {
-        if (fd >= 0) ::close(fd);
-      }
-    } lock;
+    std::optional<FileLock> lock;
     if (runner.writer) {
-      lock.fd = ::open(o.out.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-      if (lock.fd < 0) throw Error(o.out + ": cannot open for appending");
-      if (::flock(lock.fd, LOCK_EX | LOCK_NB) != 0)
-        throw Error(o.out + ": another nnopt verify-batch is writing to this file");
+      lock.emplace(o.out, o.out + ": another nnopt verify-batch is writing to this file");
       // A last line cut by a hard kill is never a result: drop it before appending.
       if (const long cut = dropPartialLastLine(o.out))
         std::cerr << fmt::format("nnopt verify-batch: dropped a partial last line ({} bytes) of {}\n",

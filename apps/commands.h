@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "report/sweep.h"
+#include "robust/robustness.h"
 
 namespace nnopt::cli {
 
@@ -84,5 +85,19 @@ struct BoundsCli {
 };
 CLI::App* addBoundsCommand(CLI::App& app, BoundsCli& o);
 int runBoundsCommand(const BoundsCli& o);
+
+// nnopt robustness: certified / attacked robust accuracy of a network over a
+// dataset at several eps -> OUT/results.jsonl, summary.json, summary.csv,
+// panels/, report.html (resumable, MPI like verify-batch).
+struct RobustnessCli {
+  robust::RunParams params;
+  std::string eps, indices;  // comma-separated lists
+  std::string method = "auto";
+  std::string norm = "linf";
+  bool no_infer = false;
+  bool quiet = false;
+};
+CLI::App* addRobustnessCommand(CLI::App& app, RobustnessCli& o);
+int runRobustnessCommand(const RobustnessCli& o);
 
 }  // namespace nnopt::cli

@@ -14,6 +14,7 @@
 #include "attack/min_distortion.h"
 #include "attack/multistart.h"
 #include "commands.h"
+#include "format.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/message.h"
@@ -656,6 +657,9 @@ int main(int argc, char** argv) {
   auto* score = cli::addScoreCommand(app, score_opts);
   cli::BoundsCli bounds_opts;
   auto* bounds_cmd = cli::addBoundsCommand(app, bounds_opts);
+  cli::RobustnessCli robust_opts;
+  robust_opts.params.command = cli::commandLine(argc, argv);
+  auto* robustness = cli::addRobustnessCommand(app, robust_opts);
 
   try {
     app.parse(argc, argv);
@@ -677,6 +681,7 @@ int main(int argc, char** argv) {
     if (*verify_batch) return cli::runVerifyBatchCommand(batch_opts);
     if (*score) return cli::runScoreCommand(score_opts);
     if (*bounds_cmd) return cli::runBoundsCommand(bounds_opts);
+    if (*robustness) return cli::runRobustnessCommand(robust_opts);
     if (*info) {
       nn::Network net = io::loadOnnx(io_.model);
       std::cout << io_.model << ": input " << nn::shapeToString(net.inputShape()) << ", "

@@ -11,7 +11,8 @@ PACKAGES=(g++ cmake ninja-build pkg-config
   libeigen3-dev libcli11-dev nlohmann-json3-dev libfmt-dev libboost-dev
   libpng-dev zlib1g-dev libgtest-dev libcairo2-dev
   libopenblas0-serial  # MUMPS (under Ipopt) spends most of its time in dgemm
-  openmpi-bin libopenmpi-dev)  # mpirun -np N nnopt sweep|verify-batch; ctest cli_mpi_*
+  openmpi-bin libopenmpi-dev  # mpirun -np N nnopt sweep|verify-batch; ctest cli_mpi_*
+  chromium)  # ctest cli_robustness_report renders report.html headless
 # Not installed here: clang + libclang-rt-14-dev (libFuzzer), needed only by
 # scripts/fuzz.sh, which installs them itself when missing.
 

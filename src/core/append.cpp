@@ -1,11 +1,16 @@
 #include "core/append.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
+#include <fstream>
+#include <iterator>
 #include <vector>
 
 #include "core/error.h"
@@ -88,6 +93,68 @@ long dropPartialLastLine(const std::string& path) {
   }
   ::close(fd);
   return dropped;
+}
+
+std::vector<std::string> readWholeLines(const std::string& path, bool* partial_tail,
+                                        long* valid_bytes) {
+  if (partial_tail) *partial_tail = false;
+  if (valid_bytes) *valid_bytes = 0;
+  std::vector<std::string> lines;
+  std::ifstream is(path, std::ios::binary);
+  if (!is) {
+    if (errno == ENOENT) return lines;
+    throw Error(sysError(path, "cannot open"));
+  }
+  const std::string data((std::istreambuf_iterator<char>(is)), std::istreambuf_iterator<char>());
+  if (is.bad()) throw Error(sysError(path, "read failed"));
+  size_t pos = 0;
+  while (pos < data.size()) {
+    const size_t nl = data.find('\n', pos);
+    if (nl == std::string::npos) {  // cut by a kill mid-write: not a line
+      if (partial_tail) *partial_tail = true;
+      break;
+    }
+    lines.push_back(data.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  if (valid_bytes) *valid_bytes = static_cast<long>(pos);
+  return lines;
+}
+
+FileLock::FileLock(const std::string& path, const std::string& busy_message) {
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw Error(sysError(path, "cannot open for locking"));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd_);
+    fd_ = -1;
+    throw Error(busy_message);
+  }
+}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::string nowIsoUtc() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+void writeFileAtomic(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
+    if (!os) throw Error(path + ": cannot open for writing");
+    os << content;
+    os.flush();
+    if (!os) throw Error(path + ": write failed");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw Error(sysError(path, "cannot rename the temporary file"));
 }
 
 }  // namespace nnopt

@@ -4,8 +4,6 @@
 // supplies the real ones).
 #include "report/sweep.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +16,7 @@
 #include <fmt/core.h>
 #include <fstream>
 #include <numeric>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -59,27 +58,6 @@ std::string getS(const nlohmann::json& j, const char* k) {
 bool getB(const nlohmann::json& j, const char* k) {
   auto it = j.find(k);
   return it != j.end() && it->is_boolean() && it->get<bool>();
-}
-
-std::string nowIso() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-void writeTextFile(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream os(tmp, std::ios::binary);
-    require(static_cast<bool>(os), path + ": cannot open for writing");
-    os << content;
-    os.flush();
-    require(static_cast<bool>(os), path + ": write failed");
-  }
-  require(std::rename(tmp.c_str(), path.c_str()) == 0, path + ": cannot rename temp file");
 }
 
 double median(std::vector<double> v) {
@@ -306,23 +284,10 @@ SweepRecord recordFromJson(const nlohmann::json& j) {
 
 LoadedResults loadResults(const std::string& path) {
   LoadedResults out;
-  std::error_code ec;
-  if (!fs::exists(path, ec)) return out;
-  std::ifstream is(path, std::ios::binary);
-  require(static_cast<bool>(is), path + ": cannot open");
-  std::string data((std::istreambuf_iterator<char>(is)), std::istreambuf_iterator<char>());
-  size_t pos = 0;
   long line_no = 0;
-  while (pos < data.size()) {
-    size_t nl = data.find('\n', pos);
-    if (nl == std::string::npos) {  // killed mid-write: ignore the tail
-      out.partial_tail = true;
-      break;
-    }
+  // A line cut by a kill mid-write is not among the lines (partial_tail).
+  for (const std::string& line : readWholeLines(path, &out.partial_tail, &out.valid_bytes)) {
     ++line_no;
-    std::string line = data.substr(pos, nl - pos);
-    pos = nl + 1;
-    out.valid_bytes = static_cast<long>(pos);
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     nlohmann::json j;
     try {
@@ -774,11 +739,11 @@ std::vector<std::string> writeSweepOutputs(const SweepTable& t, const std::strin
   std::vector<std::string> files;
   const fs::path d(dir);
   auto path = [&](const char* f) { return (d / f).string(); };
-  writeTextFile(path("table.md"), tableMarkdown(t));
+  writeFileAtomic(path("table.md"), tableMarkdown(t));
   files.push_back(path("table.md"));
-  writeTextFile(path("table.csv"), tableCsv(t));
+  writeFileAtomic(path("table.csv"), tableCsv(t));
   files.push_back(path("table.csv"));
-  writeTextFile(path("summary.json"), summaryJson(t).dump(2) + "\n");
+  writeFileAtomic(path("summary.json"), summaryJson(t).dump(2) + "\n");
   files.push_back(path("summary.json"));
 
   PairedChart c;
@@ -918,23 +883,15 @@ SweepOutcome runSweepWith(const SweepParams& p, const SweepHooks& hooks,
   const bool writer = hooks.runner.writer;
   const std::string results = (fs::path(p.out_dir) / "results.jsonl").string();
   // One sweep per output directory at a time (released when the fd closes).
-  struct LockFd {
-    int fd = -1;
-    ~LockFd() {
-      if (fd >= 0) ::close(fd);
-    }
-  } lock;
+  std::optional<FileLock> lock;
   SweepOutcome outcome;
   LoadedResults prev;
   if (writer) {
     std::error_code ec;
     fs::create_directories(p.out_dir, ec);
     require(!ec && fs::is_directory(p.out_dir), p.out_dir + ": cannot create output directory");
-    const std::string lock_path = (fs::path(p.out_dir) / ".sweep.lock").string();
-    lock.fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    require(lock.fd >= 0, lock_path + ": cannot open lock file");
-    require(::flock(lock.fd, LOCK_EX | LOCK_NB) == 0,
-            p.out_dir + ": another nnopt sweep is writing to this directory");
+    lock.emplace((fs::path(p.out_dir) / ".sweep.lock").string(),
+                 p.out_dir + ": another nnopt sweep is writing to this directory");
   }
   if (writer && fs::exists(results)) {
     require(p.resume, results + " already exists: use --resume or another --out");
@@ -1061,7 +1018,7 @@ SweepOutcome runSweepWith(const SweepParams& p, const SweepHooks& hooks,
   std::set<long> finished;
   auto record = [&](long i, const std::string& line) {
     SweepRecord r = recordFromJson(nlohmann::json::parse(line));
-    r.timestamp = nowIso();
+    r.timestamp = nowIsoUtc();
     appendResult(results, r);
     ++outcome.ran;
     finished.insert(i);

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Batch runs survive kills: start `nnopt verify-batch` or `nnopt sweep` on
-# small committed fixture networks, kill it mid-run with SIGINT, SIGTERM and
+# Batch runs survive kills: start `nnopt verify-batch`, `nnopt sweep` or
+# `nnopt robustness` on small committed fixture networks, kill it mid-run with SIGINT, SIGTERM and
 # SIGKILL (after which a torn last line is appended, as a kill during a write
 # would leave), resume each time, and compare the final result file with an
 # uninterrupted run's: the same rows (verdicts, not times), no duplicates,
 # every line whole. With MPIRUN set (e.g. "mpirun -np 2 --oversubscribe"),
 # the runs after the reference go through it instead (the MPI test).
 #
-# Usage: kill_resume.sh NNOPT verify|sweep REPO_ROOT WORKDIR [kill|mpi]
+# Usage: kill_resume.sh NNOPT verify|sweep|robustness REPO_ROOT WORKDIR [kill|mpi]
 set -euo pipefail
 nnopt=$1 mode=$2 root=$3 work=$4 what=${5:-kill}
 rm -rf "$work"
@@ -28,6 +28,20 @@ if [ "$mode" = verify ]; then
   rows() { tail -n +2 "$1" | cut -d, -f1-3 | sort; }
   keys() { tail -n +2 "$1" | cut -d, -f1-2 | sort; }
   torn="mnist_mlp_2x20.onnx,props/d9_e0.0"
+elif [ "$mode" = robustness ]; then
+  # 20 digits x 5 eps, every eps solved on its own; long PGD runs make each
+  # image slow enough to be killed mid-run, and every row is decided (the
+  # verdicts do not depend on timing).
+  cmdline() { # OUTDIR [--resume]: the command in CMD
+    CMD=("${launcher[@]}" "$nnopt" robustness --model "$root/models/mnist_mlp_2x20.onnx"
+      --dataset "$root/tests/fixtures/digits.csv" --eps 0.01,0.02,0.03,0.05,0.1 --mean 0.1307 --std 0.3081
+      --time-limit 60 --no-infer --pgd-restarts 100 --pgd-steps 200 --out "$1" "${@:2}")
+  }
+  resultFile() { echo "$1/results.jsonl"; }
+  # image,eps,verdict of every row (keys are written in alphabetical order)
+  rows() { sed -n 's/.*"eps":\([^,]*\),.*"index":\([0-9]*\),.*"verdict":"\([a-z]*\)".*/\2,\1,\3/p' "$1" | sort; }
+  keys() { rows "$1" | cut -d, -f1-2; }
+  torn='{"adv_class":-1,"classes_bound":3,"cla'
 else
   nets=()
   for n in 1x10 1x20 1x30 1x40 2x10 2x20 2x30 3x10 3x20 4x10; do

@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "report/plot.h"
 #include "report/sweep.h"
+#include "temp_dir.h"
 
 using namespace nnopt;
 using namespace nnopt::report;
@@ -26,20 +27,8 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path = fs::temp_directory_path() /
-           ("nnopt_test_sweep_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& f) const { return (path / f).string(); }
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("nnopt_test_sweep") {}
 };
 
 std::string readFile(const std::string& p) {
