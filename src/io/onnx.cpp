@@ -34,6 +34,7 @@
 #include <variant>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "core/message.h"
 
 namespace nnopt::io {
@@ -1753,6 +1754,7 @@ nn::Network Loader::load(const std::string& bytes) {
   }
   nn::Network net(in_shape, std::move(layers_));
   net.validate(file_);
+  if (const std::string w = net.magnitudeWarning(); !w.empty()) logWarn(file_ + ": " + w);
   return net;
 }
 

@@ -1,11 +1,17 @@
 #include "nn/network.h"
 
+#include <fmt/core.h>
+
 #include <cmath>
 #include <sstream>
 
 #include "core/error.h"
 
 namespace nnopt::nn {
+
+namespace {
+constexpr double kAbsurdWeight = 1e20;
+}  // namespace
 
 int64_t numel(const Shape& s) {
   int64_t n = 1;
@@ -195,6 +201,12 @@ void Network::validate(const std::string& source) const {
       require(d.W.rows() == l.outSize(), where + ": output shape mismatch");
       require(d.W.allFinite(), where + ": weight contains NaN or Inf");
       require(d.b.allFinite(), where + ": bias contains NaN or Inf");
+      const double big = std::max(d.W.size() ? d.W.cwiseAbs().maxCoeff() : 0.0,
+                                  d.b.size() ? d.b.cwiseAbs().maxCoeff() : 0.0);
+      require(big < kAbsurdWeight,
+              where + fmt::format(": a weight of magnitude {:.3g} (>= {:.0e}: the LP/MIP "
+                                  "solvers treat such numbers as infinite)",
+                                  big, kAbsurdWeight));
     } else if (l.isMaxPool()) {
       const auto& w = l.maxPool().windows;
       require(static_cast<int64_t>(w.size()) == l.outSize(), where + ": output shape mismatch");
@@ -209,6 +221,23 @@ void Network::validate(const std::string& source) const {
     }
     in = l.outSize();
   }
+}
+
+std::string Network::magnitudeWarning() const {
+  constexpr double kLarge = 1e8;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const auto& l = layers_[i];
+    if (!l.isDense()) continue;
+    const auto& d = l.dense();
+    const double big = std::max(d.W.size() ? d.W.cwiseAbs().maxCoeff() : 0.0,
+                                d.b.size() ? d.b.cwiseAbs().maxCoeff() : 0.0);
+    if (big > kLarge)
+      return fmt::format("layer {} ({}) has a weight of magnitude {:.3g}: bounds, big-M "
+                         "constants and solver tolerances lose meaning at this scale (results "
+                         "are still replayed in double precision, but expect 'unknown')",
+                         i, l.name, big);
+  }
+  return {};
 }
 
 std::string Network::summary() const {

@@ -84,8 +84,15 @@ class Network {
   Network withInputNormalization(const Eigen::VectorXd& mean, const Eigen::VectorXd& std) const;
 
   // Checks internal consistency and finiteness of all weights; throws Error
-  // naming the layer otherwise.
+  // naming the layer otherwise. Weights or biases of magnitude >= 1e20 are an
+  // error too: the LP/MIP solvers treat 1e20 and beyond as infinite, so no
+  // bound or model built on them could be trusted.
   void validate(const std::string& source = "network") const;
+  // A one-line warning when a weight or bias exceeds 1e8 in magnitude (the
+  // first such layer and its largest value), else empty: big-M constants,
+  // LP tolerances and local solvers degrade far below the 1e20 error limit
+  // (a byte-mutated ONNX with weights of 1e14 made Ipopt spin for a minute).
+  std::string magnitudeWarning() const;
 
   std::string summary() const;  // e.g. "784 -> Dense 20 -> Relu -> Dense 10"
 

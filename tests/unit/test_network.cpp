@@ -61,6 +61,28 @@ TEST(Network, ValidateRejectsNaN) {
   EXPECT_THROW(bad.validate("bad.onnx"), Error);
 }
 
+TEST(Network, AbsurdMagnitudesWarnOrFail) {
+  auto net = tinyNet();
+  EXPECT_EQ(net.magnitudeWarning(), "");
+  auto layers = net.layers();
+  std::get<nn::Dense>(layers[2].op).b(0) = -3.2e14;  // a byte-mutated bias
+  nn::Network large({2}, layers);
+  EXPECT_NO_THROW(large.validate("large.onnx"));
+  const std::string w = large.magnitudeWarning();
+  EXPECT_NE(w.find("layer 2 (fc2)"), std::string::npos) << w;
+  EXPECT_NE(w.find("3.2e+14"), std::string::npos) << w;
+  std::get<nn::Dense>(layers[0].op).W(1, 0) = 1e21;
+  nn::Network absurd({2}, layers);
+  try {
+    absurd.validate("absurd.onnx");
+    ADD_FAILURE() << "a weight of 1e21 must be refused";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("absurd.onnx: layer 0 (fc1)"), std::string::npos) << m;
+    EXPECT_NE(m.find("1e+21"), std::string::npos) << m;
+  }
+}
+
 TEST(Bounds, IntervalContainsSampledForwardPasses) {
   auto net = tinyNet();
   spec::Box box{Eigen::Vector2d(-1, -0.5), Eigen::Vector2d(1, 2)};
