@@ -218,6 +218,7 @@ MarginAttackResult runMip(const nn::Network& net, const spec::Box& box, const Ei
   sp.threads = p.threads;
   sp.verbose = p.solver_log;
   sp.start = startVector(mm.m);
+  sp.cancel = p.cancel;
   if (race != nullptr) {
     sp.cancel = &race->cancel;
     // CBC's incumbents count for the race only once replayed.
@@ -267,7 +268,7 @@ MarginAttackResult runPwl(const nn::Network& net, const spec::Box& box, const Ei
   const double limit = std::isfinite(p.time_limit) ? p.time_limit : kDefaultLocalTimeLimit;
   PwlMarginLocal local(net, box, x0, r0.true_label, r0.target_label, p);
   MarginAttackResult r =
-      local.solveFrom(p.nlp_start, std::max(0.0, limit - timer.seconds()));
+      local.solveFrom(p.nlp_start, std::max(0.0, limit - timer.seconds()), p.cancel);
   r.time_s = timer.seconds();
   return r;
 }
@@ -277,7 +278,7 @@ MarginAttackResult runNlp(const nn::Network& net, const spec::Box& box, const Ei
   if (!p.label_mpec && resolveLocal(p.local, net) == LocalSolver::kPwl)
     return runPwl(net, box, x0, r, p);
   Timer timer;
-  Deadline deadline(std::isfinite(p.time_limit) ? p.time_limit : kDefaultLocalTimeLimit);
+  Deadline deadline(std::isfinite(p.time_limit) ? p.time_limit : kDefaultLocalTimeLimit, p.cancel);
   formulate::EmbedOptions opt;
   opt.relu = formulate::ReluEncoding::kComplementarity;
   opt.input_chunk = p.input_chunk;
@@ -308,6 +309,7 @@ MarginAttackResult runNlp(const nn::Network& net, const spec::Box& box, const Ei
   solve::SolveParams sp;
   sp.threads = 1;
   sp.verbose = p.solver_log;
+  sp.cancel = p.cancel;
   sp.start = startVector(mm.m);
   // The continuation schedule: one parameter value per solve.
   const bool continuation = p.nlp_form == NlpForm::kScholtes ||
@@ -378,6 +380,7 @@ MarginAttackResult runBab(const nn::Network& net, const spec::Box& box, const Ei
     bp.mode = bab::BabMode::kDecide;
     bp.threshold = p.robust_tol;
   }
+  bp.cancel = p.cancel;
   if (race != nullptr) {
     bp.cancel = &race->cancel;
     bp.shared_upper = &race->upper;
@@ -471,6 +474,7 @@ MarginAttackResult runPortfolio(const nn::Network& net, const spec::Box& box,
   bool combined = false;
   while (!(done_mip && done_bab)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (p.cancel != nullptr && p.cancel->load()) race.cancel = true;  // the caller's stop
     if ((done_mip && rm.status == "optimal") || (done_bab && rb.status == "optimal")) {
       race.cancel = true;  // one finished: the other has nothing left to add
       continue;

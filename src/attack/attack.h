@@ -4,6 +4,7 @@
 // complementarity NLP (Ipopt). Every reported attack is replayed through the
 // forward pass in double before it is called an attack.
 #include <Eigen/Dense>
+#include <atomic>
 #include <limits>
 #include <string>
 #include <vector>
@@ -118,6 +119,10 @@ struct MarginAttackParams {
   // limit) first and give CBC its replayed point as the incumbent, so the
   // search prunes against a near-optimal margin from the first node.
   bool mip_warm_start = false;
+  // Stop as on the time limit once *cancel becomes true (Ctrl-C in Python):
+  // CBC, the Ipopt continuation, the native local walk, the BaB and the
+  // portfolio race look at it; the result is then a timeout or the best so far.
+  const std::atomic<bool>* cancel = nullptr;
   // kMip: an input point (clamped into the box) to start CBC from when its
   // margin is below the clean image's. kPortfolio fills it from the NLP.
   Eigen::VectorXd mip_start;

@@ -284,6 +284,7 @@ MinDistortionResult runMip(const nn::Network& net, const spec::Box& box,
   sp.time_limit = std::max(0.0, p.time_limit - timer.seconds());
   sp.threads = p.threads;
   sp.verbose = p.solver_log;
+  sp.cancel = p.cancel;
   // A MIP start: the given point if it reaches the gap, else the clean input
   // (CBC drops a start that violates a row, e.g. the gap).
   Eigen::VectorXd s = x0.cwiseMax(box.lo).cwiseMin(box.hi);
@@ -336,7 +337,7 @@ MinDistortionResult runNlp(const nn::Network& net, const spec::Box& box,
                            const Eigen::VectorXd& x0, MinDistortionResult r,
                            const MinDistortionParams& p) {
   Timer timer;
-  Deadline deadline(std::isfinite(p.time_limit) ? p.time_limit : kDefaultLocalTimeLimit);
+  Deadline deadline(std::isfinite(p.time_limit) ? p.time_limit : kDefaultLocalTimeLimit, p.cancel);
   formulate::EmbedOptions opt;
   opt.relu = formulate::ReluEncoding::kComplementarity;
   opt.compl_form = formulate::ComplForm::kRelaxed;
@@ -347,6 +348,7 @@ MinDistortionResult runNlp(const nn::Network& net, const spec::Box& box,
   solve::SolveParams sp;
   sp.threads = 1;
   sp.verbose = p.solver_log;
+  sp.cancel = p.cancel;
   sp.start = startFrom(dm, net, x0, s);
   std::vector<double> taus;
   for (double tau = p.tau_start; tau >= p.tau_end; tau *= p.tau_factor) taus.push_back(tau);
@@ -391,7 +393,7 @@ MinDistortionResult runPwl(const nn::Network& net, const spec::Box& box,
                            const Eigen::VectorXd& x0, MinDistortionResult r,
                            const MinDistortionParams& p) {
   Timer timer;
-  Deadline deadline(std::isfinite(p.time_limit) ? p.time_limit : kDefaultLocalTimeLimit);
+  Deadline deadline(std::isfinite(p.time_limit) ? p.time_limit : kDefaultLocalTimeLimit, p.cancel);
   formulate::EmbedOptions opt;
   opt.relu = formulate::ReluEncoding::kComplementarity;
   opt.compl_form = formulate::ComplForm::kNone;

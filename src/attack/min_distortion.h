@@ -11,6 +11,7 @@
 // with neuron bounds from bounds::tightestBounds. Every reported point is
 // replayed through Network::forward in double before it is called an attack.
 #include <Eigen/Dense>
+#include <atomic>
 #include <limits>
 #include <string>
 
@@ -83,6 +84,8 @@ struct MinDistortionParams {
   // model gets that row, and the neuron bounds are also computed over the box
   // intersected with the L1 ball (CrownParams::l1_center / l1_radius).
   double l1_budget = std::numeric_limits<double>::infinity();
+  // Stop as on the time limit once *cancel becomes true (Ctrl-C in Python).
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct MinDistortionResult {

@@ -167,7 +167,8 @@ bool warmStartIsNlp(const std::optional<std::string>& w, bool dflt) {
 
 }  // namespace
 
-MarginJobResult runMarginJob(const nn::Network& net_in, const MarginJob& job) {
+MarginJobResult runMarginJob(const nn::Network& net_in, const MarginJob& job,
+                             const std::atomic<bool>* cancel) {
   const Prepared pr = prepare(net_in, job);  // the CLI checks the image before eps
   if (!(job.eps >= 0) || !std::isfinite(job.eps))
     throw Error(fmt::format("--eps must be a finite number >= 0 (got {})", job.eps));
@@ -177,12 +178,16 @@ MarginJobResult runMarginJob(const nn::Network& net_in, const MarginJob& job) {
   out.predicted_clean = pr.predicted;
   out.label = pr.label;
   const std::vector<int> targets = parseTargets(job.target, out.logits_clean, out.label);
-  const attack::MarginAttackParams p = paramsFor(job);
+  attack::MarginAttackParams p = paramsFor(job);
+  p.cancel = cancel;
   const spec::Box box = spec::linfBall(job.image, job.eps, 0.0, 1.0);
 
   Timer total;
   std::vector<attack::MarginAttackResult> results;
-  for (int t : targets) results.push_back(attack::marginAttack(net, box, job.image, out.label, t, p));
+  for (int t : targets) {
+    if (cancel != nullptr && cancel->load() && !results.empty()) break;  // Ctrl-C: the caller raises
+    results.push_back(attack::marginAttack(net, box, job.image, out.label, t, p));
+  }
   out.result = combine(results);
   out.result.time_s = total.seconds();
 
@@ -206,7 +211,8 @@ MarginJobResult runMarginJob(const nn::Network& net_in, const MarginJob& job) {
   return out;
 }
 
-MinDistJobResult runMinDistJob(const nn::Network& net_in, const MinDistJob& job) {
+MinDistJobResult runMinDistJob(const nn::Network& net_in, const MinDistJob& job,
+                               const std::atomic<bool>* cancel) {
   const Prepared pr = prepare(net_in, job);
   const int n_out = static_cast<int>(pr.net.outputSize());
   if (job.target < 0 || job.target >= n_out || job.target == pr.label)
@@ -230,6 +236,7 @@ MinDistJobResult runMinDistJob(const nn::Network& net_in, const MinDistJob& job)
   }
   setLimits(job, p);
   p.nlp_warm_start = warmStartIsNlp(job.warm_start, true);
+  p.cancel = cancel;
 
   MinDistJobResult out;
   out.result = attack::minDistortionAttack(pr.net, job.image, pr.label, job.target, p);

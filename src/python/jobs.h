@@ -3,6 +3,7 @@
 // defaults (apps/main.cpp runAttack), without printing, returning the result
 // and the CLI's JSON object.
 #include <Eigen/Dense>
+#include <atomic>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -40,7 +41,9 @@ struct MarginJobResult {
 };
 
 // Throws Error with the CLI's messages on bad arguments.
-MarginJobResult runMarginJob(const nn::Network& net, const MarginJob& job);
+// cancel (optional): stop the solvers as on the time limit (Ctrl-C in Python).
+MarginJobResult runMarginJob(const nn::Network& net, const MarginJob& job,
+                             const std::atomic<bool>* cancel = nullptr);
 
 // `nnopt attack --objective min-distortion` (apps/main.cpp runMinDistortion).
 struct MinDistJob {
@@ -67,6 +70,7 @@ struct MinDistJobResult {
   nlohmann::json json;  // the CLI's --json content
 };
 
-MinDistJobResult runMinDistJob(const nn::Network& net, const MinDistJob& job);
+MinDistJobResult runMinDistJob(const nn::Network& net, const MinDistJob& job,
+                               const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace nnopt::pyjobs

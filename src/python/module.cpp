@@ -4,6 +4,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <atomic>
+
 #include "core/error.h"
 #include "io/images.h"
 #include "io/onnx.h"
@@ -11,6 +13,7 @@
 #include "nn/network.h"
 #include "python/jobs.h"
 #include "python/api.h"
+#include "python/interruptible.h"
 #include "python/model.h"
 #include "report/panel.h"
 #include "verify/verify.h"
@@ -149,10 +152,8 @@ PYBIND11_MODULE(_nnopt, m) {
   m.def("margin_attack",
         [](const nn::Network& net, pyjobs::MarginJob job) {
           pyjobs::MarginJobResult r;
-          {
-            py::gil_scoped_release nogil;
-            r = pyjobs::runMarginJob(net, job);
-          }
+          std::atomic<bool> cancel{false};
+          pyjobs::runInterruptible([&] { r = pyjobs::runMarginJob(net, job, &cancel); }, cancel);
           return marginDict(r);
         });
   py::class_<pyjobs::MarginJob>(m, "MarginJob")
@@ -176,10 +177,8 @@ PYBIND11_MODULE(_nnopt, m) {
 
   m.def("min_distortion_attack", [](const nn::Network& net, pyjobs::MinDistJob job) {
     pyjobs::MinDistJobResult r;
-    {
-      py::gil_scoped_release nogil;
-      r = pyjobs::runMinDistJob(net, job);
-    }
+    std::atomic<bool> cancel{false};
+    pyjobs::runInterruptible([&] { r = pyjobs::runMinDistJob(net, job, &cancel); }, cancel);
     return minDistDict(r);
   });
   py::class_<pyjobs::MinDistJob>(m, "MinDistJob")

@@ -1,4 +1,4 @@
-"""Ctrl-C (SIGINT) during Model.solve stops the solve within a second and raises KeyboardInterrupt."""
+"""Ctrl-C (SIGINT) during Model.solve or nnopt.attack stops the solve quickly and raises KeyboardInterrupt."""
 import signal
 import subprocess
 import sys
@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT
 
 
-@pytest.mark.parametrize("solver", ["cbc", "ipopt"])
+@pytest.mark.parametrize("solver", ["cbc", "ipopt", "attack-mip", "attack-min-l1"])
 def test_sigint_stops_a_long_solve(solver):
     child = subprocess.Popen([sys.executable, str(ROOT / "tests/python/interrupt_child.py"),
                               str(ROOT), solver], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
