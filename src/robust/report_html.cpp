@@ -37,19 +37,20 @@ std::string secs(double v) { return std::isfinite(v) ? fmt::format("{:.2f}", v) 
 
 // A plot area mapping data to SVG pixels.
 struct Frame {
-  double w = 720, h = 360, left = 60, right = 170, top = 20, bottom = 50;
+  double w = 780, h = 360, left = 60, right = 200, top = 20, bottom = 50;
   double x0 = 0, x1 = 1, y0 = 0, y1 = 1;
   double px(double x) const { return left + (x - x0) / (x1 - x0) * (w - left - right); }
   double py(double y) const { return h - bottom - (y - y0) / (y1 - y0) * (h - top - bottom); }
 };
 
 std::string legendEntry(const Frame& f, int row, const std::string& colour,
-                        const std::string& text, bool dashed = false, bool box = false) {
+                        const std::string& text, bool dashed = false, bool box = false,
+                        double opacity = 0.35) {
   const double x = f.w - f.right + 15, y = f.top + 10 + 22 * row;
   std::string s;
   if (box)
-    s = fmt::format(R"(<rect x="{:.1f}" y="{:.1f}" width="22" height="12" fill="{}" opacity="0.35"/>)",
-                    x, y - 6, colour);
+    s = fmt::format(R"(<rect x="{:.1f}" y="{:.1f}" width="22" height="12" fill="{}" opacity="{}"/>)",
+                    x, y - 6, colour, opacity);
   else
     s = fmt::format(R"(<line x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}" stroke="{}" stroke-width="2.5"{}/>)",
                     x, y, x + 22, y, colour, dashed ? R"( stroke-dasharray="6 4")" : "");
@@ -58,15 +59,15 @@ std::string legendEntry(const Frame& f, int row, const std::string& colour,
 }
 
 std::string polyline(const Frame& f, const std::vector<double>& xs, const std::vector<double>& ys,
-                     const std::string& colour, bool dashed) {
+                     const std::string& colour, bool dashed, double width = 2.5) {
   std::string pts, dots;
   for (size_t i = 0; i < xs.size(); ++i) {
     pts += fmt::format("{:.1f},{:.1f} ", f.px(xs[i]), f.py(ys[i]));
-    dots += fmt::format(R"(<circle cx="{:.1f}" cy="{:.1f}" r="3.5" fill="{}"/>)", f.px(xs[i]),
-                        f.py(ys[i]), colour);
+    dots += fmt::format(R"(<circle cx="{:.1f}" cy="{:.1f}" r="{:.1f}" fill="{}"/>)", f.px(xs[i]),
+                        f.py(ys[i]), width + 1.0, colour);
   }
-  return fmt::format(R"(<polyline points="{}" fill="none" stroke="{}" stroke-width="2.5"{}/>)", pts,
-                     colour, dashed ? R"( stroke-dasharray="6 4")" : "") +
+  return fmt::format(R"(<polyline points="{}" fill="none" stroke="{}" stroke-width="{}"{}/>)", pts,
+                     colour, width, dashed ? R"( stroke-dasharray="6 4")" : "") +
          (dashed ? "" : dots);
 }
 
@@ -111,7 +112,15 @@ std::string accuracyChart(const std::vector<EpsSummary>& s) {
   if (xs.empty()) return svg + R"(<text x="20" y="40">no results yet</text></svg>)";
   f.x0 = 0;
   f.x1 = xs.back() > 0 ? xs.back() * 1.05 : 1.0;
-  svg += axes(f, xs, "eps (L-inf, pixel scale)", {0, 0.25, 0.5, 0.75, 1.0}, "robust accuracy",
+  // The y axis starts at the 10% step below the lowest curve (whole scale
+  // when that is under 50%), so a narrow band stays readable.
+  const double low = *std::min_element(lo.begin(), lo.end());
+  f.y0 = low >= 0.5 ? std::floor(low * 10 - 1e-9) / 10 - 0.1 : 0.0;
+  f.y0 = std::max(0.0, f.y0);
+  std::vector<double> yticks;
+  const double step = f.y0 > 0 ? 0.1 : 0.25;
+  for (double y = f.y0; y <= 1.0 + 1e-9; y += step) yticks.push_back(y);
+  svg += axes(f, xs, "eps (L-inf, pixel scale)", yticks, "robust accuracy",
               [](double x) { return esc(epsKey(x)); },
               [](double y) { return fmt::format("{:.0f}%", 100 * y); });
   std::string band;
@@ -120,8 +129,8 @@ std::string accuracyChart(const std::vector<EpsSummary>& s) {
   svg += fmt::format(R"(<polygon id="unknown-band" points="{}" fill="{}" opacity="0.35"/>)", band,
                      kUnknown);
   svg += polyline(f, xs, clean, kMisclassified, true);
-  svg += polyline(f, xs, hi, kAttacked, false);
-  svg += polyline(f, xs, lo, kCertified, false);
+  svg += polyline(f, xs, hi, kAttacked, false, 5.0);  // wider: visible where lower == upper
+  svg += polyline(f, xs, lo, kCertified, false, 2.5);
   svg += legendEntry(f, 0, kAttacked, "upper: 1 - attacked");
   svg += legendEntry(f, 1, kCertified, "lower: certified");
   svg += legendEntry(f, 2, kUnknown, "undecided (unknown)", false, true);
@@ -184,7 +193,8 @@ std::string marginHistogram(const std::vector<RobustRecord>& records, double eps
   }
   int row = 0;
   for (const auto& [kind, colour] : kinds)
-    svg += legendEntry(f, row++, colour, fmt::format("{} at eps {}", kind, epsKey(eps_max)), false, true);
+    svg += legendEntry(f, row++, colour, fmt::format("{} at eps {}", kind, epsKey(eps_max)), false,
+                       true, 1.0);
   return svg + "</svg>";
 }
 
