@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "attack/pgd.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "solve/lpcc_local.h"
@@ -20,6 +21,34 @@ std::vector<double> startVector(const model::MathModel& m) {
   std::vector<double> s(m.numVars());
   for (int j = 0; j < m.numVars(); ++j) s[j] = m.vars()[j].start;
   return s;
+}
+
+// The walk's first basis at the start s (dual simplex from there): inputs at
+// the bound the gradient of the conjunction's largest constraint prefers,
+// every neuron variable and t basic, that constraint's row at its bound and
+// the other unsafe rows' slacks basic (LpccLocalSolver::solve ignores it
+// when it is not a basis).
+std::vector<signed char> falsifyCrash(const DisjunctModel& dm, const nn::Network& net,
+                                      const std::vector<spec::OutputConstraint>& conj,
+                                      const Eigen::VectorXd& s) {
+  const int nv = dm.m.numVars(), nr = dm.m.numRows();
+  std::vector<signed char> crash(nv + nr, -1);
+  std::fill(crash.begin(), crash.begin() + nv, 0);
+  for (int j = 0; j < nv; ++j)
+    if (dm.m.vars()[j].lb == dm.m.vars()[j].ub) crash[j] = -1;
+  if (conj.empty()) return crash;
+  const Eigen::VectorXd y = net.forward(s);
+  size_t top = 0;
+  for (size_t k = 1; k < conj.size(); ++k)
+    if (conj[k].eval(y) > conj[top].eval(y)) top = k;
+  Eigen::VectorXd c = Eigen::VectorXd::Zero(net.outputSize());
+  for (const auto& [j, a] : conj[top].coefs) c[j] += a;
+  const Eigen::VectorXd g = attack::outputGradient(net, s, c);
+  for (size_t i = 0; i < dm.e.input_vars.size(); ++i)
+    crash[dm.e.input_vars[i]] = g[static_cast<Eigen::Index>(i)] < 0.0 ? 1 : -1;
+  const int first = nr - static_cast<int>(conj.size());  // the unsafe rows come last
+  for (size_t k = 0; k < conj.size(); ++k) crash[nv + first + static_cast<int>(k)] = k == top ? 1 : 0;
+  return crash;
 }
 
 }  // namespace
@@ -166,13 +195,16 @@ NlpFalsifyResult nlpFalsify(const nn::Network& net, const spec::Box& box,
       r.method = "nlp:pwl";
       opt.compl_form = formulate::ComplForm::kNone;
       DisjunctModel dm = buildDisjunctModel(net, bt, conj, opt);
-      setDisjunctStart(dm, net, conj, x0.cwiseMax(box.lo).cwiseMin(box.hi));
+      const Eigen::VectorXd s = x0.cwiseMax(box.lo).cwiseMin(box.hi);
+      setDisjunctStart(dm, net, conj, s);
       std::vector<solve::ComplementarityPair> pairs;
       for (const auto& pr : dm.e.compl_pairs) pairs.push_back({pr.y, pr.s});
       solve::LpccLocalSolver lpcc(dm.m, std::move(pairs));
       solve::LpccParams lp;
       lp.time_limit = deadline.remaining();
-      const auto res = lpcc.solve(startVector(dm.m), lp);
+      lp.explore = p.explore;
+      const std::vector<signed char> crash = falsifyCrash(dm, net, conj, s);
+      const auto res = lpcc.solve(startVector(dm.m), lp, &crash);
       r.solves = res.lp_solves;
       r.iterations = res.pivots;
       r.status = std::string(solve::statusName(res.status)) + " (" + res.message + ")";

@@ -83,6 +83,7 @@ struct NlpFalsifyParams {
   double time_limit = std::numeric_limits<double>::infinity();  // +inf: 300 s
   // kAuto: the native walk on ReLU/LeakyReLU/MaxPool networks, Ipopt otherwise.
   attack::LocalSolver local = attack::LocalSolver::kAuto;
+  int explore = 16;  // the walk's exploration LPs (solve::LpccParams::explore)
   double tau_start = 1.0, tau_factor = 0.01, tau_end = 1e-8;
 };
 
