@@ -144,8 +144,8 @@ int runRobustnessCommand(const RobustnessCli& o) {
       return;
     }
     std::cerr << fmt::format(
-        "[{}/{}] image {} | certified {} attacked {} unknown {} misclassified {} (inferred {}) "
-        "| elapsed {}, ETA {}\n",
+        "[{}/{}] image {} | (image, eps) rows: {} certified, {} attacked, {} unknown, {} "
+        "misclassified ({} inferred) | elapsed {}, ETA {}\n",
         pr.images_done, pr.images_todo, pr.index, pr.certified, pr.attacked, pr.unknown,
         pr.misclassified, pr.inferred, duration(pr.elapsed_s), duration(pr.eta_s));
   };

@@ -577,6 +577,8 @@ from .modeling import (  # noqa: E402  (uses the classes above)
     linf,
     stack,
 )
+from .robustness import EpsSummary, RobustnessResult, robustness  # noqa: E402
+__all__ += ["robustness", "RobustnessResult", "EpsSummary"]
 from .batch import (  # noqa: E402
     BatchResult,
     BatchRow,

@@ -13,6 +13,7 @@
 #include "nn/network.h"
 #include "python/jobs.h"
 #include "python/api.h"
+#include "python/robust_bind.h"
 #include "python/interruptible.h"
 #include "python/model.h"
 #include "report/panel.h"
@@ -222,6 +223,7 @@ PYBIND11_MODULE(_nnopt, m) {
 
   pymodel::bind(m);
   pyapi::bind(m);
+  pyrobust::bind(m);
 
   m.def("write_panel",
         [](const std::string& path, const Eigen::VectorXd& original,
