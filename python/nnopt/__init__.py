@@ -557,7 +557,8 @@ class VerifyResult:
 
 
 def verify(net: Network, vnnlib: str, timeout: float = 60.0) -> VerifyResult:
-    """Decide a VNN-LIB property, as ``nnopt verify`` (sat only after a replay)."""
+    """Decide a VNN-LIB property, as ``nnopt verify`` (sat only after a replay).
+    Ctrl-C stops every stage within about a second and raises ``KeyboardInterrupt``."""
     with _Translate():
         d = _nnopt.verify(net._core, _os.fspath(vnnlib), float(timeout))
     return VerifyResult(**d)

@@ -147,7 +147,8 @@ def bounds(net: Any, image: Any = None, *, eps: Optional[float] = None,
     :class:`Image` or pixels) clipped to [0, 1], or the input box(es) of a
     VNN-LIB property. Returns every layer's bounds (numpy) per method and
     box, with the command's ReLU phase counts and mean widths
-    (``to_json()`` = its ``--json``).
+    (``to_json()`` = its ``--json``). Ctrl-C stops the LP tightening within
+    about a second and raises ``KeyboardInterrupt``.
     """
     Image, InputError, Network, _Translate = _base()
     if not isinstance(net, Network):
@@ -236,7 +237,10 @@ def sweep(models: Union[str, Sequence[str]], dataset: str, *, eps: float, method
           progress: Optional[Callable[[dict], None]] = None) -> SweepResult:
     """The MIP-vs-NLP study on one image, as ``nnopt sweep`` (same files in ``out``:
     results.jsonl, table.md/csv, summary.json, times.svg/png; ``resume`` skips
-    finished pairs). ``progress(dict)`` is called after every run."""
+    finished pairs). ``progress(dict)`` is called after every run. Ctrl-C stops
+    the run in flight within about a second and raises ``KeyboardInterrupt``:
+    that run is not recorded, results.jsonl keeps the whole records of the
+    finished ones, so ``resume=True`` goes on from there."""
     _, InputError, _, _Translate = _base()
     p = _nnopt.SweepParams()
     p.models = [os.fspath(models)] if isinstance(models, (str, os.PathLike)) else [os.fspath(m) for m in models]
@@ -309,7 +313,9 @@ def verify_batch(*, out: str, instances: Optional[str] = None, reference: Option
     (network,property,result,time_s); ``resume`` skips instances already
     there; a bad instance gives an ``error`` row, not an exception; ``ce_dir``
     receives the counterexample files of sat answers. Only one writer per
-    results file at a time."""
+    results file at a time. Ctrl-C stops the instance in flight within about a
+    second and raises ``KeyboardInterrupt``; that instance gets no row, so
+    ``resume=True`` runs it again."""
     import fcntl
 
     _, InputError, Network, _Translate = _base()

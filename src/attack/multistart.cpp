@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <boost/random/sobol.hpp>
 #include <boost/random/uniform_01.hpp>
 #include <cmath>
@@ -105,7 +106,7 @@ MultiStartResult multiStartAttack(const nn::Network& net, const spec::Box& box,
   require(p.starts >= 1, "--starts must be >= 1");
   require(!(p.time_budget <= 0), "the multi-start time budget must be > 0");
   Timer timer;
-  Deadline deadline(p.nlp.time_limit);
+  Deadline deadline(p.nlp.time_limit, p.nlp.cancel);
   Deadline budget(p.time_budget);
   MultiStartResult res;
   res.margins.assign(p.starts, std::numeric_limits<double>::quiet_NaN());
@@ -165,6 +166,20 @@ MultiStartResult multiStartAttack(const nn::Network& net, const spec::Box& box,
       stop = true;
     }
   };
+  // The caller's cancel (Ctrl-C in Python) reaches the native walks through
+  // `stop`: a watcher copies it over every 20 ms while the starts run.
+  std::atomic<bool> workers_done{false};
+  std::thread watcher;
+  if (p.nlp.cancel != nullptr)
+    watcher = std::thread([&] {
+      while (!workers_done.load()) {
+        if (p.nlp.cancel->load()) {
+          stop = true;
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
   if (threads == 1) {
     worker();
   } else {
@@ -172,6 +187,8 @@ MultiStartResult multiStartAttack(const nn::Network& net, const spec::Box& box,
     for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
     for (auto& th : pool) th.join();
   }
+  workers_done = true;
+  if (watcher.joinable()) watcher.join();
   if (failure) std::rethrow_exception(failure);
   if (!have_best) {
     res.best.true_label = true_label;

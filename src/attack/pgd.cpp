@@ -130,7 +130,7 @@ PgdResult pgdMinimize(const nn::Network& net, const spec::Box& box, const spec::
   require(p.restarts >= 1 && p.steps >= 0, "pgd: restarts must be >= 1 and steps >= 0");
   checkSpec(net, spec);
   Timer timer;
-  Deadline deadline(p.time_limit);
+  Deadline deadline(p.time_limit, p.cancel);
   const int64_t n_out = net.outputSize();
   const Eigen::VectorXd width = box.hi - box.lo;
   const bool sign = p.step == PgdStep::kSign || (p.step == PgdStep::kAuto && box.size() > 16);

@@ -21,6 +21,7 @@
 // dimensions).
 #include <Eigen/Dense>
 #include <cstdint>
+#include <atomic>
 #include <limits>
 #include <vector>
 
@@ -63,6 +64,8 @@ struct PgdParams {
   // Start points, used first (clamped into the box). When empty, start 0 is
   // the box centre.
   std::vector<Eigen::VectorXd> starts;
+  // Stop as on the time limit once *cancel becomes true (optional).
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct PgdResult {

@@ -404,7 +404,8 @@ BoundTable tightestBounds(const nn::Network& net, const spec::Box& box, BoundsLe
 
 std::vector<MethodTable> boundsForMethods(const nn::Network& net, const spec::Box& box,
                                           const std::vector<std::string>& methods,
-                                          double lp_time_limit_s) {
+                                          double lp_time_limit_s,
+                                          const std::atomic<bool>* cancel) {
   std::vector<MethodTable> out;
   std::optional<BoundTable> crown;
   double crown_s = 0;
@@ -431,6 +432,7 @@ std::vector<MethodTable> boundsForMethods(const nn::Network& net, const spec::Bo
         BoundTable start = getCrown();
         LpTightenParams p;
         p.time_limit_s = lp_time_limit_s;
+        p.cancel = cancel;
         LpTightenStats st;
         Timer t;
         BoundTable bt = lpTightenBounds(net, box, start, p, &st);

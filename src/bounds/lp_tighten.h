@@ -71,7 +71,8 @@ BoundTable tightestBounds(const nn::Network& net, const spec::Box& box, BoundsLe
 // The tables `nnopt bounds` (and nnopt.bounds in Python) report, in the
 // order of `methods` (interval, crown, lp): the CROWN table is computed once,
 // lp tightens it and its time includes CROWN's. Throws Error on an unknown
-// method name.
+// method name. cancel (optional): once true, the LP tightening stops with the
+// sound bounds so far (as on its time limit).
 struct MethodTable {
   BoundTable table;
   double time_s = 0;
@@ -79,6 +80,7 @@ struct MethodTable {
 };
 std::vector<MethodTable> boundsForMethods(const nn::Network& net, const spec::Box& box,
                                           const std::vector<std::string>& methods,
-                                          double lp_time_limit_s);
+                                          double lp_time_limit_s,
+                                          const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace nnopt::bounds

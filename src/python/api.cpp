@@ -4,6 +4,7 @@
 #include <pybind11/functional.h>
 #include <pybind11/stl.h>
 
+#include <atomic>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "core/append.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "python/interruptible.h"
 #include "report/sweep.h"
 #include "spec/property.h"
 #include "verify/vnncomp.h"
@@ -46,10 +48,9 @@ py::list boundTables(const nn::Network& net, const Eigen::VectorXd& lo, const Ei
               std::to_string(net.inputSize()) + " inputs");
   const spec::Box box{lo, hi};
   std::vector<bounds::MethodTable> outs;
-  {
-    py::gil_scoped_release nogil;
-    outs = bounds::boundsForMethods(net, box, methods, lp_time_limit);
-  }
+  std::atomic<bool> cancel{false};
+  pyjobs::runInterruptible(
+      [&] { outs = bounds::boundsForMethods(net, box, methods, lp_time_limit, &cancel); }, cancel);
   py::list res;
   for (const auto& o : outs) {
     py::dict d = tableDict(o.table, o.time_s);
@@ -86,10 +87,11 @@ py::dict sweep(report::SweepParams p, const std::function<void(py::dict)>& progr
       progress(d);
     };
   report::SweepOutcome out;
-  {
-    py::gil_scoped_release nogil;
-    out = report::runSweep(p, fn);
-  }
+  // The sweep runs on a worker thread (progress takes the GIL there); Ctrl-C
+  // cancels the run in flight, which is then not recorded (SweepParams::cancel).
+  std::atomic<bool> cancel{false};
+  p.cancel = &cancel;
+  pyjobs::runInterruptible([&] { out = report::runSweep(p, fn); }, cancel);
   py::dict d;
   py::list recs;
   for (const auto& row : out.table.rows)  // networks by size, then the methods' column order

@@ -203,13 +203,18 @@ PYBIND11_MODULE(_nnopt, m) {
   m.def("verify", [](const nn::Network& net, const std::string& vnnlib, double timeout) {
     if (!(timeout > 0)) throw Error("--timeout must be > 0");
     verify::VerifyResult r;
-    {
-      py::gil_scoped_release nogil;
-      const spec::Property prop = io::loadVnnlib(vnnlib, net.inputSize(), net.outputSize());
-      verify::VerifyParams p;
-      p.timeout_s = timeout;
-      r = verify::verifyProperty(net, prop, p);
-    }
+    std::atomic<bool> cancel{false};
+    // Ctrl-C: every stage stops within about a second and KeyboardInterrupt
+    // is raised (the cancelled result is dropped).
+    pyjobs::runInterruptible(
+        [&] {
+          const spec::Property prop = io::loadVnnlib(vnnlib, net.inputSize(), net.outputSize());
+          verify::VerifyParams p;
+          p.timeout_s = timeout;
+          p.cancel = &cancel;
+          r = verify::verifyProperty(net, prop, p);
+        },
+        cancel);
     py::dict d;
     d["answer"] = verify::answerName(r.answer);
     d["x"] = r.x;

@@ -975,7 +975,9 @@ SweepOutcome runSweepWith(const SweepParams& p, const SweepHooks& hooks,
   SweepParams pj = p;  // what a run sees
   if (pj.threads == 0) pj.threads = hooks.runner.default_threads;
   const std::string ds_name = fs::path(p.dataset).filename().string();
-  auto work = [&](long i) {
+  auto cancelled = [&] { return p.cancel != nullptr && p.cancel->load(); };
+  auto work = [&](long i) -> std::string {
+    if (cancelled()) return {};
     const NetJob& n = *jobs[static_cast<size_t>(i)].net;
     const MethodSpec& m = *jobs[static_cast<size_t>(i)].method;
     const int starts = m.kind == SweepMethodKind::kMip
@@ -1017,6 +1019,8 @@ SweepOutcome runSweepWith(const SweepParams& p, const SweepHooks& hooks,
   double all_time = 0;
   std::set<long> finished;
   auto record = [&](long i, const std::string& line) {
+    // A run cut short by the cancel is not a finished run: never recorded.
+    if (cancelled() || line.empty()) return;
     SweepRecord r = recordFromJson(nlohmann::json::parse(line));
     r.timestamp = nowIsoUtc();
     appendResult(results, r);
@@ -1041,7 +1045,7 @@ SweepOutcome runSweepWith(const SweepParams& p, const SweepHooks& hooks,
     prog.record = nullptr;
   };
   runJobs(hooks.runner, todo, work, record);
-  if (!writer) return outcome;
+  if (!writer || cancelled()) return outcome;
 
   // ---- table, summary, plot (also when everything was done already)
   LoadedResults all = loadResults(results);

@@ -8,6 +8,7 @@
 // synthetic records; runSweep() wires in the ONNX loader and the attack engine
 // (sweep_run.cpp), runSweepWith() takes them as hooks.
 #include <Eigen/Dense>
+#include <atomic>
 #include <functional>
 #include <limits>
 #include <map>
@@ -183,6 +184,11 @@ struct SweepParams {
   std::optional<double> mean, stdv;
   std::optional<int> label;
   std::string target = "runner-up";  // or a class index
+  // Optional (Ctrl-C in Python): once true the run in flight stops as on its
+  // time limit and is not recorded, no further run starts, and runSweep
+  // returns without writing the tables; results.jsonl keeps only whole
+  // records of finished runs, so --resume goes on from there.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct SweepHooks {

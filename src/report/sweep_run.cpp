@@ -32,6 +32,7 @@ SweepRecord runMethod(const nn::Network& net, const spec::Box& box, const Eigen:
                       const SweepParams& p) {
   attack::MarginAttackParams ap;
   ap.time_limit = p.time_limit;
+  ap.cancel = p.cancel;
   ap.threads = 1;
   attack::MultiStartParams msp;
   if (m.nlpType()) {

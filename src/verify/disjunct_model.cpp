@@ -143,6 +143,7 @@ MipResult solveDisjunctMip(const nn::Network& net, const spec::Box& box,
   r.binaries = dm.m.numIntegers();
   solve::SolveParams sp;
   sp.time_limit = p.time_limit;
+  sp.cancel = p.cancel;
   sp.threads = p.threads;
   sp.stop_below = 0.0;
   sp.verbose = p.solver_log;
@@ -184,7 +185,8 @@ NlpFalsifyResult nlpFalsify(const nn::Network& net, const spec::Box& box,
                             const std::vector<spec::OutputConstraint>& conj,
                             const Eigen::VectorXd& x0, const NlpFalsifyParams& p) {
   Timer timer;
-  Deadline deadline(std::isfinite(p.time_limit) ? p.time_limit : attack::kDefaultLocalTimeLimit);
+  Deadline deadline(std::isfinite(p.time_limit) ? p.time_limit : attack::kDefaultLocalTimeLimit,
+                    p.cancel);
   NlpFalsifyResult r;
   try {
     formulate::EmbedOptions opt;
@@ -203,6 +205,7 @@ NlpFalsifyResult nlpFalsify(const nn::Network& net, const spec::Box& box,
       solve::LpccParams lp;
       lp.time_limit = deadline.remaining();
       lp.explore = p.explore;
+      lp.cancel = p.cancel;
       const std::vector<signed char> crash = falsifyCrash(dm, net, conj, s);
       const auto res = lpcc.solve(startVector(dm.m), lp, &crash);
       r.solves = res.lp_solves;
@@ -223,6 +226,7 @@ NlpFalsifyResult nlpFalsify(const nn::Network& net, const spec::Box& box,
     setDisjunctStart(dm, net, conj, s);
     solve::SolveParams sp;
     sp.threads = 1;
+    sp.cancel = p.cancel;
     sp.start = startVector(dm.m);
     std::vector<double> last;
     solve::Solution sol;

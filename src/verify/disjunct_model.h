@@ -11,6 +11,7 @@
 //    its region and every single-flip neighbour), else the complementarity
 //    NLP (Ipopt) with Scholtes continuation (y*s <= tau, tau 1 -> 1e-8).
 #include <Eigen/Dense>
+#include <atomic>
 #include <limits>
 #include <string>
 #include <vector>
@@ -58,6 +59,7 @@ const char* mipOutcomeName(MipOutcome o);
 
 struct MipParams {
   double time_limit = std::numeric_limits<double>::infinity();
+  const std::atomic<bool>* cancel = nullptr;  // optional: once true, CBC stops (bound so far)
   int threads = 1;
   double unsat_tol = 1e-6;
   Eigen::VectorXd start;    // optional MIP start input point
@@ -81,6 +83,7 @@ MipResult solveDisjunctMip(const nn::Network& net, const spec::Box& box,
 
 struct NlpFalsifyParams {
   double time_limit = std::numeric_limits<double>::infinity();  // +inf: 300 s
+  const std::atomic<bool>* cancel = nullptr;  // optional: once true, stop as on the time limit
   // kAuto: the native walk on ReLU/LeakyReLU/MaxPool networks, Ipopt otherwise.
   attack::LocalSolver local = attack::LocalSolver::kAuto;
   int explore = 16;  // the walk's exploration LPs (solve::LpccParams::explore)

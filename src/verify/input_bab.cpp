@@ -87,7 +87,7 @@ class InputBab {
         root_(box),
         spec_(spec),
         p_(p),
-        deadline_(p.time_limit),
+        deadline_(p.time_limit, p.cancel),
         queue_(NodeLess{p.order}) {
     for (const auto& conj : spec.disjuncts) {
       std::vector<VectorXd> cs;

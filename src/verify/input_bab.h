@@ -17,6 +17,7 @@
 // (NodeOrder::kBestFirst, the default: the most violated region first, which
 // finds counterexamples sooner) or deepest first.
 #include <Eigen/Dense>
+#include <atomic>
 #include <limits>
 #include <string>
 
@@ -38,6 +39,7 @@ enum class NodeOrder {
 
 struct InputBabParams {
   double time_limit = std::numeric_limits<double>::infinity();  // seconds
+  const std::atomic<bool>* cancel = nullptr;  // optional: once true, stop as on the time limit
   int threads = 1;
   bounds::CrownParams crown;  // per node
   int pgd_steps = 5;          // PGD steps from each unpruned node's centre (0 = centre only)

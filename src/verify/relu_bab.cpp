@@ -48,7 +48,7 @@ class ReluBab {
  public:
   ReluBab(const nn::Network& net, const spec::Box& box, const bounds::BoundTable& bt,
           const std::vector<spec::OutputConstraint>& conj, const ReluBabParams& p)
-      : net_(net), box_(box), conj_(conj), p_(p), deadline_(p.time_limit) {
+      : net_(net), box_(box), conj_(conj), p_(p), deadline_(p.time_limit, p.cancel) {
     formulate::EmbedOptions opt;
     opt.relu = formulate::ReluEncoding::kBigM;
     dm_ = buildDisjunctModel(net, bt, conj, opt);
@@ -352,7 +352,12 @@ class ReluBab {
       // Dive: keep the first child, queue the second.
       for (;;) {
         std::vector<Node> kids = process(s, node);
-        if (kids.empty() || stop_ || deadline_.expired()) break;
+        if (kids.empty() || stop_) break;
+        if (deadline_.expired()) {  // the kids are dropped: the search is not finished
+          timed_out_ = true;
+          stop_ = true;
+          break;
+        }
         {
           std::lock_guard<std::mutex> lk(mu_);
           queue_.push(std::move(kids[1]));

@@ -19,6 +19,7 @@
 // whose LP has no relaxation gap left is exact on its linear region: its
 // bound decides it, else it is an unresolved leaf.
 #include <Eigen/Dense>
+#include <atomic>
 #include <limits>
 #include <vector>
 
@@ -36,6 +37,7 @@ enum class ReluBranching {
 
 struct ReluBabParams {
   double time_limit = std::numeric_limits<double>::infinity();
+  const std::atomic<bool>* cancel = nullptr;  // optional: once true, stop as on the time limit
   int threads = 1;
   double prune_tol = 1e-6;  // a node is refuted when its LP bound > this
   long max_nodes = 10'000'000;

@@ -101,7 +101,7 @@ void checkProperty(const nn::Network& net, const std::vector<spec::PropertyCase>
 class Verifier {
  public:
   Verifier(const nn::Network& net, const spec::Property& prop, const VerifyParams& p)
-      : net_(net), prop_(prop), p_(p), deadline_(p.timeout_s), cases_(propertyCases(prop)) {
+      : net_(net), prop_(prop), p_(p), deadline_(p.timeout_s, p.cancel), cases_(propertyCases(prop)) {
     checkProperty(net, cases_);
     threads_ = p.threads > 0 ? p.threads
                              : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
@@ -194,13 +194,14 @@ class Verifier {
   // ---- stage 1: PGD on each case's whole disjunction.
   bool stagePgd() {
     const double budget = std::min(p_.pgd_time_frac * p_.timeout_s, p_.pgd_time_max_s);
-    Deadline stage(budget);
+    Deadline stage(budget, p_.cancel);
     for (size_t c = 0; c < cases_.size(); ++c) {
       if (deadline_.expired()) return false;
       attack::PgdParams pp;
       pp.restarts = p_.pgd_restarts;
       pp.steps = p_.pgd_steps;
       pp.seed = p_.seed + c;
+      pp.cancel = p_.cancel;
       pp.time_limit = std::min(stage.remaining() / static_cast<double>(cases_.size() - c),
                                deadline_.remaining());
       auto pr = attack::pgdMinimize(net_, cases_[c].input, cases_[c].unsafe, pp);
@@ -222,7 +223,7 @@ class Verifier {
   bool stageNlp() {
     if (!p_.nlp || p_.nlp_disjuncts <= 0) return false;
     const double budget = std::min(p_.nlp_time_frac * p_.timeout_s, p_.nlp_time_max_s);
-    Deadline stage(budget);
+    Deadline stage(budget, p_.cancel);
     struct Job {
       size_t c;
       int d;
@@ -245,6 +246,7 @@ class Verifier {
       const auto& job = jobs[i];
       const Conj& conj = cases_[job.c].unsafe.disjuncts[job.d];
       NlpFalsifyParams np;
+      np.cancel = p_.cancel;
       np.time_limit =
           std::min(stage.remaining() / static_cast<double>(jobs.size() - i), deadline_.remaining());
       auto nr = nlpFalsify(net_, cases_[job.c].input, table(job.c), conj, best_x_[job.c], np);
@@ -258,6 +260,7 @@ class Verifier {
       pp.step_final = 1e-4;
       pp.starts = {nr.x};
       pp.time_limit = std::min(1.0, deadline_.remaining());
+      pp.cancel = p_.cancel;
       spec::OutputSpec one;
       one.disjuncts = {conj};
       auto pr = attack::pgdMinimize(net_, cases_[job.c].input, one, pp);
@@ -282,6 +285,7 @@ class Verifier {
   bool proveByInputBab(size_t c) {
     InputBabParams bp;
     bp.time_limit = deadline_.remaining();
+    bp.cancel = p_.cancel;
     bp.threads = threads_;
     bp.pgd_steps = p_.bab_pgd_steps;
     bp.max_nodes = p_.bab_max_nodes;
@@ -368,6 +372,7 @@ class Verifier {
       Timer t;
       bounds::LpTightenParams lp;
       lp.time_limit_s = lp_budget;
+      lp.cancel = p_.cancel;
       tables_[c] = bounds::lpTightenBounds(net_, cases_[c].input, table(c), lp);
       r_.lp_s += t.seconds();
       openDisjuncts(c, tables_[c], "lp+crown");
@@ -406,6 +411,7 @@ class Verifier {
     pp.step_init = 1e-3;
     pp.step_final = 1e-6;
     pp.starts = {x};
+    pp.cancel = p_.cancel;
     spec::OutputSpec one;
     one.disjuncts = {cases_[c].unsafe.disjuncts[d]};
     auto pr = attack::pgdMinimize(net_, cases_[c].input, one, pp);
@@ -417,6 +423,7 @@ class Verifier {
   bool mip(size_t c, int d, const bounds::BoundTable& bt) {
     MipParams mp;
     mp.time_limit = deadline_.remaining();
+    mp.cancel = p_.cancel;
     mp.threads = p_.mip_threads;
     mp.unsat_tol = p_.mip_unsat_tol;
     mp.start = best_x_[c];
@@ -443,6 +450,7 @@ class Verifier {
   bool reluBab(size_t c, int d, const bounds::BoundTable& bt) {
     ReluBabParams rp;
     rp.time_limit = deadline_.remaining();
+    rp.cancel = p_.cancel;
     rp.threads = threads_;
     rp.prune_tol = p_.mip_unsat_tol;
     rp.branching = p_.relu_branching;
@@ -479,6 +487,14 @@ class Verifier {
       r_.decided_by = by;
       r_.reason = "every unsafe disjunct refuted (" + std::to_string(refuted) + " of " +
                   std::to_string(r_.disjuncts) + ")";
+      return;
+    }
+    if (p_.cancel != nullptr && p_.cancel->load()) {
+      // A cancelled search is not a finished one: whatever the stages
+      // reported after the flag was set, nothing open was decided.
+      r_.answer = VerifyAnswer::kUnknown;
+      r_.reason = "cancelled with " + std::to_string(refuted) + " of " +
+                  std::to_string(r_.disjuncts) + " disjuncts refuted";
       return;
     }
     const bool expired = timed_out_ || deadline_.expired();

@@ -23,6 +23,7 @@
 // B&B exhausted or MIP with proven bound > mip_unsat_tol). Otherwise `timeout` (deadline reached)
 // or `unknown` (methods finished without deciding).
 #include <Eigen/Dense>
+#include <atomic>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -83,6 +84,10 @@ struct VerifyParams {
   double lp_tighten_frac = 0.15;  // of timeout_s, at most lp_tighten_max_s
   double lp_tighten_max_s = 20.0;
   bool solver_log = false;  // solver logs to stdout (CLI debugging only)
+  // Optional: once *cancel is true every stage stops as on the deadline
+  // (within about a second) and the answer is `unknown` with reason
+  // "cancelled ..." unless sat/unsat was established before (Ctrl-C in Python).
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct VerifyResult {

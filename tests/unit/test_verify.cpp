@@ -1,15 +1,20 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bounds/crown.h"
 #include "core/error.h"
+#include "io/images.h"
+#include "io/onnx.h"
 #include "io/vnnlib.h"
 #include "nn/network.h"
 #include "spec/property.h"
@@ -347,6 +352,74 @@ TEST(Verify, TimeoutIsReported) {
               r.answer == VerifyAnswer::kUnsat);
   if (r.answer == VerifyAnswer::kSat) expectValidSat(net, prop, r);
 }
+
+// A property that takes verify minutes (the committed 5x60 MLP, digit 7 of
+// mnist_test_0 in an L-inf box of 0.03, any other class as the unsafe output:
+// at 40 s it still times out with 7 of 9 disjuncts refuted). Cancelled from
+// another thread after delay_s, verify must return within a second with
+// neither sat nor unsat.
+struct CancelCase {
+  const char* name;
+  verify::Prover prover;
+  double delay_s;
+  int short_stages;  // 1: PGD cut (the delay lands in LP tightening); 2: PGD, NLP, LP cut
+                     // (it lands in the exact stage)
+};
+
+class VerifyCancel : public ::testing::TestWithParam<CancelCase> {};
+
+TEST_P(VerifyCancel, StopsWithinASecondWithoutAVerdict) {
+  const CancelCase& cc = GetParam();
+  const std::string root = std::string(NNOPT_FIXTURES_DIR) + "/../..";
+  const nn::Network net =
+      io::loadOnnx(root + "/models/sweep/mlp_5x60.onnx").withInputNormalization(0.1307, 0.3081);
+  const VectorXd x0 = io::loadImage(root + "/data/mnist_test_0.pgm").pixels;
+  ASSERT_EQ(x0.size(), net.inputSize());
+  const double eps = 0.03;
+  std::string text = header(784, 10) +
+                     boxText((x0.array() - eps).max(0.0).matrix(), (x0.array() + eps).min(1.0).matrix());
+  text += "(assert (or\n";
+  for (int j = 0; j < 10; ++j)
+    if (j != 7) text += "  (and (>= Y_" + std::to_string(j) + " Y_7))\n";
+  text += "))\n";
+  const auto prop = parse(text, net);
+
+  verify::VerifyParams p;
+  p.timeout_s = 600;
+  p.threads = 2;
+  p.prover = cc.prover;
+  if (cc.short_stages >= 1) p.pgd_time_max_s = 0.2;
+  if (cc.short_stages >= 2) {
+    p.nlp_time_max_s = 0.3;
+    p.lp_tighten_max_s = 1.0;
+  }
+  std::atomic<bool> cancel{false};
+  p.cancel = &cancel;
+  std::chrono::steady_clock::time_point sent;
+  std::thread killer([&] {
+    std::this_thread::sleep_for(std::chrono::duration<double>(cc.delay_s));
+    sent = std::chrono::steady_clock::now();
+    cancel = true;
+  });
+  const auto r = verify::verifyProperty(net, prop, p);
+  const auto back = std::chrono::steady_clock::now();
+  killer.join();
+  ASSERT_GE(r.time_s, cc.delay_s) << "verify finished before the cancel: " << r.reason;
+  const double waited = std::chrono::duration<double>(back - sent).count();
+  EXPECT_LT(waited, 1.0) << cc.name;
+  EXPECT_EQ(r.answer, VerifyAnswer::kUnknown) << verify::answerName(r.answer) << ": " << r.reason;
+  EXPECT_NE(r.reason.find("cancelled"), std::string::npos) << r.reason;
+  EXPECT_LT(r.disjuncts_refuted, r.disjuncts);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Stages, VerifyCancel,
+    ::testing::Values(CancelCase{"pgd", verify::Prover::kReluBab, 1.0, 0},
+                      CancelCase{"lp_tighten", verify::Prover::kReluBab, 1.5, 1},
+                      CancelCase{"relu_bab", verify::Prover::kReluBab, 3.0, 2},
+                      CancelCase{"mip", verify::Prover::kMip, 3.0, 2},
+                      CancelCase{"input_bab", verify::Prover::kInputBab, 1.5, 2}),
+    [](const ::testing::TestParamInfo<CancelCase>& i) { return std::string(i.param.name); });
 
 TEST(Verify, RejectsMismatchedProperties) {
   nn::Network net = sumDiffNet();
