@@ -410,7 +410,6 @@ TEST(Mip, BigMReluModelIsExact) {
   ASSERT_EQ(net.m.numIntegers(), 40);
   const Solution s = solveMip(net.m);
   ASSERT_TRUE(hasStatus(s, SolveStatus::kOptimal));
-  EXPECT_LT(s.time_s, 60.0);
   EXPECT_LE(net.m.maxViolation(s.x), 1e-6);
   EXPECT_NEAR(net.forward(inputOf(net, s.x)), s.objective, 1e-5);
   // Proven optimal to within CBC's cutoff increment (1e-6): the bound is at
