@@ -480,6 +480,48 @@ TEST(SweepRun, RunsOrdersAppendsAndResumes) {
   EXPECT_THROW(runSweepWith(p, w.hooks()), Error);
 }
 
+// A cancel set during a run: that run is not recorded, no further run starts,
+// no table is written; resume then runs the rest.
+TEST(SweepRun, CancelKeepsOnlyFinishedRunsAndResumes) {
+  TempDir d;
+  fs::create_directories(d.path / "models");
+  for (const char* f : {"mlp_1x2.onnx", "mlp_1x4.onnx"}) std::ofstream(d.path / "models" / f) << "x";
+  writeDataset(d / "data.csv");
+  SweepParams p;
+  p.models = {d / "models"};
+  p.dataset = d / "data.csv";
+  p.eps = 0.1;
+  p.methods = {"mip", "nlp"};
+  p.out_dir = d / "out";
+  std::atomic<bool> cancel{false};
+  p.cancel = &cancel;
+  FakeWorld w;
+  SweepHooks h = w.hooks();
+  auto inner = h.run;
+  h.run = [&](const nn::Network& net, const spec::Box& box, const Eigen::VectorXd& x0, int t,
+              int g, const MethodSpec& m, int starts, const SweepParams& sp) {
+    EXPECT_EQ(sp.cancel, &cancel);  // what runMethod hands to the attack
+    if (w.runs == 1) cancel = true;  // Ctrl-C during the second run
+    return inner(net, box, x0, t, g, m, starts, sp);
+  };
+  SweepOutcome o = runSweepWith(p, h);
+  EXPECT_EQ(w.runs, 2);
+  EXPECT_EQ(o.ran, 1);
+  EXPECT_TRUE(o.files.empty());
+  auto recs = loadResults(d / "out/results.jsonl").records;
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].network, "mlp_1x2.onnx");
+  EXPECT_EQ(recs[0].method, "mip");
+  EXPECT_FALSE(fs::exists(d.path / "out/table.md"));
+  p.cancel = nullptr;
+  p.resume = true;
+  FakeWorld w2;
+  SweepOutcome again = runSweepWith(p, w2.hooks());
+  EXPECT_EQ(again.skipped, 1);
+  EXPECT_EQ(again.ran, 3);
+  EXPECT_EQ(loadResults(d / "out/results.jsonl").records.size(), 4u);
+}
+
 TEST(SweepRun, BadInputsAreErrors) {
   TempDir d;
   std::ofstream(d / "mlp_1x2.onnx") << "x";
