@@ -9,17 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "report/json.h"
 #include "report/sweep.h"
 
 namespace nnopt::report::sweep_detail {
 
 inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// A finite number, else null (NaN/inf are not JSON).
-inline nlohmann::json jnum(double v) {
-  if (std::isfinite(v)) return v;
-  return nullptr;
-}
 
 inline bool isUniform(const std::vector<int>& w) {
   return std::all_of(w.begin(), w.end(), [&](int x) { return x == w.front(); });

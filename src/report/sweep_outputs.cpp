@@ -15,7 +15,6 @@ namespace nnopt::report {
 namespace fs = std::filesystem;
 using sweep_detail::anyRecord;
 using sweep_detail::displayName;
-using sweep_detail::jnum;
 using sweep_detail::kNaN;
 
 namespace {
@@ -42,14 +41,14 @@ nlohmann::json summaryJson(const SweepTable& t) {
     j["eps"] = r->eps;
     j["true_label"] = r->true_label;
     j["target_mode"] = r->target_mode;
-    j["time_limit"] = jnum(r->time_limit);
+    j["time_limit"] = num(r->time_limit);
   }
   auto per = nlohmann::json::object();
   for (const auto& s : t.stats)
     per[s.method] = {{"runs", s.runs},
-                     {"median_time_s", jnum(s.median_time_s)},
-                     {"mean_time_s", jnum(s.mean_time_s)},
-                     {"max_time_s", jnum(s.max_time_s)},
+                     {"median_time_s", num(s.median_time_s)},
+                     {"mean_time_s", num(s.mean_time_s)},
+                     {"max_time_s", num(s.max_time_s)},
                      {"timeouts", s.timeouts},
                      {"attacks_found", s.attacks},
                      {"errors", s.errors}};
@@ -82,8 +81,8 @@ nlohmann::json summaryJson(const SweepTable& t) {
     r["false_robust"] = row.false_robust;
     for (const auto& [m, rec] : row.by_method)
       r["methods"][m] = {{"verdict", rec.verdict},
-                         {"margin", jnum(rec.margin)},
-                         {"time_s", jnum(rec.time_s)},
+                         {"margin", num(rec.margin)},
+                         {"time_s", num(rec.time_s)},
                          {"timed_out", rec.timed_out}};
     rows.push_back(r);
   }

@@ -13,7 +13,6 @@
 
 namespace nnopt::report {
 
-using sweep_detail::jnum;
 using sweep_detail::kNaN;
 
 namespace {
@@ -51,11 +50,11 @@ nlohmann::json toJson(const SweepRecord& r) {
   j["method"] = r.method;
   j["method_result"] = r.method_result;
   j["verdict"] = r.verdict;
-  j["margin"] = jnum(r.margin);
-  j["bound"] = jnum(r.bound);
-  j["solver_objective"] = jnum(r.solver_objective);
+  j["margin"] = num(r.margin);
+  j["bound"] = num(r.bound);
+  j["solver_objective"] = num(r.solver_objective);
   j["status"] = r.status;
-  j["time_s"] = jnum(r.time_s);
+  j["time_s"] = num(r.time_s);
   j["timed_out"] = r.timed_out;
   j["proven"] = r.proven;
   j["variables"] = r.variables;
@@ -66,11 +65,11 @@ nlohmann::json toJson(const SweepRecord& r) {
   j["starts"] = r.starts;
   j["starts_run"] = r.starts_run;
   j["first_attack_start"] = r.first_attack_start;
-  j["starts_per_s"] = jnum(r.starts_per_s);
+  j["starts_per_s"] = num(r.starts_per_s);
   j["decided_by"] = r.decided_by.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.decided_by);
-  j["linf_distance"] = jnum(r.linf_distance);
+  j["linf_distance"] = num(r.linf_distance);
   j["eps"] = r.eps;
-  j["time_limit"] = jnum(r.time_limit);
+  j["time_limit"] = num(r.time_limit);
   j["dataset"] = r.dataset;
   j["index"] = r.index;
   j["target_mode"] = r.target_mode;

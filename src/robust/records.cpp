@@ -6,6 +6,7 @@
 
 #include "core/append.h"
 #include "core/error.h"
+#include "report/json.h"
 #include "robust/robustness.h"
 
 namespace nnopt::robust {
@@ -14,7 +15,6 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // JSON has no NaN/Inf: null stands for "none" (NaN), and for -inf in margin_lower.
-nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nullptr; }
 
 const nlohmann::json& field(const nlohmann::json& j, const char* k) {
   auto it = j.find(k);
@@ -59,18 +59,18 @@ nlohmann::json toJson(const RobustRecord& r) {
   j["decided_by"] = w.decided_by;
   j["label"] = r.label;
   j["predicted"] = r.predicted;
-  j["clean_margin"] = number(r.clean_margin);
+  j["clean_margin"] = report::num(r.clean_margin);
   j["method"] = r.method;
   j["time_limit"] = r.time_limit;
   j["solved"] = w.solved;
   j["inferred"] = w.inferred;
   j["upgraded"] = w.upgraded;
-  j["from_eps"] = number(w.from_eps);
+  j["from_eps"] = report::num(w.from_eps);
   j["time_s"] = w.time_s;
-  j["margin_upper"] = number(w.margin_upper);
-  j["margin_lower"] = number(w.margin_lower);
+  j["margin_upper"] = report::num(w.margin_upper);
+  j["margin_lower"] = report::num(w.margin_lower);
   j["adv_class"] = w.adv_class;
-  j["linf"] = number(w.linf);
+  j["linf"] = report::num(w.linf);
   j["classes_bound"] = w.classes_bound;
   j["classes_exact"] = w.classes_exact;
   j["classes_inferred"] = w.classes_inferred;

@@ -6,6 +6,7 @@
 #include <map>
 #include <numeric>
 
+#include "report/json.h"
 #include "robust/robustness.h"
 
 namespace nnopt::robust {
@@ -13,7 +14,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nullptr; }
 std::string csvNumber(double v) { return std::isfinite(v) ? fmt::format("{:.6g}", v) : ""; }
 
 double medianOf(std::vector<double> v) {
@@ -80,9 +80,9 @@ nlohmann::json summaryJson(const std::vector<EpsSummary>& s) {
                     {"solved", e.solved},
                     {"inferred", e.inferred},
                     {"upgraded", e.upgraded},
-                    {"median_time_s", number(e.median_time_s)},
-                    {"mean_time_s", number(e.mean_time_s)},
-                    {"max_time_s", number(e.max_time_s)}});
+                    {"median_time_s", report::num(e.median_time_s)},
+                    {"mean_time_s", report::num(e.mean_time_s)},
+                    {"max_time_s", report::num(e.max_time_s)}});
   nlohmann::json j;
   j["per_eps"] = rows;
   j["notes"] = {
