@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "io/images.h"
+#include "io/normalization.h"
 #include "io/onnx.h"
 #include "io/vnnlib.h"
 #include "report/json.h"
@@ -168,14 +169,11 @@ CLI::App* addBoundsCommand(CLI::App& app, BoundsCli& o) {
       "bounds", "ReLU stability and bound widths for interval, CROWN and LP-tightened bounds");
   cmd->add_option("--model,--onnx", o.model, "ONNX network")->required();
   cmd->add_option("--vnnlib", o.vnnlib, "VNN-LIB property: its input box(es)");
-  cmd->add_option("--dataset", o.dataset,
-                  "MNIST IDX images file (gz or not) or CSV label,p0..p783 (0-255)");
+  cmd->add_option("--dataset", o.dataset, kDatasetHelp);
   cmd->add_option("--index", o.index, "0-based item of --dataset");
   cmd->add_option("--image", o.image, "PNG or PGM image (pixels scaled to [0,1])");
   cmd->add_option("--eps", o.eps, "L-inf radius around the image, box clipped to [0,1]");
-  cmd->add_option("--mean", o.mean,
-                  "input normalisation (x - mean) / std, applied outside the graph");
-  cmd->add_option("--std", o.stdv, "input normalisation std");
+  addNormalizationOptions(cmd, o.mean, o.stdv);
   cmd->add_option("--methods", o.methods,
                   "comma-separated: interval, crown, lp (default all three)")
       ->delimiter(',');
@@ -199,9 +197,7 @@ int runBoundsCommand(const BoundsCli& o) {
   if (o.eps && !(std::isfinite(*o.eps) && *o.eps >= 0))
     throw Error(fmt::format("--eps must be a finite number >= 0 (got {})", *o.eps));
   if (!(o.lp_time_limit > 0)) throw Error("--lp-time-limit must be > 0");
-  if (o.mean.has_value() != o.stdv.has_value())
-    throw Error("--mean and --std must be given together");
-  if (o.stdv && !(*o.stdv > 0 && std::isfinite(*o.stdv))) throw Error("--std must be > 0");
+  io::checkNormalization(o.mean, o.stdv);
   std::vector<std::string> methods;
   for (const auto& m : o.methods) {
     bounds::parseBoundsLevel(m);  // throws on an unknown name
@@ -210,7 +206,7 @@ int runBoundsCommand(const BoundsCli& o) {
   if (methods.empty()) throw Error("--methods is empty (use interval, crown and/or lp)");
 
   nn::Network net = io::loadOnnx(o.model);
-  if (o.mean) net = net.withInputNormalization(*o.mean, *o.stdv);
+  net = io::withNormalization(net, o.mean, o.stdv);
 
   std::vector<spec::Box> boxes;
   std::string input;
@@ -220,7 +216,8 @@ int runBoundsCommand(const BoundsCli& o) {
     input = o.vnnlib;
   } else {
     io::Image img =
-        o.image.empty() ? io::loadDatasetItem(o.dataset, o.index) : io::loadImage(o.image);
+        o.image.empty() ? io::loadDatasetItem(o.dataset, o.index)
+                        : io::loadImageFor(o.image, net.inputShape());
     input = o.image.empty() ? fmt::format("{} #{}", o.dataset, o.index) : o.image;
     if (img.pixels.size() != net.inputSize())
       throw Error(fmt::format("{}: image has {} pixels but {} expects {} inputs", input,
@@ -251,9 +248,9 @@ int runBoundsCommand(const BoundsCli& o) {
     j["relu_neurons"] = net.numReluNeurons();
     j["input"] = input;
     if (o.eps) j["eps"] = *o.eps;
-    if (o.mean) {
-      j["mean"] = *o.mean;
-      j["std"] = *o.stdv;
+    if (!o.mean.empty()) {
+      j["mean"] = report::numbers(o.mean);
+      j["std"] = report::numbers(o.stdv);
     }
     j["lp_time_limit_s"] = o.lp_time_limit;
     j["boxes"] = jboxes;

@@ -80,6 +80,15 @@ void printSummary(const robust::RunOutcome& out) {
                              e.inferred + e.upgraded,
                              std::isfinite(e.median_time_s) ? fmt::format("{:.2f}", e.median_time_s)
                                                             : std::string("-"));
+  if (out.radius) {
+    const auto& r = *out.radius;
+    auto num = [](double v) { return std::isfinite(v) ? fmt::format("{:.4g}", v) : "n/a"; };
+    std::cout << fmt::format("  radius ({} correctly classified images): certified median {} / "
+                             "mean {}; attacked median {} / mean {} ({} with a counterexample); "
+                             "{} closed, {} probes\n",
+                             r.images, num(r.median_lo), num(r.mean_lo), num(r.median_hi),
+                             num(r.mean_hi), r.attacked, r.closed, r.probes);
+  }
   for (const auto& f : out.files) std::cout << "  wrote " << f << "\n";
 }
 
@@ -92,8 +101,7 @@ CLI::App* addRobustnessCommand(CLI::App& app, RobustnessCli& o) {
       "certified and attacked robust accuracy over a dataset at several eps: results.jsonl, "
       "summary.json/csv, report.html");
   cmd->add_option("--model", p.model, "ONNX network")->required();
-  cmd->add_option("--dataset", p.dataset,
-                  "MNIST IDX images file (labels from the sibling file) or CSV label,p0..p783")
+  cmd->add_option("--dataset", p.dataset, kDatasetHelp)
       ->required();
   auto* limit = cmd->add_option("--limit", p.limit, "the first N images (default: all)");
   cmd->add_option("--indices", o.indices,
@@ -102,8 +110,7 @@ CLI::App* addRobustnessCommand(CLI::App& app, RobustnessCli& o) {
   cmd->add_option("--eps", o.eps, "comma-separated L-inf budgets in pixel space, e.g. 0.01,0.03,0.1")
       ->required();
   cmd->add_option("--norm", o.norm, "perturbation norm: linf (the only one)");
-  cmd->add_option("--mean", p.mean, "input normalisation (x - mean) / std, outside the graph");
-  cmd->add_option("--std", p.stdv, "input normalisation std");
+  addNormalizationOptions(cmd, p.mean, p.stdv);
   cmd->add_option("--time-limit", p.robust.time_limit,
                   "seconds per (image, eps) instance (default 60)");
   cmd->add_option("--method", o.method,
@@ -112,6 +119,14 @@ CLI::App* addRobustnessCommand(CLI::App& app, RobustnessCli& o) {
                   "portfolio, mip, bab (decision mode); none (screens and CROWN only)");
   cmd->add_flag("--no-infer", o.no_infer,
                 "solve every eps on its own (default: infer across eps, bisection order)");
+  cmd->add_flag("--radius", p.robust.radius,
+                "also bisect each image's L-inf radius between its largest certified and closest "
+                "attacked eps: an interval [certified_lo, attacked_hi] per image");
+  cmd->add_option("--radius-tol", p.robust.radius_tol,
+                  "stop the radius bisection at this interval width (default 1e-3)");
+  cmd->add_option("--radius-probes", p.robust.radius_probes,
+                  "at most N bisection probes per image, each an (image, eps) instance "
+                  "(default 12)");
   cmd->add_flag("--no-nlp", [&p](int64_t) { p.robust.nlp_screen = false; },
                 "skip the local-solver screen");
   cmd->add_option("--pgd-restarts", p.robust.pgd_restarts, "PGD starts per instance (default 8)");

@@ -34,8 +34,7 @@ CLI::App* addSweepCommand(CLI::App& app, SweepCli& o) {
       "sweep", "study: attack one image with every method on every network; table, summary, plot");
   cmd->add_option("--models", p.models, "directory of .onnx networks and/or .onnx files")
       ->required();
-  cmd->add_option("--dataset", p.dataset,
-                  "MNIST IDX images file (gz or not) or CSV label,p0..p783 (0-255)")
+  cmd->add_option("--dataset", p.dataset, kDatasetHelp)
       ->required();
   cmd->add_option("--index", p.index, "0-based item of --dataset (default 0)");
   cmd->add_option("--eps", p.eps, "L-inf budget in pixel space")->required();
@@ -51,8 +50,7 @@ CLI::App* addSweepCommand(CLI::App& app, SweepCli& o) {
   cmd->add_option("--time-limit", p.time_limit, "seconds per run (default 600)");
   cmd->add_option("--out", p.out_dir, "output directory")->required();
   cmd->add_flag("--resume", p.resume, "continue OUT/results.jsonl: skip finished (network, method) pairs");
-  cmd->add_option("--mean", p.mean, "input normalisation (x - mean) / std, applied outside the graph");
-  cmd->add_option("--std", p.stdv, "input normalisation std");
+  addNormalizationOptions(cmd, p.mean, p.stdv);
   cmd->add_option("--label", p.label, "true label (default: the dataset's, or the clean prediction)");
   cmd->add_option("--target", p.target, "runner-up (default, per network) or a class index");
   cmd->add_flag("--quiet,-q", o.quiet, "no summary on stdout");

@@ -74,6 +74,11 @@ verify::VerifyParams makeParams(const VerifyOptions& o, double timeout) {
     throw Error("--pgd-restarts must be >= 1 and --pgd-steps >= 0");
   p.pgd_restarts = o.pgd_restarts;
   p.pgd_steps = o.pgd_steps;
+  if (o.falsify_rounds < 0 || !(o.falsify_duty > 0 && o.falsify_duty <= 1))
+    throw Error("--falsify-rounds must be >= 0 and --falsify-duty in (0, 1]");
+  p.falsify_rounds = o.falsify_rounds;
+  p.falsify_duty = o.falsify_duty;
+  p.falsify_beside = !o.no_falsify_beside;
   if (o.split == "smear")
     p.bab_split = verify::SplitRule::kSmear;
   else if (o.split == "crown")
@@ -87,7 +92,8 @@ void addVerifyOptions(CLI::App* cmd, VerifyOptions& o) {
   cmd->add_option("--threads", o.threads, "worker threads for the input B&B (default: all cores)");
   cmd->add_option("--prover", o.prover,
                   "auto (default: input B&B for <= 10 inputs, else CROWN + LP bounds + ReLU B&B), "
-                  "input-bab, relu-bab, mip (CBC instead of the ReLU B&B), none (falsify only)");
+                  "input-bab, relu-bab, mip (CBC instead of the ReLU B&B), portfolio (both racing per "
+                  "disjunct), none (falsify only)");
   cmd->add_option(
       "--split", o.split,
       "input B&B branching: crown (default: input coefficients of the CROWN bound) or smear");
@@ -104,12 +110,24 @@ void addVerifyOptions(CLI::App* cmd, VerifyOptions& o) {
   cmd->add_flag("--solver-log", o.solver_log, "show the solvers' own logs");
   cmd->add_option("--pgd-restarts", o.pgd_restarts, "PGD starts per input box (default 16)");
   cmd->add_option("--pgd-steps", o.pgd_steps, "PGD steps per start (default 100)");
+  cmd->add_option("--falsify-rounds", o.falsify_rounds,
+                  "falsifier rounds after the PGD, times (disjuncts + 1), each disjunct targeted "
+                  "on its own (default " + std::to_string(o.falsify_rounds) + ", 0 = off)");
+  cmd->add_option("--falsify-duty", o.falsify_duty,
+                  "share of the wall time of the falsifier thread beside the exact search "
+                  "(default 0.5)");
+  cmd->add_flag("--no-falsify-beside", o.no_falsify_beside,
+                "no falsifier thread beside the exact search");
 }
 
 nlohmann::json toJson(const verify::VerifyResult& r) {
   nlohmann::json j;
   j["result"] = verify::answerName(r.answer);
   j["decided_by"] = r.decided_by;
+  j["falsify"] = {{"rounds", r.falsify_rounds},
+                  {"pgd_starts", r.falsify_starts},
+                  {"local_walks", r.falsify_local}};
+  j["portfolio_wins"] = {{"relu_bab", r.portfolio_bab_wins}, {"mip", r.portfolio_mip_wins}};
   j["reason"] = r.reason;
   j["time_s"] = r.time_s;
   j["stage_time_s"] = {

@@ -11,8 +11,26 @@
 
 #include "report/sweep.h"
 #include "robust/robustness.h"
+#include "verify/verify.h"
 
 namespace nnopt::cli {
+
+// --dataset's help text (every command reads the same formats, io/images.h).
+inline constexpr const char* kDatasetHelp =
+    "MNIST IDX images file (gz or not), CIFAR-10 binary batch (*.bin) or CSV label,p0..pN "
+    "(0-255; N+1 = s*s gray or 3*s*s colour pixels, channel-major)";
+
+// --mean/--std: one value for all inputs or C comma-separated values, one per
+// channel of a C x H x W input (io/normalization.h checks and expands them).
+inline void addNormalizationOptions(CLI::App* cmd, std::vector<double>& mean,
+                                    std::vector<double>& stdv) {
+  cmd->add_option("--mean", mean,
+                  "input normalisation (x - mean) / std, applied outside the graph: one value, "
+                  "or one per channel (e.g. 0.4914,0.4822,0.4465)")
+      ->delimiter(',');
+  cmd->add_option("--std", stdv, "input normalisation std: one value or one per channel")
+      ->delimiter(',');
+}
 
 // nnopt sweep: every (network, method) pair on one image -> OUT/results.jsonl,
 // table.md, table.csv, summary.json, times.svg, times.png.
@@ -38,6 +56,9 @@ struct VerifyOptions {
   int pgd_restarts = 16;
   int pgd_steps = 100;
   uint64_t seed = 0;
+  int falsify_rounds = verify::VerifyParams{}.falsify_rounds;
+  double falsify_duty = verify::VerifyParams{}.falsify_duty;
+  bool no_falsify_beside = false;
 };
 
 // nnopt verify: one ONNX + VNN-LIB instance -> VNN-COMP result file.
@@ -78,7 +99,7 @@ struct BoundsCli {
   long index = -1;
   std::string image;
   std::optional<double> eps;
-  std::optional<double> mean, stdv;
+  std::vector<double> mean, stdv;  // empty: none; 1 value or one per channel
   std::vector<std::string> methods{"interval", "crown", "lp"};
   double lp_time_limit = 60;  // seconds per box
   std::string json_out;

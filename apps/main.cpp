@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fmt/core.h>
 #include <iostream>
@@ -19,6 +21,7 @@
 #include "core/log.h"
 #include "core/message.h"
 #include "io/images.h"
+#include "io/normalization.h"
 #include "io/onnx.h"
 #include "report/json.h"
 #include "report/panel.h"
@@ -34,34 +37,28 @@ struct InputOptions {
   std::string dataset;
   long index = -1;
   std::optional<int> label;
-  std::optional<double> mean, stdv;
+  std::vector<double> mean, stdv;  // empty: none; 1 value or one per channel
 };
 
 void addInputOptions(CLI::App* cmd, InputOptions& o) {
   cmd->add_option("--model,--onnx", o.model, "ONNX network")->required();
-  auto* img = cmd->add_option("--image", o.image, "PNG or PGM image (pixels scaled to [0,1])");
-  auto* ds = cmd->add_option("--dataset", o.dataset,
-                             "MNIST IDX images file (gz or not) or CSV label,p0..p783 (0-255)");
+  auto* img = cmd->add_option("--image", o.image,
+                              "PNG or PGM/PPM image (pixels scaled to [0,1]; colour kept when "
+                              "the network takes 3 channels)");
+  auto* ds = cmd->add_option("--dataset", o.dataset, cli::kDatasetHelp);
   img->excludes(ds);
   cmd->add_option("--index", o.index, "0-based item of --dataset");
   cmd->add_option("--label", o.label, "true label (default: the dataset's, or the clean prediction)");
-  cmd->add_option("--mean", o.mean, "input normalisation (x - mean) / std, applied outside the graph");
-  cmd->add_option("--std", o.stdv, "input normalisation std");
+  cli::addNormalizationOptions(cmd, o.mean, o.stdv);
 }
 
 nn::Network loadNetwork(const InputOptions& o) {
   nn::Network net = io::loadOnnx(o.model);
-  if (o.mean.has_value() != o.stdv.has_value())
-    throw Error("--mean and --std must be given together");
-  if (o.mean) {
-    if (!(*o.stdv > 0)) throw Error("--std must be > 0");
-    net = net.withInputNormalization(*o.mean, *o.stdv);
-  }
-  return net;
+  return io::withNormalization(net, o.mean, o.stdv);
 }
 
-io::Image loadInput(const InputOptions& o) {
-  if (!o.image.empty()) return io::loadImage(o.image);
+io::Image loadInput(const InputOptions& o, const nn::Network& net) {
+  if (!o.image.empty()) return io::loadImageFor(o.image, net.inputShape());
   if (!o.dataset.empty()) {
     if (o.index < 0) throw Error("--dataset needs --index K (0-based)");
     return io::loadDatasetItem(o.dataset, o.index);
@@ -110,6 +107,37 @@ void saveAttackPanel(const std::string& path, const nn::Network& net, const io::
   p.adversarial_caption = caption;
   report::writeAttackPanel(p, path);
   if (!quiet) std::cout << "  panel written to " << path << "\n";
+}
+
+// --save-image: the adversarial point as PNG, each pixel a 10x10 block (gray or RGB).
+void saveAdversarialImage(const std::string& path, const io::Image& img,
+                          const Eigen::VectorXd& adversarial, bool quiet) {
+  if (path.empty()) return;
+  const int side = static_cast<int>(std::lround(std::sqrt(double(adversarial.size()))));
+  const int rows = img.rows > 0 ? img.rows : side, cols = img.cols > 0 ? img.cols : side;
+  const Eigen::Index plane = Eigen::Index(rows) * cols;
+  constexpr int kScale = 10;
+  if (adversarial.size() == 0) {
+    if (!quiet) std::cout << "  no adversarial input to save\n";
+    return;
+  }
+  if (img.channels == 1 && plane == adversarial.size()) {
+    io::writePngGray(path, adversarial, rows, cols, kScale);
+  } else if (img.channels == 3 && 3 * plane == adversarial.size()) {
+    std::vector<unsigned char> rgb(static_cast<std::size_t>(plane) * 3 * kScale * kScale);
+    for (int i = 0; i < rows * kScale; ++i)
+      for (int j = 0; j < cols * kScale; ++j)
+        for (int c = 0; c < 3; ++c) {
+          const double v = adversarial[c * plane + (i / kScale) * cols + j / kScale];
+          rgb[(std::size_t(i) * cols * kScale + j) * 3 + c] = static_cast<unsigned char>(
+              std::lround(255.0 * (std::isfinite(v) ? std::clamp(v, 0.0, 1.0) : 0.0)));
+        }
+    io::writePngRgb(path, rgb, rows * kScale, cols * kScale);
+  } else {
+    if (!quiet) std::cout << "  (input is not a gray or RGB image; --save-image skipped)\n";
+    return;
+  }
+  if (!quiet) std::cout << "  adversarial image written to " << path << "\n";
 }
 
 std::string baseName(const std::string& path) {
@@ -182,7 +210,7 @@ int runAttack(const AttackOptions& o) {
     throw Error("--objective must be margin or min-distortion (got '" + o.objective + "')");
   if (!o.eps_given) throw Error("--eps is required for the margin objective");
   nn::Network net = loadNetwork(o.in);
-  io::Image img = loadInput(o.in);
+  io::Image img = loadInput(o.in, net);
   if (img.pixels.size() != net.inputSize())
     throw Error(fmt::format("{}: image has {} pixels but {} expects {} inputs", inputName(o.in),
                             img.pixels.size(), o.in.model, net.inputSize()));
@@ -289,6 +317,10 @@ int runAttack(const AttackOptions& o) {
       auto a = attack::autoAttack(net, box, img.pixels, label, targets[t], ap);
       extra["decided_by"] = a.decided_by;
       extra["reason"] = a.reason;
+      if (a.mip_ran) {
+        extra["exact_method"] = a.exact_method;
+        extra["exact_why"] = a.exact_why;
+      }
       extra["screen_starts_run"] = a.screen.starts_run;
       extra["screen_first_attack_start"] = a.screen.first_attack_start;
       extra["screen_best_margin"] = report::num(a.screen.best.margin);
@@ -360,9 +392,9 @@ int runAttack(const AttackOptions& o) {
   for (auto it = extra.begin(); it != extra.end(); ++it) j[it.key()] = it.value();
   j["predicted_label_clean"] = predicted;
   j["logits_clean"] = report::vec(clean);
-  if (o.in.mean) {
-    j["mean"] = *o.in.mean;
-    j["std"] = *o.in.stdv;
+  if (!o.in.mean.empty()) {
+    j["mean"] = report::numbers(o.in.mean);
+    j["std"] = report::numbers(o.in.stdv);
   }
   if (results.size() > 1) {
     auto arr = nlohmann::json::array();
@@ -383,20 +415,7 @@ int runAttack(const AttackOptions& o) {
                   r.margin, attack::verdictName(r.verdict), r.time_s),
       r.verdict == attack::Verdict::kAttackFound ? "adversarial" : "best point (no attack)",
       o.quiet);
-  if (!o.save_image.empty()) {
-    if (r.adversarial.size() == 0) {
-      if (!o.quiet) std::cout << "  no adversarial input to save\n";
-    } else {
-      int side = static_cast<int>(std::lround(std::sqrt(double(r.adversarial.size()))));
-      int rows = img.rows > 0 ? img.rows : side, cols = img.cols > 0 ? img.cols : side;
-      if (rows * cols * img.channels == r.adversarial.size() && img.channels == 1) {
-        io::writePngGray(o.save_image, r.adversarial, rows, cols, 10);
-        if (!o.quiet) std::cout << "  adversarial image written to " << o.save_image << "\n";
-      } else if (!o.quiet) {
-        std::cout << "  (input is not a grayscale image; --save-image skipped)\n";
-      }
-    }
-  }
+  saveAdversarialImage(o.save_image, img, r.adversarial, o.quiet);
   return 0;
 }
 
@@ -409,7 +428,7 @@ int runMinDistortion(const AttackOptions& o) {
     throw Error("--objective min-distortion needs --target K (a class index other than the "
                 "true label)");
   nn::Network net = loadNetwork(o.in);
-  io::Image img = loadInput(o.in);
+  io::Image img = loadInput(o.in, net);
   if (img.pixels.size() != net.inputSize())
     throw Error(fmt::format("{}: image has {} pixels but {} expects {} inputs", inputName(o.in),
                             img.pixels.size(), o.in.model, net.inputSize()));
@@ -509,9 +528,9 @@ int runMinDistortion(const AttackOptions& o) {
   j["input"] = inputName(o.in);
   j["predicted_label_clean"] = predicted;
   j["logits_clean"] = report::vec(clean);
-  if (o.in.mean) {
-    j["mean"] = *o.in.mean;
-    j["std"] = *o.in.stdv;
+  if (!o.in.mean.empty()) {
+    j["mean"] = report::numbers(o.in.mean);
+    j["std"] = report::numbers(o.in.stdv);
   }
   if (!o.json_out.empty()) report::writeJsonFile(o.json_out, j);
   saveAttackPanel(
@@ -525,18 +544,7 @@ int runMinDistortion(const AttackOptions& o) {
                       : "",
                   r.time_s),
       "adversarial", o.quiet);
-  if (!o.save_image.empty()) {
-    const int side = static_cast<int>(std::lround(std::sqrt(double(r.adversarial.size()))));
-    const int rows = img.rows > 0 ? img.rows : side, cols = img.cols > 0 ? img.cols : side;
-    if (r.adversarial.size() == 0) {
-      if (!o.quiet) std::cout << "  no adversarial input to save\n";
-    } else if (img.channels == 1 && rows * cols == r.adversarial.size()) {
-      io::writePngGray(o.save_image, r.adversarial, rows, cols, 10);
-      if (!o.quiet) std::cout << "  adversarial image written to " << o.save_image << "\n";
-    } else if (!o.quiet) {
-      std::cout << "  (input is not a grayscale image; --save-image skipped)\n";
-    }
-  }
+  saveAdversarialImage(o.save_image, img, r.adversarial, o.quiet);
   return 0;
 }
 

@@ -22,7 +22,7 @@ import json as _json
 import os as _os
 import tempfile as _tempfile
 from dataclasses import dataclass
-from typing import Any, Optional, Union
+from typing import Any, Optional, Sequence, Union
 
 import numpy as _np
 
@@ -179,10 +179,13 @@ class Network:
         """Number of ReLU/LeakyReLU neurons."""
         return int(self._core.relu_neurons)
 
-    def with_input_normalization(self, mean: float, std: float) -> "Network":
-        """A network that computes ``self((x - mean) / std)`` (folded into the first Dense)."""
+    def with_input_normalization(self, mean: "Normalization", std: "Normalization") -> "Network":
+        """A network that computes ``self((x - mean) / std)`` (folded into the first Dense):
+        ``mean``/``std`` one number each, or one per channel of a C x H x W input
+        (e.g. ``(0.4914, 0.4822, 0.4465)``)."""
         with _Translate():
-            return Network(self._core.with_input_normalization(float(mean), float(std)), self.name)
+            return Network(self._core.with_input_normalization(_norm_values(mean),
+                                                               _norm_values(std)), self.name)
 
     def layers(self) -> list:
         """The layers as dicts: kind, in_size, out_size, out_shape, name (ONNX nodes)."""
@@ -248,15 +251,19 @@ class Image:
     name: str = "array"
 
 
-def load_image(path: str) -> Image:
-    """Read a PNG or PGM image as gray pixels in [0, 1] (as ``--image``)."""
+def load_image(path: str, gray: bool = True) -> Image:
+    """Read a PNG or PGM/PPM image as pixels in [0, 1]: gray (colour mixed by
+    0.299R + 0.587G + 0.114B) or, with ``gray=False``, a colour file as 3 x H x W
+    (channel-major, alpha dropped, palette and 16-bit PNGs expanded). ``--image``
+    picks the form the network's input takes."""
     with _Translate():
-        d = _nnopt.load_image(_os.fspath(path))
+        d = _nnopt.load_image(_os.fspath(path), bool(gray))
     return Image(name=_os.fspath(path), **d)
 
 
 def load_dataset_item(path: str, index: int) -> Image:
-    """Item ``index`` of an MNIST IDX or CSV dataset (as ``--dataset F --index K``)."""
+    """Item ``index`` of an MNIST IDX, CIFAR-10 ``*.bin`` or CSV dataset (as ``--dataset F
+    --index K``); CIFAR-10 and 3*s*s-pixel CSV rows give 3 x s x s colour images."""
     with _Translate():
         if index < 0:
             raise _nnopt.Error("--dataset needs --index K (0-based)")
@@ -412,6 +419,12 @@ class MinDistortionResult(_Panel):
 def _as_image(image: Any) -> Image:
     if isinstance(image, Image):
         return image
+    try:
+        shape = _np.shape(image)
+    except ValueError:  # ragged nesting: _vec raises the one-line InputError
+        shape = ()
+    if len(shape) == 3 and shape[0] == 3:  # a C x H x W colour array
+        return Image(pixels=_vec(image, "image"), channels=3, rows=shape[1], cols=shape[2])
     return Image(pixels=_vec(image, "image"))
 
 
@@ -421,8 +434,8 @@ def attack(net: Network, image: Any, *, label: Optional[int] = None,
            norm: str = "l1", gap: float = 0.1, max_eps: Optional[float] = None,
            nlp_form: str = "scholtes", mpec_form: str = "fb", bounds: str = "crown",
            time_limit: float = 600.0, lp_time_limit: float = 30.0, early_stop: bool = False,
-           warm_start: Optional[str] = None, mean: Optional[float] = None,
-           std: Optional[float] = None) -> Union[AttackResult, MinDistortionResult]:
+           warm_start: Optional[str] = None, mean: "Normalization" = None,
+           std: "Normalization" = None) -> Union[AttackResult, MinDistortionResult]:
     """An attack, as ``nnopt attack`` (same defaults, messages and JSON).
 
     ``objective="margin"`` (default): minimise logit[label] - logit[target] over
@@ -436,7 +449,8 @@ def attack(net: Network, image: Any, *, label: Optional[int] = None,
     ``label`` defaults to the image's dataset label, else the clean prediction;
     ``target`` is "runner-up", "all" or a class index; ``method`` is mip, nlp,
     mpec, bab or portfolio; ``mean``/``std`` normalise outside the graph (the
-    box stays in pixel space). ``time_limit`` is per target, in seconds.
+    box stays in pixel space): one number each, or one per channel of a
+    C x H x W input (``mean=(0.4914, 0.4822, 0.4465)``). ``time_limit`` is per target, in seconds.
     A negative ``margin`` is an attack.
     """
     img = _as_image(image)
@@ -465,25 +479,37 @@ def attack(net: Network, image: Any, *, label: Optional[int] = None,
         job.lp_time_limit = float(lp_time_limit)
         job.early_stop = bool(early_stop)
         job.warm_start = warm_start
-        job.mean = None if mean is None else float(mean)
-        job.std = None if std is None else float(std)
+        job.mean = _norm_values(mean)
+        job.std = _norm_values(std)
         d = _nnopt.margin_attack(net._core, job)
     json_text = d.pop("json")
     return AttackResult(json_text=json_text, image=img, network=net, eps=float(eps),
                         _panel_net=_normalized(net, mean, std), **d)
 
 
-def _normalized(net: Network, mean: Optional[float], std: Optional[float]) -> Any:
+Normalization = Union[float, Sequence[float], None]
+
+
+def _norm_values(v: Normalization) -> list:
+    """``mean=``/``std=`` as the C++ side takes them: [] (none), [x] (every input)
+    or one value per channel."""
+    if v is None:
+        return []
+    a = _np.asarray(v, dtype=_np.float64).reshape(-1)
+    return [float(x) for x in a]
+
+
+def _normalized(net: Network, mean: Normalization, std: Normalization) -> Any:
     if mean is None or std is None:
         return net._core
-    return net._core.with_input_normalization(float(mean), float(std))
+    return net._core.with_input_normalization(_norm_values(mean), _norm_values(std))
 
 
 def _min_distortion(net: Network, img: Image, label: Optional[int], eps: Optional[float],
                     method: str, target: Any, norm: str, gap: float, max_eps: Optional[float],
                     bounds: str, time_limit: float, lp_time_limit: float,
-                    warm_start: Optional[str], mean: Optional[float],
-                    std: Optional[float]) -> MinDistortionResult:
+                    warm_start: Optional[str], mean: Normalization,
+                    std: Normalization) -> MinDistortionResult:
     if eps is not None:
         raise InputError("--eps is not used by --objective min-distortion (bound the pixel "
                          "changes with --max-eps)")
@@ -508,8 +534,8 @@ def _min_distortion(net: Network, img: Image, label: Optional[int], eps: Optiona
         job.time_limit = float(time_limit)
         job.lp_time_limit = float(lp_time_limit)
         job.warm_start = warm_start
-        job.mean = None if mean is None else float(mean)
-        job.std = None if std is None else float(std)
+        job.mean = _norm_values(mean)
+        job.std = _norm_values(std)
         d = _nnopt.min_distortion_attack(net._core, job)
     json_text = d.pop("json")
     return MinDistortionResult(json_text=json_text, image=img, network=net,
@@ -517,12 +543,14 @@ def _min_distortion(net: Network, img: Image, label: Optional[int], eps: Optiona
 
 
 def save_panel(path: str, net: Network, original: Any, adversarial: Any, *,
-               mean: Optional[float] = None, std: Optional[float] = None, title: str = "",
+               mean: Normalization = None, std: Normalization = None, title: str = "",
                subtitle: str = "", caption: str = "adversarial") -> None:
     """Write the CLI's attack panel (original, adversarial, signed perturbation,
     each captioned with the prediction and softmax confidence) for any pair of
-    28x28-style gray (or RGB) images in pixel space, e.g. a :class:`Model`
-    solution; ``mean``/``std`` normalise the pixels before ``net``."""
+    28x28-style gray or 3 x H x W RGB images in pixel space, e.g. a :class:`Model`
+    solution; ``mean``/``std`` (one number or one per channel) normalise the
+    pixels before ``net``. RGB images are drawn in colour, their perturbation
+    per channel (three tiles R, G, B on one blue-white-red scale)."""
     x0 = _vec(original, "original")
     x1 = _vec(adversarial, "adversarial")
     if x0.size != x1.size or x0.size != net.input_size:
@@ -531,8 +559,8 @@ def save_panel(path: str, net: Network, original: Any, adversarial: Any, *,
     shape = net.input_shape
     channels, rows, cols = (shape if len(shape) == 3 else (1,) + tuple(shape[-2:])
                             if len(shape) >= 2 else (1, 1, x0.size))
-    core = _normalized(net, mean, std)
     with _Translate():
+        core = _normalized(net, mean, std)
         _nnopt.write_panel(_os.fspath(path), x0, x1, int(channels), int(rows), int(cols),
                            core.forward(x0.reshape(1, -1))[0], core.forward(x1.reshape(1, -1))[0],
                            title, subtitle, caption)
@@ -578,8 +606,8 @@ from .modeling import (  # noqa: E402  (uses the classes above)
     linf,
     stack,
 )
-from .robustness import EpsSummary, RobustnessResult, robustness  # noqa: E402
-__all__ += ["robustness", "RobustnessResult", "EpsSummary"]
+from .robustness import EpsSummary, RadiusSummary, RobustnessResult, robustness  # noqa: E402
+__all__ += ["robustness", "RobustnessResult", "EpsSummary", "RadiusSummary"]
 from .batch import (  # noqa: E402
     BatchResult,
     BatchRow,

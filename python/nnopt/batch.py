@@ -19,6 +19,21 @@ def _base() -> Any:
     return Image, InputError, Network, _Translate
 
 
+Normalization = Union[float, Sequence[float], None]  # one value, or one per channel
+
+
+def _norm_values(v: Normalization) -> list:
+    from . import _norm_values as f
+
+    return f(v)
+
+
+def _norm_json(v: Normalization) -> Any:
+    """--json's mean/std: a number for one value, a list for one per channel."""
+    a = _norm_values(v)
+    return a[0] if len(a) == 1 else a
+
+
 # ----------------------------------------------------------------------------- bounds
 @dataclass
 class ReluCounts:
@@ -92,8 +107,8 @@ class BoundsResult:
     input: str
     boxes: List[BoxBounds]
     eps: Optional[float] = None
-    mean: Optional[float] = None
-    std: Optional[float] = None
+    mean: Normalization = None  # a number, or one per channel
+    std: Normalization = None
     lp_time_limit_s: float = 60.0
 
     def to_dict(self) -> dict:
@@ -103,7 +118,7 @@ class BoundsResult:
         if self.eps is not None:
             d["eps"] = self.eps
         if self.mean is not None:
-            d["mean"], d["std"] = self.mean, self.std
+            d["mean"], d["std"] = _norm_json(self.mean), _norm_json(self.std)
         d["lp_time_limit_s"] = self.lp_time_limit_s
         d["boxes"] = [{"box": b.box, "input_width_mean": b.input_width_mean,
                        "methods": [m.to_dict() for m in b.methods]} for b in self.boxes]
@@ -139,8 +154,8 @@ def _summarise(net: Any, layers: list, t: dict) -> MethodBounds:
 
 def bounds(net: Any, image: Any = None, *, eps: Optional[float] = None,
            vnnlib: Optional[str] = None, methods: Sequence[str] = ("interval", "crown", "lp"),
-           lp_time_limit: float = 60.0, mean: Optional[float] = None,
-           std: Optional[float] = None) -> BoundsResult:
+           lp_time_limit: float = 60.0, mean: Normalization = None,
+           std: Normalization = None) -> BoundsResult:
     """Interval, CROWN and LP-tightened bounds over an input region, as ``nnopt bounds``.
 
     The region is the L-inf ball of radius ``eps`` around ``image`` (an
@@ -165,7 +180,7 @@ def bounds(net: Any, image: Any = None, *, eps: Optional[float] = None,
         raise InputError("--lp-time-limit must be > 0")
     if (mean is None) != (std is None):
         raise InputError("--mean and --std must be given together")
-    if std is not None and not (std > 0 and np.isfinite(std)):
+    if std is not None and not all(s > 0 and np.isfinite(s) for s in _norm_values(std)):
         raise InputError("--std must be > 0")
     names: List[str] = []
     for m in [methods] if isinstance(methods, str) else methods:
@@ -175,8 +190,9 @@ def bounds(net: Any, image: Any = None, *, eps: Optional[float] = None,
             names.append(m)
     if not names:
         raise InputError("--methods is empty (use interval, crown and/or lp)")
-    core = net._core if mean is None else net._core.with_input_normalization(float(mean), float(std))
     with _Translate():
+        core = net._core if mean is None else net._core.with_input_normalization(
+            _norm_values(mean), _norm_values(std))
         if vnnlib is not None:
             boxes = _nnopt.vnnlib_boxes(os.fspath(vnnlib), net.input_size, net.output_size)
             label = os.fspath(vnnlib)
@@ -232,8 +248,8 @@ class SweepResult:
 
 def sweep(models: Union[str, Sequence[str]], dataset: str, *, eps: float, methods: Sequence[str],
           out: str, index: int = 0, starts: int = 0, early_stop: bool = False, threads: int = 0,
-          time_limit: float = 600.0, resume: bool = False, mean: Optional[float] = None,
-          std: Optional[float] = None, label: Optional[int] = None, target: str = "runner-up",
+          time_limit: float = 600.0, resume: bool = False, mean: Normalization = None,
+          std: Normalization = None, label: Optional[int] = None, target: str = "runner-up",
           progress: Optional[Callable[[dict], None]] = None) -> SweepResult:
     """The MIP-vs-NLP study on one image, as ``nnopt sweep`` (same files in ``out``:
     results.jsonl, table.md/csv, summary.json, times.svg/png; ``resume`` skips
@@ -254,8 +270,8 @@ def sweep(models: Union[str, Sequence[str]], dataset: str, *, eps: float, method
     p.time_limit = float(time_limit)
     p.out_dir = os.fspath(out)
     p.resume = bool(resume)
-    p.mean = None if mean is None else float(mean)
-    p.std = None if std is None else float(std)
+    p.mean = _norm_values(mean)
+    p.std = _norm_values(std)
     p.label = None if label is None else int(label)
     p.target = str(target)
     if progress is not None and not callable(progress):

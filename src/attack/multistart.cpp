@@ -11,6 +11,7 @@
 #include <random>
 #include <thread>
 
+#include "attack/exact_policy.h"
 #include "attack/local_pwl.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -223,13 +224,25 @@ AutoResult autoAttack(const nn::Network& net, const spec::Box& box, const Eigen:
                " NLP starts; the network has smooth activations, so no exact MIP exists";
   } else {
     MarginAttackParams mp = p.mip;
-    mp.method = Method::kMip;
+    const ExactChoice choice =
+        p.exact == Method::kMip || p.exact == Method::kPortfolio
+            ? ExactChoice{p.exact, -1, std::string(methodName(p.exact)) + ": asked for"}
+            : chooseExactMethod(net, box, p.policy);
+    mp.method = choice.method;
+    // The screen's best replayed point starts CBC and the BaB (an incumbent
+    // below the clean image's margin from the first node).
+    if (a.screen.best.adversarial.size() == x0.size()) {
+      mp.mip_start = a.screen.best.adversarial;
+      mp.nlp_start = a.screen.best.adversarial;
+    }
     a.result = marginAttack(net, box, x0, true_label, target_label, mp);
     a.mip_ran = true;
-    a.decided_by = "mip";
+    a.exact_method = methodName(choice.method);
+    a.exact_why = choice.why;
+    a.decided_by = a.exact_method;
     a.reason = "no attack in " + std::to_string(a.screen.starts_run) +
                " NLP starts (best margin " + std::to_string(a.screen.best.margin) +
-               "); escalated to the exact MIP";
+               "); escalated to the exact " + a.exact_method + " (" + choice.why + ")";
   }
   a.result.time_s = timer.seconds();
   a.result.method = "auto(" + a.decided_by + ")";

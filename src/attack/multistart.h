@@ -2,13 +2,15 @@
 // Multi-start NLP screen (the seed blog's "speed as a strategy"): many NLP
 // solves from Sobol points filling the input box, spread over worker threads,
 // optionally stopping at the first replayed attack. And the escalation
-// strategy `auto`: the screen first, the exact MIP only when it finds nothing.
+// strategy `auto`: the screen first, the exact stage (CBC or the portfolio)
+// only when it finds nothing.
 #include <cstdint>
 #include <limits>
 #include <memory>
 #include <vector>
 
 #include "attack/attack.h"
+#include "attack/exact_policy.h"
 
 namespace nnopt::attack {
 
@@ -64,15 +66,22 @@ MultiStartResult multiStartAttack(const nn::Network& net, const spec::Box& box,
 
 struct AutoParams {
   MultiStartParams screen;
-  MarginAttackParams mip;  // method forced to MIP
+  MarginAttackParams mip;  // the exact stage's parameters (its method is set by `exact`)
+  // The exact stage: Method::kNlp (the default) = chosen per network by
+  // chooseExactMethod (exact_policy.h: the portfolio where it pays, else CBC);
+  // kMip or kPortfolio = always that one.
+  Method exact = Method::kNlp;
+  ExactPolicy policy;
 };
 
 struct AutoResult {
   MarginAttackResult result;   // the deciding stage's result
-  std::string decided_by;      // "nlp-screen" or "mip"
+  std::string decided_by;      // "nlp-screen", "mip" or "portfolio"
   std::string reason;
   MultiStartResult screen;
-  bool mip_ran = false;
+  bool mip_ran = false;        // the exact stage ran (mip or portfolio)
+  std::string exact_method;    // "mip" or "portfolio" when it ran, else empty
+  std::string exact_why;       // why that one (ExactChoice::why)
 };
 
 AutoResult autoAttack(const nn::Network& net, const spec::Box& box, const Eigen::VectorXd& x0,

@@ -1,7 +1,7 @@
 // Datasets (loadDatasetItem, datasetSize): a file's bytes through Source
 // (plain, or gunzipped once and cached while the file is unchanged), the format
-// told by content (IDX magic, else CSV text), then dataset_idx.cpp or
-// dataset_csv.cpp.
+// told by content (IDX magic), then by name (*.bin of at least one record:
+// CIFAR-10, which has no magic), else CSV text, then dataset_cifar.cpp, dataset_idx.cpp or dataset_csv.cpp.
 #include "io/images.h"
 
 #include <zlib.h>
@@ -131,13 +131,16 @@ void Source::readExact(std::uint64_t off, void* buf, std::size_t n, const char* 
 
 namespace {
 
-enum class Kind { Idx, Csv };
+enum class Kind { Idx, Csv, Cifar };
 
 Kind detect(const std::string& path, Source& src) {
   if (src.size() == 0) fail(path, src.gzipped() ? "gzip file holds no data" : "file is empty");
   unsigned char m[4] = {};
   std::size_t got = src.read(0, m, sizeof m);
-  if (looksLikeIdx(m, got)) return Kind::Idx;
+  if (looksLikeIdx(m, got)) return Kind::Idx;  // an IDX file may be called *.bin too
+  // CIFAR-10 has no magic: a *.bin holding at least one whole record (a
+  // shorter one is reported as unrecognised binary data below).
+  if (looksLikeCifarName(path) && src.size() >= kCifarRecordBytes) return Kind::Cifar;
   const char* what = nullptr;
   if (got >= 4 && m[0] == 0x89 && m[1] == 'P' && m[2] == 'N' && m[3] == 'G') what = "a PNG image";
   else if (got >= 3 && m[0] == 'P' && m[1] >= '1' && m[1] <= '6' && std::isspace(m[2]))
@@ -150,7 +153,7 @@ Kind detect(const std::string& path, Source& src) {
   std::size_t n = src.read(0, head, sizeof head);
   if (std::memchr(head, '\0', n))
     fail(path, "unrecognised binary data, not a dataset (expected MNIST IDX, optionally "
-               "gzipped, or CSV text)");
+               "gzipped, CIFAR-10 *.bin or CSV text)");
   return Kind::Csv;
 }
 
@@ -163,13 +166,21 @@ using namespace images_detail;
 
 Image loadDatasetItem(const std::string& path, long index) {
   Source src(path);
-  if (detect(path, src) == Kind::Idx) return loadIdxItem(path, src, index);
+  switch (detect(path, src)) {
+    case Kind::Idx: return loadIdxItem(path, src, index);
+    case Kind::Cifar: return loadCifarItem(path, src, index);
+    case Kind::Csv: break;
+  }
   return loadCsvItem(path, src, index);
 }
 
 long datasetSize(const std::string& path) {
   Source src(path);
-  if (detect(path, src) == Kind::Idx) return idxSize(path, src);
+  switch (detect(path, src)) {
+    case Kind::Idx: return idxSize(path, src);
+    case Kind::Cifar: return cifarSize(path, src);
+    case Kind::Csv: break;
+  }
   return csvSize(path, src);
 }
 

@@ -1,6 +1,10 @@
 // CSV datasets "label,p0,...,p783" (pixels 0-255, one image per line, an
 // optional header line, blank lines ignored): where each data line starts is
 // found by a scan kept between calls, so a loop over the items reads the file once.
+// A row of s*s pixels is a gray s x s image; one of 3*s*s pixels (e.g. 3072) is
+// a colour 3 x s x s image, channel-major as CIFAR-10 stores it (the red plane,
+// then green, then blue), s >= 2. No count is both (s*s = 3*t*t has no
+// solution in positive integers).
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -34,6 +38,20 @@ std::mutex csvMutex;
 std::list<CsvIndex> csvCache;
 
 bool isBlank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+// The image shape of a row of p pixel values: s x s gray or 3 x s x s colour.
+bool csvShape(long p, int* channels, int* side) {
+  for (int c : {1, 3}) {
+    if (p < c || p % c != 0) continue;
+    const long s = std::lround(std::sqrt(double(p / c)));
+    if (s * s == p / c && (c == 1 || s >= 2)) {  // 3 values are no 1x1 colour image
+      *channels = c;
+      *side = static_cast<int>(s);
+      return true;
+    }
+  }
+  return false;
+}
 
 // Extends idx until it holds more than `want` data lines or the file ends.
 void scanCsv(const std::string& path, Source& src, CsvIndex& idx, long want) {
@@ -74,11 +92,11 @@ void scanCsv(const std::string& path, Source& src, CsvIndex& idx, long want) {
     long f = commas + 1;
     if (idx.fields < 0) {
       long p = f - 1;
-      long side = static_cast<long>(std::lround(std::sqrt(double(std::max(p, 0L)))));
-      if (p < 1 || side * side != p)
+      int channels = 0, side = 0;
+      if (p < 1 || !csvShape(p, &channels, &side))
         fail(path, "line " + std::to_string(idx.physLine) + ": " + std::to_string(p) +
                        " pixel values after the label, expected a square image such as 784 "
-                       "(28x28)");
+                       "(28x28) or 3 squares such as 3072 (3x32x32, colour)");
       idx.fields = f;
       idx.firstDataLine = idx.physLine;
     } else if (f != idx.fields) {
@@ -167,9 +185,10 @@ Image parseCsvLine(const std::string& path, std::string_view line, long lineNo, 
   };
   Image img;
   long npix = fields - 1;
-  int side = static_cast<int>(std::lround(std::sqrt(double(npix))));
+  int channels = 1, side = 0;
+  csvShape(npix, &channels, &side);  // checked by scanCsv
   img.rows = img.cols = side;
-  img.channels = 1;
+  img.channels = channels;
   img.pixels.resize(npix);
   std::size_t pos = 0;
   for (long k = 0; k < fields; ++k) {

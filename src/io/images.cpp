@@ -295,4 +295,32 @@ Image loadImage(const std::string& path, bool gray) {
   fail(path, "unrecognised image format (expected PNG, or PGM P5/P2)");
 }
 
+Image toGray(const Image& img) {
+  if (img.channels != 3) return img;
+  Image g = img;
+  g.channels = 1;
+  const Eigen::Index n = Eigen::Index(img.rows) * img.cols;
+  g.pixels.resize(n);
+  for (Eigen::Index i = 0; i < n; ++i)
+    g.pixels[i] = 0.299 * img.pixels[i] + 0.587 * img.pixels[n + i] + 0.114 * img.pixels[2 * n + i];
+  return g;
+}
+
+Image loadImageFor(const std::string& path, const std::vector<std::int64_t>& input_shape) {
+  Image img = loadImage(path, false);
+  std::int64_t n = 1;
+  for (auto d : input_shape) n *= d;
+  const bool chw = input_shape.size() == 3;
+  const bool color = chw ? input_shape[0] == 3 : img.channels == 3 && img.pixels.size() == n;
+  if (!color) return toGray(img);
+  if (img.channels != 3) {
+    std::string shape;
+    for (auto d : input_shape) shape += (shape.empty() ? "" : "x") + std::to_string(d);
+    fail(path, "gray image (1 channel, " + std::to_string(img.rows) + "x" +
+                   std::to_string(img.cols) + ") but the network expects 3 channels (input " +
+                   shape + ")");
+  }
+  return img;
+}
+
 }  // namespace nnopt::io

@@ -11,7 +11,9 @@
 //   dataset.cpp        Source (a file's bytes, gunzipped and cached), format dispatch,
 //                      loadDatasetItem / datasetSize
 //   dataset_idx.cpp    MNIST IDX headers, images and sibling labels files
-//   dataset_csv.cpp    CSV "label,p0,...": line index (cached), row parsing
+//   dataset_csv.cpp    CSV "label,p0,...": line index (cached), row parsing (gray or C x H x W)
+//   dataset_cifar.cpp  CIFAR-10 binary batches (*.bin: label byte + 3x32x32 bytes per record)
+//   normalization.cpp  --mean/--std per input or per channel (normalization.h)
 //   images.cpp         loadImage: PNG (libpng) and PGM/PPM decoding
 //   png_write.cpp      writePngGray / writePngRgb
 #include <cstdint>
@@ -118,5 +120,14 @@ long idxSize(const std::string& path, Source& src);
 
 Image loadCsvItem(const std::string& path, Source& src, long index);
 long csvSize(const std::string& path, Source& src);
+
+// ------------------------------------------------------------ CIFAR-10 (dataset_cifar.cpp)
+
+// A CIFAR-10 binary file has no magic number: it is told by its name (*.bin, *.bin.gz).
+// Bytes of one CIFAR-10 record: a label byte and 3 x 32 x 32 pixel bytes.
+inline constexpr std::uint64_t kCifarRecordBytes = 1 + 3 * 32 * 32;
+bool looksLikeCifarName(const std::string& path);
+Image loadCifarItem(const std::string& path, Source& src, long index);
+long cifarSize(const std::string& path, Source& src);
 
 }  // namespace nnopt::io::images_detail

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "io/normalization.h"
 #include "report/json.h"
 #include "spec/property.h"
 
@@ -124,13 +125,7 @@ struct Prepared {
 
 template <class Job>
 Prepared prepare(const nn::Network& net_in, const Job& job) {
-  if (job.mean.has_value() != job.stdv.has_value())
-    throw Error("--mean and --std must be given together");
-  Prepared p{net_in, {}, -1, -1};
-  if (job.mean) {
-    if (!(*job.stdv > 0)) throw Error("--std must be > 0");
-    p.net = p.net.withInputNormalization(*job.mean, *job.stdv);
-  }
+  Prepared p{io::withNormalization(net_in, job.mean, job.stdv), {}, -1, -1};
   if (job.image.size() != p.net.inputSize())
     throw Error(fmt::format("{}: image has {} pixels but {} expects {} inputs", job.input_name,
                             job.image.size(), job.model_name, p.net.inputSize()));
@@ -153,9 +148,9 @@ void addRunFields(nlohmann::json& j, const Job& job, const Prepared& p) {
   j["input"] = job.input_name;
   j["predicted_label_clean"] = p.predicted;
   j["logits_clean"] = report::vec(p.clean);
-  if (job.mean) {
-    j["mean"] = *job.mean;
-    j["std"] = *job.stdv;
+  if (!job.mean.empty()) {
+    j["mean"] = report::numbers(job.mean);
+    j["std"] = report::numbers(job.stdv);
   }
 }
 

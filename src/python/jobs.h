@@ -29,7 +29,7 @@ struct MarginJob {
   double lp_time_limit = 30;
   bool early_stop = false;
   std::optional<std::string> warm_start;  // nlp | none (default: nlp for portfolio)
-  std::optional<double> mean, stdv;
+  std::vector<double> mean, stdv;  // --mean/--std: empty, 1 value or one per channel
 };
 
 struct MarginJobResult {
@@ -59,7 +59,7 @@ struct MinDistJob {
   double time_limit = 600;
   double lp_time_limit = 30;
   std::optional<std::string> warm_start;  // nlp (default) | none
-  std::optional<double> mean, stdv;
+  std::vector<double> mean, stdv;  // --mean/--std: empty, 1 value or one per channel
 };
 
 struct MinDistJobResult {

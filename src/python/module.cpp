@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "io/images.h"
+#include "io/normalization.h"
 #include "io/onnx.h"
 #include "io/vnnlib.h"
 #include "nn/network.h"
@@ -133,10 +134,8 @@ PYBIND11_MODULE(_nnopt, m) {
       })
       .def("forward", &forwardBatch)
       .def("with_input_normalization",
-           [](const nn::Network& n, double mean, double stdv) {
-             if (!(stdv > 0)) throw Error("--std must be > 0");
-             return n.withInputNormalization(mean, stdv);
-           });
+           [](const nn::Network& n, const std::vector<double>& mean,
+              const std::vector<double>& stdv) { return io::withNormalization(n, mean, stdv); });
 
   m.def("load_onnx", &io::loadOnnx, py::call_guard<py::gil_scoped_release>());
   m.def("load_onnx_bytes",
@@ -145,7 +144,9 @@ PYBIND11_MODULE(_nnopt, m) {
           py::gil_scoped_release nogil;
           return io::loadOnnxFromBytes(s, name);
         });
-  m.def("load_image", [](const std::string& path) { return imageDict(io::loadImage(path)); });
+  m.def("load_image", [](const std::string& path, bool gray) {
+    return imageDict(io::loadImage(path, gray));
+  }, py::arg("path"), py::arg("gray") = true);
   m.def("load_dataset_item", [](const std::string& path, long index) {
     return imageDict(io::loadDatasetItem(path, index));
   });

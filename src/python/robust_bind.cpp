@@ -3,10 +3,12 @@
 #include <pybind11/functional.h>
 #include <pybind11/stl.h>
 
+#include <atomic>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "python/interruptible.h"
 #include "robust/robustness.h"
 
 namespace py = pybind11;
@@ -15,11 +17,15 @@ namespace nnopt::pyrobust {
 namespace {
 
 // The CLI's run: the same checks, files and summary. progress(dict) is
-// called with the GIL held after every image.
+// called with the GIL held after every image. The run goes on a worker
+// thread (runInterruptible): Ctrl-C sets RobustParams::cancel, the image in
+// flight is dropped (results.jsonl keeps the finished images whole, so
+// resume=True goes on from there) and KeyboardInterrupt is raised.
 py::dict run(const std::string& model, const std::string& dataset, const std::vector<double>& eps,
-             long limit, const std::vector<long>& indices, std::optional<double> mean,
-             std::optional<double> stdv, double time_limit, const std::string& method,
+             long limit, const std::vector<long>& indices, const std::vector<double>& mean,
+             const std::vector<double>& stdv, double time_limit, const std::string& method,
              bool infer, const std::string& out_dir, bool resume, const std::string& command,
+             bool radius, double radius_tol, int radius_probes,
              const std::function<void(py::dict)>& progress) {
   robust::RunParams p;
   p.model = model;
@@ -35,6 +41,11 @@ py::dict run(const std::string& model, const std::string& dataset, const std::ve
   p.out_dir = out_dir;
   p.resume = resume;
   p.command = command;
+  p.robust.radius = radius;
+  p.robust.radius_tol = radius_tol;
+  p.robust.radius_probes = radius_probes;
+  std::atomic<bool> cancel{false};
+  p.robust.cancel = &cancel;
   robust::RunProgressFn fn;
   if (progress)
     fn = [&progress](const robust::RunProgress& pr) {
@@ -54,12 +65,9 @@ py::dict run(const std::string& model, const std::string& dataset, const std::ve
       progress(d);
     };
   robust::RunOutcome out;
-  {
-    py::gil_scoped_release nogil;
-    out = robust::runRobustness(p, fn);
-  }
+  pyjobs::runInterruptible([&] { out = robust::runRobustness(p, fn); }, cancel);
   py::dict d;
-  d["summary_json"] = robust::summaryJson(out.summary).dump();
+  d["summary_json"] = robust::summaryJson(out.summary, out.radius).dump();
   d["images_run"] = out.images_run;
   d["images_skipped"] = out.images_skipped;
   d["dropped_partial_bytes"] = out.dropped_partial_bytes;
@@ -75,6 +83,11 @@ void bind(py::module_& m) {
   m.def("robustness_records", [](const std::string& path) {
     py::list out;
     for (const auto& r : robust::loadRecords(path)) out.append(robust::toJson(r).dump());
+    return out;
+  });
+  m.def("robustness_radii", [](const std::string& path) {
+    py::list out;
+    for (const auto& r : robust::loadResults(path).radii) out.append(robust::toJson(r).dump());
     return out;
   });
 }

@@ -19,6 +19,11 @@ nlohmann::json vec(const Eigen::VectorXd& v) {
   return a;
 }
 
+nlohmann::json numbers(const std::vector<double>& v) {
+  if (v.size() == 1) return v[0];
+  return nlohmann::json(v);
+}
+
 namespace {
 
 // The solve and model-size fields both attack results share (same member

@@ -81,10 +81,12 @@ Eigen::VectorXd softmax(const Eigen::VectorXd& logits) {
   return e / e.sum();
 }
 
-PanelSize attackPanelSize(int rows, int cols) {
+PanelSize attackPanelSize(int rows, int cols, int channels) {
   const int s = tileScale(rows, cols);
   const int tw = cols * s, th = rows * s;
-  return {kMargin + 3 * tw + 2 * kGap + kBarGap + kBarWidth + kBarText, kTop + th + kBottom};
+  const int tiles = channels == 3 ? 5 : 3;
+  return {kMargin + tiles * tw + (tiles - 1) * kGap + kBarGap + kBarWidth + kBarText,
+          kTop + th + kBottom};
 }
 
 void writeAttackPanel(const AttackPanel& p, const std::string& path) {
@@ -94,7 +96,7 @@ void writeAttackPanel(const AttackPanel& p, const std::string& path) {
   require(p.original.size() == n && p.adversarial.size() == n,
           fmt::format("attack panel: images have {} / {} values, expected {}", p.original.size(),
                       p.adversarial.size(), n));
-  const PanelSize size = attackPanelSize(p.rows, p.cols);
+  const PanelSize size = attackPanelSize(p.rows, p.cols, p.channels);
   const int scale = tileScale(p.rows, p.cols);
   const int tw = p.cols * scale, th = p.rows * scale;
 
@@ -104,12 +106,9 @@ void writeAttackPanel(const AttackPanel& p, const std::string& path) {
   cairo_paint(cr);
   cairo_set_antialias(cr, CAIRO_ANTIALIAS_NONE);  // crisp pixel blocks
 
-  // Perturbation, averaged over channels, and its symmetric scale.
+  // Perturbation per channel (one tile each) on one symmetric scale.
   const int plane = p.rows * p.cols;
-  Eigen::VectorXd d = Eigen::VectorXd::Zero(plane);
-  for (int c = 0; c < p.channels; ++c)
-    d += (p.adversarial.segment(c * plane, plane) - p.original.segment(c * plane, plane)) /
-         p.channels;
+  const Eigen::VectorXd d = p.adversarial - p.original;
   double s = 0;
   for (Eigen::Index i = 0; i < d.size(); ++i)
     if (std::isfinite(d[i])) s = std::max(s, std::abs(d[i]));
@@ -119,17 +118,21 @@ void writeAttackPanel(const AttackPanel& p, const std::string& path) {
   const double x_orig = kMargin, x_adv = x_orig + tw + kGap, x_pert = x_adv + tw + kGap;
   drawImageTile(cr, p.original, p.channels, p.rows, p.cols, x_orig, y0, scale);
   drawImageTile(cr, p.adversarial, p.channels, p.rows, p.cols, x_adv, y0, scale);
-  for (int i = 0; i < p.rows; ++i)
-    for (int j = 0; j < p.cols; ++j) {
-      double r, g, b;
-      const double v = d[i * p.cols + j];
-      diverging(std::isfinite(v) ? v / s_div : 0.0, r, g, b);
-      cairo_set_source_rgb(cr, r, g, b);
-      cairo_rectangle(cr, x_pert + j * scale, y0 + i * scale, scale, scale);
-      cairo_fill(cr);
-    }
+  for (int c = 0; c < p.channels; ++c) {
+    const double x = x_pert + c * (tw + kGap);
+    for (int i = 0; i < p.rows; ++i)
+      for (int j = 0; j < p.cols; ++j) {
+        double r, g, b;
+        const double v = d[c * plane + i * p.cols + j];
+        diverging(std::isfinite(v) ? v / s_div : 0.0, r, g, b);
+        cairo_set_source_rgb(cr, r, g, b);
+        cairo_rectangle(cr, x + j * scale, y0 + i * scale, scale, scale);
+        cairo_fill(cr);
+      }
+  }
+  const double x_pert_end = x_pert + p.channels * tw + (p.channels - 1) * kGap;
   // Colour bar from +s (top) to -s (bottom).
-  const double xb = x_pert + tw + kBarGap;
+  const double xb = x_pert_end + kBarGap;
   for (int k = 0; k < th; ++k) {
     double r, g, b;
     diverging(1.0 - 2.0 * (k + 0.5) / th, r, g, b);
@@ -140,7 +143,7 @@ void writeAttackPanel(const AttackPanel& p, const std::string& path) {
   cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
   frame(cr, x_orig, y0, tw, th);
   frame(cr, x_adv, y0, tw, th);
-  frame(cr, x_pert, y0, tw, th);
+  for (int c = 0; c < p.channels; ++c) frame(cr, x_pert + c * (tw + kGap), y0, tw, th);
   frame(cr, xb, y0, kBarWidth, th);
 
   cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
@@ -159,14 +162,18 @@ void writeAttackPanel(const AttackPanel& p, const std::string& path) {
   cairo_set_font_size(cr, 13);
   textAt(cr, x_orig + tw / 2.0, y0 - 26, "original", 0.5);
   textAt(cr, x_adv + tw / 2.0, y0 - 26, p.adversarial_caption, 0.5);
-  textAt(cr, x_pert + tw / 2.0, y0 - 26, "perturbation", 0.5);
+  if (p.channels == 3) {
+    const char* names[] = {"perturbation R", "perturbation G", "perturbation B"};
+    for (int c = 0; c < 3; ++c) textAt(cr, x_pert + c * (tw + kGap) + tw / 2.0, y0 - 26, names[c], 0.5);
+  } else {
+    textAt(cr, x_pert + tw / 2.0, y0 - 26, "perturbation", 0.5);
+  }
   cairo_set_font_size(cr, 12);
   textAt(cr, x_orig + tw / 2.0, y0 - 9, predictionCaption(p.logits_original), 0.5);
   textAt(cr, x_adv + tw / 2.0, y0 - 9, predictionCaption(p.logits_adversarial), 0.5);
-  textAt(cr, x_pert + tw / 2.0, y0 - 9,
-         fmt::format("L1 {:.3f}  L2 {:.3f}  Linf {:.3f}", (p.adversarial - p.original).lpNorm<1>(),
-                     (p.adversarial - p.original).norm(),
-                     (p.adversarial - p.original).lpNorm<Eigen::Infinity>()),
+  textAt(cr, (x_pert + x_pert_end) / 2.0, y0 - 9,
+         fmt::format("L1 {:.3f}  L2 {:.3f}  Linf {:.3f}", d.lpNorm<1>(), d.norm(),
+                     d.lpNorm<Eigen::Infinity>()),
          0.5);
 
   cairo_destroy(cr);

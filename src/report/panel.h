@@ -3,7 +3,8 @@
 // the signed perturbation (adversarial - original) side by side, each captioned
 // with the network's predicted label and softmax confidence. The perturbation
 // uses a blue-white-red diverging map with a symmetric scale [-s, s], s = the
-// largest |perturbation| (a colour bar shows s).
+// largest |perturbation| (a colour bar shows s). RGB images are drawn in colour
+// and their perturbation per channel: three tiles (R, G, B) on the same scale.
 #include <Eigen/Dense>
 #include <string>
 
@@ -12,7 +13,7 @@ namespace nnopt::report {
 struct AttackPanel {
   Eigen::VectorXd original;     // pixels in [0,1], CHW row-major
   Eigen::VectorXd adversarial;  // same size
-  int channels = 1;             // 1 (gray) or 3 (RGB); the perturbation of RGB is the channel mean
+  int channels = 1;             // 1 (gray) or 3 (RGB: perturbation shown per channel)
   int rows = 0;
   int cols = 0;
   Eigen::VectorXd logits_original;     // network outputs, for label and confidence
@@ -29,8 +30,8 @@ struct PanelSize {
   int width;
   int height;
 };
-// The PNG's size for an image of rows x cols.
-PanelSize attackPanelSize(int rows, int cols);
+// The PNG's size for an image of channels x rows x cols (RGB has two more tiles).
+PanelSize attackPanelSize(int rows, int cols, int channels = 1);
 
 // Writes the panel as PNG. Throws Error on inconsistent sizes or a cairo failure.
 void writeAttackPanel(const AttackPanel& p, const std::string& path);

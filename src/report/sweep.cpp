@@ -19,6 +19,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "io/images.h"
+#include "io/normalization.h"
 
 namespace nnopt::report {
 
@@ -109,10 +110,9 @@ SweepOutcome runSweepWith(const SweepParams& p, const SweepHooks& hooks,
   require(p.time_limit > 0, "--time-limit must be > 0");
   require(p.starts >= 0, "--starts must be >= 1");
   require(!p.out_dir.empty(), "--out: give an output directory");
-  require(!p.dataset.empty(), "--dataset: give an MNIST IDX or CSV file");
+  require(!p.dataset.empty(), "--dataset: give an MNIST IDX, CIFAR-10 .bin or CSV file");
   require(p.index >= 0, "--index must be >= 0");
-  require(p.mean.has_value() == p.stdv.has_value(), "--mean and --std must be given together");
-  if (p.stdv) require(*p.stdv > 0, "--std must be > 0");
+  io::checkNormalization(p.mean, p.stdv);
   std::optional<int> fixed_target;
   if (p.target != "runner-up") {
     size_t pos = 0;
@@ -176,7 +176,7 @@ SweepOutcome runSweepWith(const SweepParams& p, const SweepHooks& hooks,
     j.arch = architectureOf(raw);
     if (j.arch.widths.empty())
       if (auto a = architectureFromName(j.name)) j.arch = *a;
-    j.net = p.mean ? raw.withInputNormalization(*p.mean, *p.stdv) : raw;
+    j.net = io::withNormalization(raw, p.mean, p.stdv);
     require(j.net.inputSize() == img.pixels.size(),
             fmt::format("{}: expects {} inputs but {} #{} has {} pixels", path, j.net.inputSize(),
                         p.dataset, p.index, img.pixels.size()));

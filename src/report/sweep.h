@@ -181,7 +181,7 @@ struct SweepParams {
   double time_limit = 600;
   std::string out_dir;
   bool resume = false;
-  std::optional<double> mean, stdv;
+  std::vector<double> mean, stdv;  // --mean/--std: empty, 1 value or one per channel
   std::optional<int> label;
   std::string target = "runner-up";  // or a class index
   // Optional (Ctrl-C in Python): once true the run in flight stops as on its

@@ -9,8 +9,13 @@
 namespace nnopt::report {
 namespace {
 
+// "optimal", or the portfolio's "optimal (mip first)" / "(bab first)" / "(combined bounds)".
+bool provenOptimal(const attack::MarginAttackResult& r) {
+  return r.status == "optimal" || r.status.rfind("optimal (", 0) == 0;
+}
+
 bool mipTimedOut(const attack::MarginAttackResult& r) {
-  return r.status != "optimal" && r.status != "infeasible";
+  return !provenOptimal(r) && r.status != "infeasible";
 }
 
 void fillResult(SweepRecord& rec, const attack::MarginAttackResult& r) {
@@ -65,8 +70,7 @@ SweepRecord runMethod(const nn::Network& net, const spec::Box& box, const Eigen:
   } else if (m.kind == SweepMethodKind::kAuto) {
     attack::AutoParams autop;
     autop.screen = msp;
-    autop.mip = ap;
-    autop.mip.method = attack::Method::kMip;
+    autop.mip = ap;  // the exact stage: CBC or the portfolio (attack/exact_policy.h)
     auto a = attack::autoAttack(net, box, x0, true_label, target_label, autop);
     fillResult(rec, a.result);
     rec.decided_by = a.decided_by;
@@ -75,7 +79,7 @@ SweepRecord runMethod(const nn::Network& net, const spec::Box& box, const Eigen:
     rec.starts_per_s = a.screen.starts_per_s;
     rec.timed_out = a.mip_ran ? mipTimedOut(a.result)
                               : a.result.verdict == attack::Verdict::kTimeout;
-    rec.proven = a.mip_ran && a.result.status == "optimal";
+    rec.proven = a.mip_ran && provenOptimal(a.result);
   } else if (starts > 1) {
     auto ms = attack::multiStartAttack(net, box, x0, true_label, target_label, msp);
     fillResult(rec, ms.best);

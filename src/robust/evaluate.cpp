@@ -43,7 +43,7 @@ class EpsSolver {
   EpsSolver(const nn::Network& net, const Eigen::VectorXd& x0, int label,
             const RobustParams& p, Knowledge& k, double eps)
       : net_(net), x0_(x0), label_(label), p_(p), k_(k), eps_(eps),
-        box_(spec::linfBall(x0, eps, 0.0, 1.0)), deadline_(p.time_limit) {
+        box_(spec::linfBall(x0, eps, 0.0, 1.0)), deadline_(p.time_limit, p.cancel) {
     const int n_out = static_cast<int>(net.outputSize());
     lb_.assign(n_out, -kInf);
     proven_.assign(n_out, false);
@@ -152,6 +152,7 @@ class EpsSolver {
     pp.seed = p_.seed;
     pp.time_limit = std::min(2.0, p_.pgd_time_frac * p_.time_limit);
     pp.target = -1e-9;
+    pp.cancel = p_.cancel;
     pp.starts.push_back(x0_);
     for (const auto& h : k_.hints) pp.starts.push_back(h);
     for (const auto& pt : k_.points) pp.starts.push_back(pt.x);
@@ -215,6 +216,7 @@ class EpsSolver {
     ap.time_limit = time_limit;
     ap.threads = 1;
     ap.robust_tol = p_.robust_tol;
+    ap.cancel = p_.cancel;
     if (best_x_.size() == x0_.size()) ap.nlp_start = best_x_;
     return ap;
   }
@@ -255,6 +257,7 @@ class EpsSolver {
     vp.pgd_steps = 20;
     vp.prune_tol = p_.robust_tol;
     vp.mip_unsat_tol = p_.robust_tol;
+    vp.cancel = p_.cancel;
     const verify::VerifyResult r = verify::verifyProperty(net_, prop, vp);
     if (r.answer == verify::VerifyAnswer::kSat) {
       if (offer(r.x, "exact:verify")) return true;
@@ -384,6 +387,104 @@ bool inferRow(const nn::Network& net, const Eigen::VectorXd& x0, int label, cons
   return true;
 }
 
+bool cancelled(const RobustParams& p) { return p.cancel != nullptr && p.cancel->load(); }
+
+// Shrinks r's upper end to x when x is a counterexample: inside [0,1]^n,
+// finite, and Network::forward(x) has some wrong class above the label.
+void offerCounterexample(const nn::Network& net, const Eigen::VectorXd& x0, int label,
+                         const Eigen::VectorXd& x, RadiusResult& r) {
+  if (x.size() != x0.size() || !x.allFinite() || x.minCoeff() < 0.0 || x.maxCoeff() > 1.0) return;
+  int cls = -1;
+  if (!(untargetedMargin(net.forward(x), label, &cls) < 0)) return;
+  const double d = (x - x0).cwiseAbs().maxCoeff();
+  if (d >= r.attacked_hi) return;
+  r.attacked_hi = d;
+  r.adversarial = x;
+  r.adv_class = cls;
+}
+
+// The next eps to probe: the middle of [lo, hi], or, with no counterexample
+// yet, twice lo (capped at 1, where the box is all of [0,1]^n).
+double nextProbe(const RadiusResult& r, double tol) {
+  if (std::isfinite(r.attacked_hi)) return 0.5 * (r.certified_lo + r.attacked_hi);
+  return std::min(1.0, r.certified_lo > 0 ? 2.0 * r.certified_lo : std::max(16.0 * tol, 1e-3));
+}
+
+// Bisection between the largest certified eps and the closest counterexample
+// of the grid rows (and of k), one (image, eps) instance per probe, sharing
+// k's attack points and per-class proofs.
+RadiusResult searchRadius(const nn::Network& net, const Eigen::VectorXd& x0, int label,
+                          const RobustParams& p, Knowledge& k, const std::vector<EpsRow>& rows) {
+  RadiusResult r;
+  for (const auto& row : rows) {
+    if (row.verdict == "certified") r.certified_lo = std::max(r.certified_lo, row.eps);
+    if (row.verdict == "attacked") offerCounterexample(net, x0, label, row.adversarial, r);
+  }
+  for (const auto& pt : k.points) offerCounterexample(net, x0, label, pt.x, r);
+  double every_class = kInf;  // the per-class proofs carried in k
+  for (int j = 0; j < static_cast<int>(k.proven_eps.size()); ++j)
+    if (j != label) every_class = std::min(every_class, k.proven_eps[j]);
+  if (std::isfinite(every_class)) r.certified_lo = std::max(r.certified_lo, every_class);
+  Timer t;
+  while (!cancelled(p)) {
+    if (r.attacked_hi - r.certified_lo <= p.radius_tol) {
+      r.closed = true;
+      r.status = fmt::format("closed: width {:.3g} <= {:.3g} after {} probes",
+                             r.attacked_hi - r.certified_lo, p.radius_tol, r.probes);
+      break;
+    }
+    if (r.certified_lo >= 1.0) {
+      r.status = "certified on all of [0,1]^n: no counterexample exists";
+      break;
+    }
+    if (r.probes >= p.radius_probes) {
+      r.status = fmt::format("probe cap ({}) reached", p.radius_probes);
+      break;
+    }
+    const double eps = nextProbe(r, p.radius_tol);
+    EpsRow row;
+    if (!inferRow(net, x0, label, k, eps, row)) {
+      row = EpsSolver(net, x0, label, p, k, eps).run();
+      ++r.probes;
+    }
+    if (row.verdict == "certified") {
+      r.certified_lo = std::max(r.certified_lo, eps);
+      continue;
+    }
+    const double before = r.attacked_hi;
+    if (row.verdict == "attacked") {
+      offerCounterexample(net, x0, label, row.adversarial, r);
+      for (const auto& pt : k.points) offerCounterexample(net, x0, label, pt.x, r);
+      if (r.attacked_hi < before) continue;
+      r.status = fmt::format("probe at eps {:.6g} attacked without a closer point", eps);
+      break;
+    }
+    r.status = fmt::format("probe at eps {:.6g} unknown ({}): the interval stays as proven", eps,
+                           row.status);
+    break;
+  }
+  if (r.attacked_hi < r.certified_lo)  // a bound and a replay disagree: say so, keep both
+    r.status += fmt::format("; inconsistent: counterexample at {:.6g} below certified {:.6g}",
+                            r.attacked_hi, r.certified_lo);
+  r.time_s = t.seconds();
+  return r;
+}
+
+RadiusResult misclassifiedRadius() {
+  RadiusResult r;
+  r.attacked_hi = 0.0;
+  r.closed = true;
+  r.status = "misclassified: the clean image is a counterexample";
+  return r;
+}
+
+Knowledge freshKnowledge(int n_out) {
+  Knowledge k;
+  k.proven_eps.assign(n_out, -kInf);
+  k.proven_lb.assign(n_out, -kInf);
+  return k;
+}
+
 }  // namespace
 
 const char* exactMethodName(ExactMethod m) {
@@ -462,14 +563,10 @@ ImageResult evaluateImage(const nn::Network& net, const Eigen::VectorXd& x0, int
       r.margin_upper = out.clean_margin;
       r.status = fmt::format("the clean image is classified {} (label {})", out.predicted, label);
     }
+    if (params.radius) out.radius = misclassifiedRadius();
     return out;
   }
-  auto fresh = [&] {
-    Knowledge k;
-    k.proven_eps.assign(n_out, -kInf);
-    k.proven_lb.assign(n_out, -kInf);
-    return k;
-  };
+  auto fresh = [&] { return freshKnowledge(n_out); };
   Knowledge k = fresh();
   std::vector<bool> done(n, false);
   // Infer or solve row i; with params.infer off every row is solved alone.
@@ -492,7 +589,7 @@ ImageResult evaluateImage(const nn::Network& net, const Eigen::VectorXd& x0, int
   // Bisection over the sorted eps: an attack settles the larger ones, a
   // certificate the smaller ones; an unknown leaves both halves to solve.
   std::function<void(int, int)> bisect = [&](int lo, int hi) {
-    if (lo > hi) return;
+    if (lo > hi || cancelled(params)) return;
     const int mid = lo + (hi - lo) / 2;
     decide(mid);
     const std::string& v = out.rows[mid].verdict;
@@ -508,17 +605,28 @@ ImageResult evaluateImage(const nn::Network& net, const Eigen::VectorXd& x0, int
     }
   };
   bisect(0, n - 1);
-  if (!params.infer) return out;
   // Rows solved to unknown that a later solve settled.
   for (auto& row : out.rows) {
-    if (row.verdict != "unknown") continue;
+    if (!params.infer || row.verdict != "unknown") continue;
     EpsRow up = row;
     if (!inferRow(net, x0, label, k, row.eps, up)) continue;
     up.upgraded = true;
     up.decided_by = "inferred";
     row = up;
   }
+  if (params.radius && !cancelled(params)) out.radius = searchRadius(net, x0, label, params, k, out.rows);
+  out.cancelled = cancelled(params);
   return out;
+}
+
+RadiusResult radiusFromRows(const nn::Network& net, const Eigen::VectorXd& x0, int label,
+                            const RobustParams& params, const std::vector<EpsRow>& rows) {
+  const int n_out = static_cast<int>(net.outputSize());
+  require(x0.size() == net.inputSize() && label >= 0 && label < n_out,
+          "radius: image size or label does not fit the network");
+  if (!(untargetedMargin(net.forward(x0), label) > 0)) return misclassifiedRadius();
+  Knowledge k = freshKnowledge(n_out);
+  return searchRadius(net, x0, label, params, k, rows);
 }
 
 }  // namespace nnopt::robust

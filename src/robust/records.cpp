@@ -44,6 +44,20 @@ bool flag(const nlohmann::json& j, const char* k) {
   return v.get<bool>();
 }
 
+// An optional array of numbers (empty when absent).
+Eigen::VectorXd vectorField(const nlohmann::json& j, const char* k) {
+  Eigen::VectorXd v;
+  auto it = j.find(k);
+  if (it == j.end()) return v;
+  if (!it->is_array()) throw Error(fmt::format("field '{}' is not an array", k));
+  v.resize(static_cast<Eigen::Index>(it->size()));
+  for (size_t i = 0; i < it->size(); ++i) {
+    if (!(*it)[i].is_number()) throw Error(fmt::format("field '{}' holds a non-number", k));
+    v[static_cast<Eigen::Index>(i)] = (*it)[i].get<double>();
+  }
+  return v;
+}
+
 }  // namespace
 
 std::string epsKey(double eps) { return fmt::format("{:.12g}", eps); }
@@ -117,25 +131,81 @@ RobustRecord recordFromJson(const nlohmann::json& j) {
   w.classes_inferred = static_cast<int>(integer(j, "classes_inferred"));
   w.status = str(j, "status");
   r.timestamp = str(j, "timestamp");
-  if (auto it = j.find("adversarial"); it != j.end()) {
-    if (!it->is_array()) throw Error("field 'adversarial' is not an array");
-    w.adversarial.resize(static_cast<Eigen::Index>(it->size()));
-    for (size_t i = 0; i < it->size(); ++i) {
-      if (!(*it)[i].is_number()) throw Error("field 'adversarial' holds a non-number");
-      w.adversarial[static_cast<Eigen::Index>(i)] = (*it)[i].get<double>();
-    }
-  }
+  w.adversarial = vectorField(j, "adversarial");
   return r;
 }
 
-std::vector<RobustRecord> loadRecords(const std::string& path) {
-  std::vector<RobustRecord> out;
+bool isRadiusLine(const nlohmann::json& j) {
+  auto it = j.find("kind");
+  return it != j.end() && it->is_string() && it->get<std::string>() == "radius";
+}
+
+nlohmann::json toJson(const RadiusRecord& r) {
+  const RadiusResult& w = r.radius;
+  nlohmann::json j;
+  j["kind"] = "radius";
+  j["model"] = r.model;
+  j["dataset"] = r.dataset;
+  j["index"] = r.index;
+  j["label"] = r.label;
+  j["predicted"] = r.predicted;
+  j["method"] = r.method;
+  j["time_limit"] = r.time_limit;
+  j["radius_tol"] = r.tol;
+  j["certified_lo"] = w.certified_lo;
+  j["attacked_hi"] = report::num(w.attacked_hi);  // null: no counterexample found
+  j["closed"] = w.closed;
+  j["probes"] = w.probes;
+  j["adv_class"] = w.adv_class;
+  j["time_s"] = w.time_s;
+  j["status"] = w.status;
+  j["timestamp"] = r.timestamp;
+  if (w.adversarial.size()) {
+    nlohmann::json a = nlohmann::json::array();
+    for (double v : w.adversarial) a.push_back(v);
+    j["adversarial"] = std::move(a);
+  }
+  return j;
+}
+
+RadiusRecord radiusRecordFromJson(const nlohmann::json& j) {
+  if (!j.is_object() || !isRadiusLine(j)) throw Error("not a radius line");
+  RadiusRecord r;
+  RadiusResult& w = r.radius;
+  r.model = str(j, "model");
+  r.dataset = str(j, "dataset");
+  r.index = integer(j, "index");
+  r.label = static_cast<int>(integer(j, "label"));
+  r.predicted = static_cast<int>(integer(j, "predicted"));
+  r.method = str(j, "method");
+  r.time_limit = real(j, "time_limit");
+  r.tol = real(j, "radius_tol");
+  w.certified_lo = real(j, "certified_lo");
+  w.attacked_hi = real(j, "attacked_hi", std::numeric_limits<double>::infinity());
+  if (!(w.certified_lo >= 0) || !(w.attacked_hi >= 0))
+    throw Error("fields 'certified_lo' and 'attacked_hi' must be numbers >= 0");
+  w.closed = flag(j, "closed");
+  w.probes = static_cast<int>(integer(j, "probes"));
+  w.adv_class = static_cast<int>(integer(j, "adv_class"));
+  w.time_s = real(j, "time_s", 0.0);
+  w.status = str(j, "status");
+  r.timestamp = str(j, "timestamp");
+  w.adversarial = vectorField(j, "adversarial");
+  return r;
+}
+
+ResultsFile loadResults(const std::string& path) {
+  ResultsFile out;
   long line_no = 0;
   for (const std::string& line : readWholeLines(path)) {
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     try {
-      out.push_back(recordFromJson(nlohmann::json::parse(line)));
+      const nlohmann::json j = nlohmann::json::parse(line);
+      if (isRadiusLine(j))
+        out.radii.push_back(radiusRecordFromJson(j));
+      else
+        out.rows.push_back(recordFromJson(j));
     } catch (const nlohmann::json::exception&) {
       throw Error(fmt::format("{}:{}: not a valid JSON line (fix or remove it)", path, line_no));
     } catch (const Error& e) {
@@ -144,5 +214,7 @@ std::vector<RobustRecord> loadRecords(const std::string& path) {
   }
   return out;
 }
+
+std::vector<RobustRecord> loadRecords(const std::string& path) { return loadResults(path).rows; }
 
 }  // namespace nnopt::robust

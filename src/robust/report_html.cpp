@@ -198,6 +198,78 @@ std::string marginHistogram(const std::vector<RobustRecord>& records, double eps
   return svg + "</svg>";
 }
 
+// --radius: one vertical interval per correctly classified image, sorted by
+// its certified end: from certified_lo (proven) to attacked_hi (a replayed
+// counterexample; an arrow to the top when none was found).
+std::string radiusChart(const std::vector<RadiusRecord>& radii) {
+  std::map<long, const RadiusRecord*> last;
+  for (const auto& r : radii)
+    if (r.predicted == r.label) last[r.index] = &r;
+  Frame f;
+  f.h = 320;
+  std::string svg = fmt::format(
+      R"(<svg id="radius-chart" xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" viewBox="0 0 {} {}" role="img" aria-label="certified and attacked radius per image">)",
+      f.w, f.h, f.w, f.h);
+  if (last.empty()) return svg + R"(<text x="20" y="40">no correctly classified image</text></svg>)";
+  std::vector<const RadiusRecord*> v;
+  double top = 0;
+  for (const auto& [i, r] : last) {
+    v.push_back(r);
+    top = std::max(top, r->radius.certified_lo);
+    if (std::isfinite(r->radius.attacked_hi)) top = std::max(top, r->radius.attacked_hi);
+  }
+  std::stable_sort(v.begin(), v.end(), [](const RadiusRecord* a, const RadiusRecord* b) {
+    if (a->radius.certified_lo != b->radius.certified_lo)
+      return a->radius.certified_lo < b->radius.certified_lo;
+    return a->radius.attacked_hi < b->radius.attacked_hi;
+  });
+  f.x0 = 0;
+  f.x1 = static_cast<double>(v.size()) + 1;
+  f.y0 = 0;
+  f.y1 = top > 0 ? top * 1.1 : 1.0;
+  std::vector<double> xt, yt;
+  for (int k = 0; k <= 4; ++k) xt.push_back(std::round(f.x1 * k / 4));
+  for (int k = 0; k <= 5; ++k) yt.push_back(f.y1 * k / 5);
+  svg += axes(f, xt, "images, sorted by certified radius", yt, "L-inf radius (pixel scale)",
+              [](double x) { return fmt::format("{:.0f}", x); },
+              [](double y) { return fmt::format("{:.3g}", y); });
+  for (size_t k = 0; k < v.size(); ++k) {
+    const RadiusResult& w = v[k]->radius;
+    const double x = f.px(static_cast<double>(k) + 1);
+    const bool hi = std::isfinite(w.attacked_hi);
+    const double yhi = f.py(hi ? w.attacked_hi : f.y1);
+    svg += fmt::format(R"(<g><title>#{}: [{:.4g}, {}]{}</title>)", v[k]->index, w.certified_lo,
+                       hi ? fmt::format("{:.4g}", w.attacked_hi) : std::string("none found"),
+                       w.closed ? " closed" : "");
+    svg += fmt::format(R"(<line x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}" stroke="{}" stroke-width="2"{}/>)",
+                       x, f.py(w.certified_lo), x, yhi, kUnknown, hi ? "" : R"( stroke-dasharray="3 3")");
+    svg += fmt::format(R"(<circle cx="{:.1f}" cy="{:.1f}" r="2.5" fill="{}"/>)", x,
+                       f.py(w.certified_lo), kCertified);
+    if (hi)
+      svg += fmt::format(R"(<circle cx="{:.1f}" cy="{:.1f}" r="2.5" fill="{}"/>)", x, yhi, kAttacked);
+    svg += "</g>";
+  }
+  svg += legendEntry(f, 0, kCertified, "certified radius (proven)", false, true, 1.0);
+  svg += legendEntry(f, 1, kAttacked, "closest counterexample", false, true, 1.0);
+  svg += legendEntry(f, 2, kUnknown, "undecided gap");
+  return svg + "</svg>";
+}
+
+std::string radiusSection(const std::vector<RadiusRecord>& radii) {
+  if (radii.empty()) return "";
+  const RadiusSummary s = summarizeRadii(radii);
+  auto num = [](double v) { return std::isfinite(v) ? fmt::format("{:.4g}", v) : "n/a"; };
+  return "<h2>Radius per image</h2>\n" +
+         fmt::format("<p id=\"radius-summary\">{} correctly classified images: the minimal "
+                     "adversarial L-inf distance lies between the certified radius (median {}, "
+                     "mean {}) and the closest replayed counterexample (median {}, mean {}, "
+                     "over the {} images with one); {} intervals closed to the tolerance, {} "
+                     "bisection probes.</p>\n",
+                     s.images, num(s.median_lo), num(s.mean_lo), num(s.median_hi),
+                     num(s.mean_hi), s.attacked, s.closed, s.probes) +
+         radiusChart(radii) + "\n";
+}
+
 std::string summaryTable(const std::vector<EpsSummary>& s) {
   std::string t = R"(<table id="summary-table"><thead><tr><th>eps</th><th>images</th><th>certified</th><th>attacked</th><th>unknown</th><th>misclassified</th><th>certified accuracy (lower)</th><th>1 - attacked (upper)</th><th>solved</th><th>inferred</th><th>upgraded</th><th>median s</th><th>mean s</th><th>max s</th></tr></thead><tbody>)";
   for (const auto& e : s)
@@ -310,6 +382,7 @@ figure img{max-width:100%}figcaption{font-size:0.85em}
        "box; a certificate covers smaller boxes). Upgraded: solved to unknown, then decided by "
        "another eps. Times: rows solved at that eps.</p>\n";
   h += "<h2>Clean margins</h2>\n" + marginHistogram(in.records, eps_max) + "\n";
+  h += radiusSection(in.radii);
   h += "<h2>Adversarial examples</h2>\n" + gallery(in) + "\n";
   h += "<h2>Per image</h2>\n<p>C certified, A attacked, ? unknown, M misclassified; faded: "
        "inferred. Hover for how it was decided.</p>\n" +

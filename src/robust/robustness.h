@@ -19,6 +19,7 @@
 // half of the rest; rows decided this way are `inferred` (no solve), rows
 // solved to `unknown` and then decided by another eps are `upgraded`.
 #include <Eigen/Dense>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -62,6 +63,17 @@ struct RobustParams {
   double robust_tol = 1e-6;     // a class is proven when its lower bound exceeds this
   uint64_t seed = 0;            // PGD
   bool infer = true;            // monotonicity inference (false: every eps solved)
+  // --radius: per correctly classified image, bisect between the largest
+  // certified and the smallest attacked eps of the grid (see RadiusResult)
+  // until the interval is at most radius_tol wide, radius_probes probes ran,
+  // or a probe ends unknown. Each probe is one more (image, eps) instance.
+  bool radius = false;
+  double radius_tol = 1e-3;     // absolute, pixel scale
+  int radius_probes = 12;
+  // Optional (Ctrl-C in Python): once true the instance in flight stops as on
+  // its time limit and evaluateImage returns with ImageResult::cancelled set;
+  // the run writes nothing of that image and starts no further one.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // One (image, eps) result.
@@ -91,11 +103,31 @@ struct EpsRow {
   std::string status;        // one line: how it was decided / why unknown
 };
 
+// The minimal adversarial L-inf distance r* of one image (the infimum of
+// ||x - x0||_inf over points of [0,1]^n some wrong class wins), as a proven
+// interval: certified_lo <= r* <= attacked_hi.
+struct RadiusResult {
+  // Largest eps at which every wrong class is proven (a certified grid row or
+  // probe; 0 when none: the clean point itself is correctly classified).
+  double certified_lo = 0.0;
+  // ||x_adv - x0||_inf of the closest replayed counterexample (+inf: none
+  // found; 0 for a misclassified image).
+  double attacked_hi = std::numeric_limits<double>::infinity();
+  int adv_class = -1;
+  Eigen::VectorXd adversarial;  // the counterexample at attacked_hi
+  int probes = 0;               // instances solved by the bisection
+  bool closed = false;          // attacked_hi - certified_lo <= radius_tol
+  double time_s = 0.0;          // of the probes
+  std::string status;           // one line: why the bisection stopped
+};
+
 struct ImageResult {
   int label = -1;
   int predicted = -1;
   double clean_margin = std::numeric_limits<double>::quiet_NaN();
   std::vector<EpsRow> rows;  // in the order of params.eps
+  std::optional<RadiusResult> radius;  // params.radius
+  bool cancelled = false;    // params.cancel was set: the rows are incomplete
 };
 
 // Untargeted replay: x lies in the box (tolerance 0), is finite, and
@@ -118,6 +150,13 @@ std::vector<double> normalizeEps(std::vector<double> eps);
 ImageResult evaluateImage(const nn::Network& net, const Eigen::VectorXd& x0, int label,
                           const RobustParams& params);
 
+// The radius of one image (params.radius_tol / radius_probes) starting from
+// its grid rows `rows` (verdicts at params.eps, e.g. read back from
+// results.jsonl): the largest certified eps and the closest stored attack
+// point (re-replayed) bound the bisection. Misclassified: [0, 0].
+RadiusResult radiusFromRows(const nn::Network& net, const Eigen::VectorXd& x0, int label,
+                            const RobustParams& params, const std::vector<EpsRow>& rows);
+
 // ------------------------------------------------------------ records
 // One line of results.jsonl.
 struct RobustRecord {
@@ -134,8 +173,29 @@ struct RobustRecord {
 nlohmann::json toJson(const RobustRecord& r);
 // Throws Error on missing or mistyped fields.
 RobustRecord recordFromJson(const nlohmann::json& j);
+// One radius line of results.jsonl ("kind": "radius"; the eps lines have no
+// "kind"), keyed by the image.
+struct RadiusRecord {
+  std::string model, dataset;
+  long index = -1;
+  int label = -1, predicted = -1;
+  std::string method;
+  double time_limit = 0.0;
+  double tol = 0.0;
+  RadiusResult radius;
+  std::string timestamp;
+};
+nlohmann::json toJson(const RadiusRecord& r);
+RadiusRecord radiusRecordFromJson(const nlohmann::json& j);
+bool isRadiusLine(const nlohmann::json& j);
+struct ResultsFile {
+  std::vector<RobustRecord> rows;
+  std::vector<RadiusRecord> radii;
+};
 // results.jsonl: every complete line (a trailing partial line is ignored);
 // Error naming the line for a line that is not a record. Missing file: empty.
+ResultsFile loadResults(const std::string& path);
+// The eps lines of loadResults.
 std::vector<RobustRecord> loadRecords(const std::string& path);
 // The eps as a resume key ("%.12g").
 std::string epsKey(double eps);
@@ -156,8 +216,25 @@ struct EpsSummary {
 // One summary per eps of `eps` (rows of other eps are ignored).
 std::vector<EpsSummary> summarize(const std::vector<RobustRecord>& records,
                                   const std::vector<double>& eps);
-nlohmann::json summaryJson(const std::vector<EpsSummary>& s);
-std::string summaryCsv(const std::vector<EpsSummary>& s);
+// Over the correctly classified images with a radius line (the last one of
+// each image counts).
+struct RadiusSummary {
+  int images = 0;   // correctly classified images with a radius
+  int closed = 0;   // interval at most its tolerance wide
+  int attacked = 0; // with a finite attacked_hi
+  double median_lo = std::numeric_limits<double>::quiet_NaN();
+  double mean_lo = std::numeric_limits<double>::quiet_NaN();
+  double median_hi = std::numeric_limits<double>::quiet_NaN();  // finite ones
+  double mean_hi = std::numeric_limits<double>::quiet_NaN();
+  int probes = 0;
+};
+RadiusSummary summarizeRadii(const std::vector<RadiusRecord>& radii);
+// radius: written as the "radius" object (and summary.csv's radius_*
+// columns) only when it covers some image.
+nlohmann::json summaryJson(const std::vector<EpsSummary>& s,
+                           const std::optional<RadiusSummary>& radius = std::nullopt);
+std::string summaryCsv(const std::vector<EpsSummary>& s,
+                       const std::optional<RadiusSummary>& radius = std::nullopt);
 
 // ------------------------------------------------------------ report.html
 struct GalleryItem {
@@ -173,6 +250,7 @@ struct ReportInput {
   std::string version;   // nnopt version (and git revision)
   std::vector<EpsSummary> summary;
   std::vector<RobustRecord> records;
+  std::vector<RadiusRecord> radii;  // --radius: the interval chart
   std::vector<GalleryItem> gallery;
   int gallery_total = 0;  // attacked images (the gallery may show fewer)
 };
@@ -187,7 +265,7 @@ struct RunParams {
   std::string dataset;  // MNIST IDX or CSV
   long limit = 0;       // first N images (0: all)
   std::vector<long> indices;  // explicit images (instead of limit)
-  std::optional<double> mean, stdv;
+  std::vector<double> mean, stdv;  // --mean/--std: empty, 1 value or one per channel
   RobustParams robust;
   std::string out_dir;
   bool resume = false;
@@ -205,6 +283,8 @@ using RunProgressFn = std::function<void(const RunProgress&)>;
 
 struct RunOutcome {
   std::vector<EpsSummary> summary;
+  std::optional<RadiusSummary> radius;
+  bool cancelled = false;  // robust.cancel was set: no summary or report written
   int images_run = 0, images_skipped = 0;
   long dropped_partial_bytes = 0;
   std::vector<std::string> files;
@@ -212,10 +292,14 @@ struct RunOutcome {
 };
 
 // Writer (runner.writer): locks OUT, drops a torn last line of
-// OUT/results.jsonl, skips (--resume) the images whose every eps is there,
-// appends each finished image's rows (one write + fsync; rows already on
-// disk are not written again) and then writes summary.json, summary.csv,
-// panels/*.png and report.html. Other processes only run images.
+// OUT/results.jsonl, skips (--resume) the images whose every eps (and, with
+// --radius, whose radius line) is there, appends each finished image's lines
+// (one write + fsync; lines already on disk are not written again; an image
+// whose eps rows are all on disk only gets its radius, bisected from those
+// rows) and then writes summary.json, summary.csv, panels/*.png and
+// report.html. Other processes only run images. With robust.cancel set
+// during the run: the image in flight is dropped, no further one starts, and
+// nothing but the finished images' lines is written (outcome.cancelled).
 RunOutcome runRobustness(const RunParams& p, const RunProgressFn& progress = {},
                          const JobRunner& runner = {});
 

@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "io/images.h"
+#include "io/normalization.h"
 #include "io/onnx.h"
 #include "report/panel.h"
 #include "robust/robustness.h"
@@ -37,17 +38,25 @@ void checkParams(RunParams& p) {
   require(tl > 0 && std::isfinite(tl),
           fmt::format("--time-limit must be a positive number of seconds (got {})", tl));
   require(!p.model.empty(), "--model: give an ONNX network");
-  require(!p.dataset.empty(), "--dataset: give an MNIST IDX or CSV file");
+  require(!p.dataset.empty(), "--dataset: give an MNIST IDX, CIFAR-10 .bin or CSV file");
   require(!p.out_dir.empty(), "--out: give an output directory");
-  require(p.mean.has_value() == p.stdv.has_value(), "--mean and --std must be given together");
-  if (p.stdv) require(*p.stdv > 0 && std::isfinite(*p.stdv), "--std must be a number > 0");
-  if (p.mean) require(std::isfinite(*p.mean), "--mean must be a finite number");
+  io::checkNormalization(p.mean, p.stdv);
   require(p.limit >= 0, fmt::format("--limit must be >= 0 (got {})", p.limit));
   require(p.limit == 0 || p.indices.empty(), "--limit and --indices exclude each other");
   require(p.robust.pgd_restarts >= 1 && p.robust.pgd_steps >= 0,
           "--pgd-restarts must be >= 1 and --pgd-steps >= 0");
   require(p.gallery_max >= 0, "--gallery must be >= 0");
+  const double tol = p.robust.radius_tol;
+  require(tol > 0 && std::isfinite(tol),
+          fmt::format("--radius-tol must be a positive number (got {})", tol));
+  require(p.robust.radius_probes >= 0,
+          fmt::format("--radius-probes must be >= 0 (got {})", p.robust.radius_probes));
 }
+
+bool cancelled(const RunParams& p) { return p.robust.cancel != nullptr && p.robust.cancel->load(); }
+
+// The resume key of a radius line.
+const std::string kRadiusKey = "radius";
 
 // The images of the run, in order, each checked against the network.
 std::vector<long> selectImages(const RunParams& p, const nn::Network& net) {
@@ -80,8 +89,27 @@ std::vector<long> selectImages(const RunParams& p, const nn::Network& net) {
   return idx;
 }
 
-// The JSON lines of one image (all eps), run anywhere (an MPI worker too).
-std::string runImage(const RunParams& p, const nn::Network& net, long index) {
+std::string radiusLine(const RunParams& p, const RobustRecord& base, const RadiusResult& radius) {
+  RadiusRecord rr;
+  rr.model = base.model;
+  rr.dataset = base.dataset;
+  rr.index = base.index;
+  rr.label = base.label;
+  rr.predicted = base.predicted;
+  rr.method = base.method;
+  rr.time_limit = base.time_limit;
+  rr.tol = p.robust.radius_tol;
+  rr.radius = radius;
+  return toJson(rr).dump() + "\n";
+}
+
+// The JSON lines of one image (all eps, then its radius with --radius), run
+// anywhere (an MPI worker too). known: the image's eps rows already on disk
+// when they are all there (the writer only): then only the radius is
+// bisected, from them. Empty when cancelled (nothing of the image is kept).
+std::string runImage(const RunParams& p, const nn::Network& net, long index,
+                     const std::vector<EpsRow>* known) {
+  if (cancelled(p)) return {};
   const io::Image img = io::loadDatasetItem(p.dataset, index);
   RobustRecord base;
   base.model = baseName(p.model);
@@ -91,8 +119,18 @@ std::string runImage(const RunParams& p, const nn::Network& net, long index) {
   base.method = exactMethodName(p.robust.method);
   base.time_limit = p.robust.time_limit;
   std::vector<RobustRecord> recs;
+  std::string radius;
   try {
+    if (known) {
+      const Eigen::VectorXd y = net.forward(img.pixels);
+      Eigen::Index am = 0;
+      y.maxCoeff(&am);
+      base.predicted = static_cast<int>(am);
+      const RadiusResult r = radiusFromRows(net, img.pixels, img.label, p.robust, *known);
+      return cancelled(p) ? std::string() : radiusLine(p, base, r);
+    }
     const ImageResult res = evaluateImage(net, img.pixels, img.label, p.robust);
+    if (res.cancelled) return {};
     for (const auto& row : res.rows) {
       RobustRecord r = base;
       r.predicted = res.predicted;
@@ -100,7 +138,12 @@ std::string runImage(const RunParams& p, const nn::Network& net, long index) {
       r.row = row;
       recs.push_back(std::move(r));
     }
+    if (res.radius) {
+      base.predicted = res.predicted;
+      radius = radiusLine(p, base, *res.radius);
+    }
   } catch (const std::exception& e) {  // solver trouble: unknown, retried on --resume
+    if (cancelled(p)) return {};
     for (double e_ : p.robust.eps) {
       RobustRecord r = base;
       r.row.eps = e_;
@@ -112,7 +155,7 @@ std::string runImage(const RunParams& p, const nn::Network& net, long index) {
   }
   std::string lines;
   for (const auto& r : recs) lines += toJson(r).dump() + "\n";
-  return lines;
+  return lines + radius;
 }
 
 std::string readBytes(const std::string& path) {
@@ -177,10 +220,12 @@ std::vector<GalleryItem> writeGallery(const RunParams& p, const nn::Network& net
 // summary.json, summary.csv, panels/ and report.html from results.jsonl.
 void writeOutputs(const RunParams& p, const nn::Network& net, const std::string& results,
                   RunOutcome& outcome) {
-  const std::vector<RobustRecord> records = loadRecords(results);
+  const ResultsFile file = loadResults(results);
+  const std::vector<RobustRecord>& records = file.rows;
   outcome.summary = summarize(records, p.robust.eps);
+  if (!file.radii.empty()) outcome.radius = summarizeRadii(file.radii);
   const fs::path dir(p.out_dir);
-  nlohmann::json sj = summaryJson(outcome.summary);
+  nlohmann::json sj = summaryJson(outcome.summary, outcome.radius);
   sj["model"] = baseName(p.model);
   sj["dataset"] = baseName(p.dataset);
   sj["method"] = exactMethodName(p.robust.method);
@@ -190,7 +235,7 @@ void writeOutputs(const RunParams& p, const nn::Network& net, const std::string&
   const std::string sjson = (dir / "summary.json").string();
   writeFileAtomic(sjson, sj.dump(2) + "\n");
   const std::string scsv = (dir / "summary.csv").string();
-  writeFileAtomic(scsv, summaryCsv(outcome.summary));
+  writeFileAtomic(scsv, summaryCsv(outcome.summary, outcome.radius));
   outcome.files.push_back(results);
   outcome.files.push_back(sjson);
   outcome.files.push_back(scsv);
@@ -200,6 +245,7 @@ void writeOutputs(const RunParams& p, const nn::Network& net, const std::string&
   in.version = NNOPT_VERSION;
   in.summary = outcome.summary;
   in.records = records;
+  in.radii = file.radii;
   in.gallery = writeGallery(p, net, records, &in.gallery_total, outcome.files);
   const std::string html = (dir / "report.html").string();
   writeFileAtomic(html, reportHtml(in));
@@ -213,14 +259,15 @@ RunOutcome runRobustness(const RunParams& params, const RunProgressFn& progress,
   RunParams p = params;
   checkParams(p);
   const nn::Network raw = io::loadOnnx(p.model);
-  const nn::Network net = p.mean ? raw.withInputNormalization(*p.mean, *p.stdv) : raw;
+  const nn::Network net = io::withNormalization(raw, p.mean, p.stdv);
   const std::vector<long> images = selectImages(p, net);
   if (p.robust.method != ExactMethod::kNone && !net.isPiecewiseLinear())
     p.robust.method = ExactMethod::kNone;  // no exact route for Tanh/Sigmoid: screens only
   const std::string results = (fs::path(p.out_dir) / "results.jsonl").string();
   RunOutcome outcome;
   std::optional<FileLock> lock;
-  std::set<std::pair<long, std::string>> on_disk;
+  std::set<std::pair<long, std::string>> on_disk;  // (index, eps key or "radius")
+  std::map<long, std::vector<EpsRow>> disk_rows;   // --radius: the eps rows on disk
   std::vector<long> todo;  // positions in images
   if (runner.writer) {
     std::error_code ec;
@@ -231,19 +278,35 @@ RunOutcome runRobustness(const RunParams& params, const RunProgressFn& progress,
     if (fs::exists(results) && fs::file_size(results) > 0)
       require(p.resume, results + " already exists: use --resume or another --out");
     outcome.dropped_partial_bytes = dropPartialLastLine(results);
-    for (const auto& r : loadRecords(results)) {
-      const std::string made = fmt::format("{} on {}, --method {}, --time-limit {}", r.model,
-                                           r.dataset, r.method, r.time_limit);
-      const std::string now =
-          fmt::format("{} on {}, --method {}, --time-limit {}", baseName(p.model),
-                      baseName(p.dataset), exactMethodName(p.robust.method), p.robust.time_limit);
+    const std::string now =
+        fmt::format("{} on {}, --method {}, --time-limit {}", baseName(p.model),
+                    baseName(p.dataset), exactMethodName(p.robust.method), p.robust.time_limit);
+    auto check = [&](const std::string& model, const std::string& dataset,
+                     const std::string& method, double time_limit) {
+      const std::string made =
+          fmt::format("{} on {}, --method {}, --time-limit {}", model, dataset, method, time_limit);
       require(made == now, fmt::format("{}: made with {}; this run has {} (use another --out)",
                                        results, made, now));
-      if (r.row.decided_by != "error") on_disk.insert({r.index, epsKey(r.row.eps)});
+    };
+    const ResultsFile file = loadResults(results);
+    for (const auto& r : file.rows) {
+      check(r.model, r.dataset, r.method, r.time_limit);
+      if (r.row.decided_by == "error") continue;
+      on_disk.insert({r.index, epsKey(r.row.eps)});
+      if (p.robust.radius) disk_rows[r.index].push_back(r.row);
+    }
+    for (const auto& r : file.radii) {
+      check(r.model, r.dataset, r.method, r.time_limit);
+      on_disk.insert({r.index, kRadiusKey});
     }
     for (size_t i = 0; i < images.size(); ++i) {
       bool all = true;
       for (double e : p.robust.eps) all = all && on_disk.count({images[i], epsKey(e)});
+      if (all && p.robust.radius && !on_disk.count({images[i], kRadiusKey})) {
+        todo.push_back(static_cast<long>(i));  // only its radius is left
+        continue;
+      }
+      if (!all) disk_rows.erase(images[i]);  // solved again: the new rows bound the radius
       if (all)
         ++outcome.images_skipped;
       else
@@ -256,12 +319,25 @@ RunOutcome runRobustness(const RunParams& params, const RunProgressFn& progress,
   if (progress && runner.writer) progress(prog);
 
   Timer wall;
-  auto work = [&](long i) { return runImage(p, net, images[static_cast<size_t>(i)]); };
+  auto work = [&](long i) {
+    const long index = images[static_cast<size_t>(i)];
+    auto it = disk_rows.find(index);
+    return runImage(p, net, index, it == disk_rows.end() ? nullptr : &it->second);
+  };
   auto done = [&](long i, const std::string& lines) {
+    if (lines.empty()) return;  // cancelled: nothing of this image is kept
     std::istringstream is(lines);
     std::string line, text;
     while (std::getline(is, line)) {
-      RobustRecord r = recordFromJson(nlohmann::json::parse(line));
+      const nlohmann::json j = nlohmann::json::parse(line);
+      if (isRadiusLine(j)) {
+        RadiusRecord rr = radiusRecordFromJson(j);
+        if (!on_disk.insert({rr.index, kRadiusKey}).second) continue;
+        rr.timestamp = nowIsoUtc();
+        text += toJson(rr).dump() + "\n";
+        continue;
+      }
+      RobustRecord r = recordFromJson(j);
       if (!on_disk.insert({r.index, epsKey(r.row.eps)}).second) continue;  // already there
       r.timestamp = nowIsoUtc();
       text += toJson(r).dump() + "\n";
@@ -281,7 +357,8 @@ RunOutcome runRobustness(const RunParams& params, const RunProgressFn& progress,
     if (progress) progress(prog);
   };
   runJobs(runner, todo, work, done);
-  if (!runner.writer) return outcome;
+  outcome.cancelled = cancelled(p);
+  if (!runner.writer || outcome.cancelled) return outcome;
   writeOutputs(p, net, results, outcome);
   outcome.wall_s = wall.seconds();
   return outcome;

@@ -65,7 +65,33 @@ std::vector<EpsSummary> summarize(const std::vector<RobustRecord>& records,
   return out;
 }
 
-nlohmann::json summaryJson(const std::vector<EpsSummary>& s) {
+RadiusSummary summarizeRadii(const std::vector<RadiusRecord>& radii) {
+  std::map<long, const RadiusRecord*> last;  // the last line of every image counts
+  for (const auto& r : radii) last[r.index] = &r;
+  RadiusSummary s;
+  std::vector<double> lo, hi;
+  for (const auto& [index, rp] : last) {
+    if (rp->predicted != rp->label) continue;  // misclassified: radius 0, not counted
+    const RadiusResult& w = rp->radius;
+    ++s.images;
+    s.closed += w.closed;
+    s.probes += w.probes;
+    lo.push_back(w.certified_lo);
+    if (std::isfinite(w.attacked_hi)) hi.push_back(w.attacked_hi);
+  }
+  s.attacked = static_cast<int>(hi.size());
+  auto mean = [](const std::vector<double>& v) {
+    return v.empty() ? kNaN : std::accumulate(v.begin(), v.end(), 0.0) / double(v.size());
+  };
+  s.median_lo = medianOf(lo);
+  s.mean_lo = mean(lo);
+  s.median_hi = medianOf(hi);
+  s.mean_hi = mean(hi);
+  return s;
+}
+
+nlohmann::json summaryJson(const std::vector<EpsSummary>& s,
+                           const std::optional<RadiusSummary>& radius) {
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& e : s)
     rows.push_back({{"eps", e.eps},
@@ -92,19 +118,47 @@ nlohmann::json summaryJson(const std::vector<EpsSummary>& s) {
       {"inferred", "rows decided from another eps without a solve (monotonicity)"},
       {"upgraded", "rows solved to unknown, then decided by another eps"},
       {"times", "solve time of the rows solved at this eps"}};
+  if (radius && radius->images > 0) {
+    const RadiusSummary& r = *radius;
+    j["radius"] = {{"images", r.images},
+                   {"closed", r.closed},
+                   {"attacked", r.attacked},
+                   {"median_certified_lo", report::num(r.median_lo)},
+                   {"mean_certified_lo", report::num(r.mean_lo)},
+                   {"median_attacked_hi", report::num(r.median_hi)},
+                   {"mean_attacked_hi", report::num(r.mean_hi)},
+                   {"probes", r.probes}};
+    j["notes"]["radius"] =
+        "per correctly classified image: certified_lo <= minimal adversarial L-inf distance <= "
+        "attacked_hi (a replayed counterexample); closed: width <= the tolerance; attacked_hi "
+        "statistics over the images with a counterexample";
+  }
   return j;
 }
 
-std::string summaryCsv(const std::vector<EpsSummary>& s) {
+std::string summaryCsv(const std::vector<EpsSummary>& s,
+                       const std::optional<RadiusSummary>& radius) {
+  // The radius columns (one value for the whole run, repeated on every row)
+  // only when a radius was computed, so runs without --radius keep their shape.
+  const bool rad = radius && radius->images > 0;
   std::string out =
       "eps,images,misclassified,certified,attacked,unknown,clean_accuracy,certified_accuracy,"
-      "attacked_upper,solved,inferred,upgraded,median_time_s,mean_time_s,max_time_s\n";
+      "attacked_upper,solved,inferred,upgraded,median_time_s,mean_time_s,max_time_s";
+  std::string rad_cells;
+  if (rad) {
+    out += ",radius_images,radius_closed,radius_median_certified_lo,radius_mean_certified_lo,"
+           "radius_median_attacked_hi,radius_mean_attacked_hi";
+    rad_cells = fmt::format(",{},{},{},{},{},{}", radius->images, radius->closed,
+                            csvNumber(radius->median_lo), csvNumber(radius->mean_lo),
+                            csvNumber(radius->median_hi), csvNumber(radius->mean_hi));
+  }
+  out += "\n";
   for (const auto& e : s)
-    out += fmt::format("{},{},{},{},{},{},{:.6g},{:.6g},{:.6g},{},{},{},{},{},{}\n", epsKey(e.eps),
+    out += fmt::format("{},{},{},{},{},{},{:.6g},{:.6g},{:.6g},{},{},{},{},{},{}{}\n", epsKey(e.eps),
                        e.images, e.misclassified, e.certified, e.attacked, e.unknown,
                        e.clean_accuracy, e.certified_accuracy, e.attacked_upper, e.solved,
                        e.inferred, e.upgraded, csvNumber(e.median_time_s),
-                       csvNumber(e.mean_time_s), csvNumber(e.max_time_s));
+                       csvNumber(e.mean_time_s), csvNumber(e.max_time_s), rad_cells);
   return out;
 }
 

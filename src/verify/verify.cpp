@@ -1,7 +1,9 @@
 #include "verify/verify.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <mutex>
 #include <numeric>
 #include <set>
 #include <thread>
@@ -12,6 +14,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "verify/disjunct_model.h"
+#include "verify/falsify.h"
 #include "verify/input_bab.h"
 #include "verify/relu_bab.h"
 
@@ -41,6 +44,8 @@ const char* proverName(Prover p) {
       return "mip";
     case Prover::kReluBab:
       return "relu-bab";
+    case Prover::kPortfolio:
+      return "portfolio";
     case Prover::kNone:
       return "none";
   }
@@ -52,8 +57,10 @@ Prover parseProver(const std::string& s) {
   if (s == "input-bab") return Prover::kInputBab;
   if (s == "mip") return Prover::kMip;
   if (s == "relu-bab") return Prover::kReluBab;
+  if (s == "portfolio") return Prover::kPortfolio;
   if (s == "none") return Prover::kNone;
-  throw Error("unknown prover '" + s + "' (supported: auto, input-bab, mip, relu-bab, none)");
+  throw Error("unknown prover '" + s +
+              "' (supported: auto, input-bab, mip, relu-bab, portfolio, none)");
 }
 
 std::vector<spec::PropertyCase> propertyCases(const spec::Property& prop) {
@@ -125,13 +132,17 @@ class Verifier {
         // The input B&B searches every node with PGD and is complete: the
         // NLP would only delay it.
         if (!p_.nlp_before_bab || !timed(r_.nlp_s, [&] { return stageNlp(); }))
-          timed(r_.prove_s, [&] { return stageInputBab(); });
+          timed(r_.prove_s, [&] {
+            return besideFalsifier(p_.falsify_beside_input_bab, [&] { return stageInputBab(); });
+          });
       } else {
         // Screen with (alpha-)CROWN and LP-tightened bounds first, so the
         // NLP and the exact method only see the disjuncts left open.
         timed(r_.prove_s, [&] { return stageScreen(); });
         if (!allRefuted() && !timed(r_.nlp_s, [&] { return stageNlp(); }))
-          timed(r_.prove_s, [&] { return stageExact(); });
+          timed(r_.prove_s, [&] {
+            return besideFalsifier(p_.falsify_beside, [&] { return stageExact(); });
+          });
       }
     }
     finish();
@@ -156,11 +167,16 @@ class Verifier {
   }
 
   // Replays x for case c; on success records the answer and returns true.
+  // Thread-safe (the falsifier beside the search calls it too); once sat
+  // is recorded, later calls return true without changing it.
   bool trySat(size_t c, const VectorXd& x, const std::string& by) {
     if (x.size() != net_.inputSize()) return false;
     VectorXd xo, yo;
     const VectorXd xc = x.cwiseMax(cases_[c].input.lo).cwiseMin(cases_[c].input.hi);
     if (!replayCounterexample(net_, prop_, cases_[c].input, xc, xo, yo)) return false;
+    std::lock_guard<std::mutex> lock(sat_mu_);
+    if (sat_.load()) return true;
+    sat_ = true;
     r_.answer = VerifyAnswer::kSat;
     r_.x = xo;
     r_.y = yo;
@@ -175,6 +191,7 @@ class Verifier {
 
   void noteMargin(size_t c, const VectorXd& x, double v) {
     if (x.size() == 0) return;
+    std::lock_guard<std::mutex> lock(sat_mu_);
     if (best_x_[c].size() == 0 || v < best_val_[c]) {
       best_x_[c] = x;
       best_val_[c] = v;
@@ -208,8 +225,116 @@ class Verifier {
       noteMargin(c, pr.x, pr.value);
       if (pr.reached && trySat(c, pr.x, "pgd")) return true;
     }
+    if (p_.falsify_rounds <= 0) return false;
+    // Then the falsifier's rounds: every disjunct targeted on its own.
+    for (size_t c = 0; c < cases_.size(); ++c) {
+      if (stage.expired() || deadline_.expired()) return false;
+      std::vector<int> all(cases_[c].unsafe.disjuncts.size());
+      std::iota(all.begin(), all.end(), 0);
+      FalsifyParams fp = falsifyParams(p_.seed + 1000 * (c + 1));
+      fp.max_rounds = p_.falsify_rounds * (static_cast<int>(all.size()) + (all.size() > 1));
+      fp.local_every = 0;  // the walk is stage 2's (after the screen)
+      fp.time_limit = std::min(stage.remaining() / static_cast<double>(cases_.size() - c),
+                               deadline_.remaining());
+      if (falsify(c, all, fp, bounds::BoundTable())) return true;
+    }
     return false;
   }
+
+  FalsifyParams falsifyParams(uint64_t seed) const {
+    FalsifyParams fp;
+    fp.seed = seed;
+    fp.restarts = p_.falsify_restarts;
+    fp.steps = p_.pgd_steps;
+    fp.cancel = p_.cancel;
+    return fp;
+  }
+
+  // One falsifier run on case c's disjuncts `open`; true when it found a
+  // replayed counterexample (recorded by trySat).
+  bool falsify(size_t c, const std::vector<int>& open, const FalsifyParams& fp,
+               const bounds::BoundTable& bt) {
+    VectorXd start;
+    {
+      std::lock_guard<std::mutex> lock(sat_mu_);
+      start = best_x_[c];
+    }
+    const FalsifyResult fr = falsifyCase(
+        net_, cases_[c].input, cases_[c].unsafe, open, bt, start, fp,
+        [&](const VectorXd& x, const std::string& by) { return trySat(c, x, "falsify:" + by); });
+    std::lock_guard<std::mutex> lock(sat_mu_);
+    r_.falsify_rounds += fr.rounds;
+    r_.falsify_starts += fr.pgd_starts;
+    r_.falsify_local += fr.local_runs;
+    if (std::isfinite(fr.best_margin)) r_.best_margin = std::min(r_.best_margin, fr.best_margin);
+    return fr.found;
+  }
+
+  // Runs prove() with the falsifier on a thread beside it (when `on` and
+  // something is open): both stop at the first replayed counterexample; the
+  // exact methods then see stop_ as their cancel flag. The caller's cancel
+  // reaches them through a relay thread, which copies it over.
+  template <class F>
+  bool besideFalsifier(bool on, F prove) {
+    if (!on || !net_.isPiecewiseLinear()) return prove();
+    std::vector<std::vector<int>> open(cases_.size());
+    bool any = false;
+    for (size_t c = 0; c < cases_.size(); ++c) {
+      if (!useInputBab()) table(c);  // the walk's model; computed here, read-only beside
+      for (size_t d = 0; d < refuted_[c].size(); ++d)
+        if (!refuted_[c][d]) open[c].push_back(static_cast<int>(d));
+      any = any || !open[c].empty();
+    }
+    if (!any) return prove();
+    beside_ = true;
+    std::thread th([&] {
+      uint64_t round = 0;
+      while (!stop_.load() && !deadline_.expired()) {
+        for (size_t c = 0; c < cases_.size() && !stop_.load(); ++c) {
+          if (open[c].empty()) continue;
+          FalsifyParams fp = falsifyParams(p_.seed + 7777 + 131 * round++);
+          fp.cancel = &stop_;
+          fp.duty = p_.falsify_duty;
+          fp.max_rounds = 4;
+          fp.local_every = useInputBab() ? 0 : 2;
+          fp.time_limit = deadline_.remaining();
+          static const bounds::BoundTable kNone;
+          try {
+            if (falsify(c, open[c], fp, useInputBab() ? kNone : tables_[c])) stop_ = true;
+          } catch (const Error&) {
+            // A falsifier failure never decides anything: the search goes on.
+          }
+        }
+      }
+    });
+    // The caller's cancel reaches the falsifier (inside a round) and the
+    // exact methods (which watch stop_) within a few milliseconds.
+    std::thread relay([&] {
+      while (!stop_.load()) {
+        if (p_.cancel != nullptr && p_.cancel->load()) stop_ = true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    });
+    bool out = false;
+    try {
+      out = prove();
+    } catch (...) {
+      stop_ = true;
+      th.join();
+      relay.join();
+      beside_ = false;
+      throw;
+    }
+    stop_ = true;
+    th.join();
+    relay.join();
+    beside_ = false;
+    return out || sat_.load();
+  }
+
+  // The cancel flag of the exact methods: stop_ while the falsifier runs
+  // beside them (it carries the caller's cancel over), else the caller's.
+  const std::atomic<bool>* exactCancel() const { return beside_ ? &stop_ : p_.cancel; }
 
   // ---- stage 2: complementarity NLP on the most promising disjuncts.
   // Whether stage 3 uses the input B&B for this network.
@@ -273,6 +398,7 @@ class Verifier {
   // ---- stage 3, low-dimensional inputs: input B&B per case.
   bool stageInputBab() {
     for (size_t c = 0; c < cases_.size(); ++c) {
+      if (sat_.load()) return true;  // the falsifier beside it
       if (deadline_.expired()) {
         timed_out_ = true;
         return false;
@@ -285,7 +411,7 @@ class Verifier {
   bool proveByInputBab(size_t c) {
     InputBabParams bp;
     bp.time_limit = deadline_.remaining();
-    bp.cancel = p_.cancel;
+    bp.cancel = exactCancel();
     bp.threads = threads_;
     bp.pgd_steps = p_.bab_pgd_steps;
     bp.max_nodes = p_.bab_max_nodes;
@@ -390,12 +516,13 @@ class Verifier {
         continue;
       }
       for (int d : open) {
+        if (sat_.load()) return true;  // the falsifier beside it
         if (deadline_.expired()) {
           timed_out_ = true;
           return false;
         }
-        if (p_.prover == Prover::kMip ? mip(c, d, table(c)) : reluBab(c, d, table(c))) return true;
-        if (timed_out_) return false;
+        if (exactOn(c, d)) return true;
+        if (timed_out_) return sat_.load();
       }
     }
     return false;
@@ -420,15 +547,46 @@ class Verifier {
     return false;
   }
 
-  bool mip(size_t c, int d, const bounds::BoundTable& bt) {
+  // The exact method of stage 3 on disjunct d of case c.
+  bool exactOn(size_t c, int d) {
+    switch (p_.prover) {
+      case Prover::kMip: return mip(c, d, table(c));
+      case Prover::kPortfolio: return portfolio(c, d, table(c));
+      default: return reluBab(c, d, table(c));
+    }
+  }
+
+  MipParams mipParams(size_t c) {
     MipParams mp;
     mp.time_limit = deadline_.remaining();
-    mp.cancel = p_.cancel;
+    mp.cancel = exactCancel();
     mp.threads = p_.mip_threads;
     mp.unsat_tol = p_.mip_unsat_tol;
-    mp.start = best_x_[c];
+    {
+      std::lock_guard<std::mutex> lock(sat_mu_);
+      mp.start = best_x_[c];
+    }
     mp.solver_log = p_.solver_log;
+    return mp;
+  }
+
+  ReluBabParams reluBabParams() const {
+    ReluBabParams rp;
+    rp.time_limit = deadline_.remaining();
+    rp.cancel = exactCancel();
+    rp.threads = threads_;
+    rp.prune_tol = p_.mip_unsat_tol;
+    rp.branching = p_.relu_branching;
+    return rp;
+  }
+
+  bool mip(size_t c, int d, const bounds::BoundTable& bt) {
+    const MipParams mp = mipParams(c);
     auto mr = solveDisjunctMip(net_, cases_[c].input, bt, cases_[c].unsafe.disjuncts[d], mp);
+    return onMip(c, d, mr);
+  }
+
+  bool onMip(size_t c, int d, const MipResult& mr) {
     r_.nodes += mr.nodes;
     methods_.insert("mip");
     switch (mr.outcome) {
@@ -448,13 +606,79 @@ class Verifier {
   }
 
   bool reluBab(size_t c, int d, const bounds::BoundTable& bt) {
-    ReluBabParams rp;
-    rp.time_limit = deadline_.remaining();
-    rp.cancel = p_.cancel;
-    rp.threads = threads_;
-    rp.prune_tol = p_.mip_unsat_tol;
-    rp.branching = p_.relu_branching;
+    const ReluBabParams rp = reluBabParams();
     auto rr = reluBranchAndBound(net_, cases_[c].input, bt, cases_[c].unsafe.disjuncts[d], rp);
+    return onReluBab(c, d, rr);
+  }
+
+  // The ReLU B&B (threads - 1 workers) and CBC (one thread) race on disjunct
+  // d: each watches a shared flag, set when the other decided (refuted or a
+  // candidate) or when the stage's own cancel is set. The deciding side's
+  // outcome is taken (both sound: a refutation from a finished search, a
+  // candidate only after replay); undecided, the better-informed one.
+  bool portfolio(size_t c, int d, const bounds::BoundTable& bt) {
+    std::atomic<bool> race{false};
+    std::atomic<bool> done_bab{false}, done_mip{false};
+    ReluBabParams rp = reluBabParams();
+    rp.cancel = &race;
+    rp.threads = std::max(1, threads_ - 1);
+    MipParams mp = mipParams(c);
+    mp.cancel = &race;
+    mp.threads = 1;
+    const auto& conj = cases_[c].unsafe.disjuncts[d];
+    ReluBabResult rr;
+    MipResult mr;
+    std::exception_ptr err_bab, err_mip;
+    std::thread tb([&] {
+      try {
+        rr = reluBranchAndBound(net_, cases_[c].input, bt, conj, rp);
+        if (rr.status == BabStatus::kProven || rr.status == BabStatus::kFound) race = true;
+      } catch (...) {
+        err_bab = std::current_exception();
+      }
+      done_bab = true;
+    });
+    std::thread tm([&] {
+      try {
+        mr = solveDisjunctMip(net_, cases_[c].input, bt, conj, mp);
+        if (mr.outcome == MipOutcome::kRefuted || mr.outcome == MipOutcome::kCandidate)
+          race = true;
+      } catch (...) {
+        err_mip = std::current_exception();
+      }
+      done_mip = true;
+    });
+    const std::atomic<bool>* outer = exactCancel();
+    while (!(done_bab && done_mip)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      if ((outer != nullptr && outer->load()) || deadline_.expired()) race = true;
+    }
+    tb.join();
+    tm.join();
+    if (err_bab && err_mip) std::rethrow_exception(err_bab);
+    const bool bab_decided =
+        !err_bab && (rr.status == BabStatus::kProven || rr.status == BabStatus::kFound);
+    const bool mip_decided = !err_mip && (mr.outcome == MipOutcome::kRefuted ||
+                                          mr.outcome == MipOutcome::kCandidate);
+    methods_.insert("portfolio");
+    if (bab_decided) {
+      ++r_.portfolio_bab_wins;
+      r_.nodes += err_mip ? 0 : mr.nodes;
+      return onReluBab(c, d, rr);
+    }
+    if (mip_decided) {
+      ++r_.portfolio_mip_wins;
+      r_.nodes += err_bab ? 0 : rr.nodes;
+      return onMip(c, d, mr);
+    }
+    if (!err_bab) {
+      r_.nodes += err_mip ? 0 : mr.nodes;
+      return onReluBab(c, d, rr);
+    }
+    return onMip(c, d, mr);
+  }
+
+  bool onReluBab(size_t c, int d, const ReluBabResult& rr) {
     r_.nodes += rr.nodes;
     r_.max_depth = std::max(r_.max_depth, rr.max_depth);
     methods_.insert("relu-bab");
@@ -520,6 +744,13 @@ class Verifier {
   std::set<std::string> methods_;
   bool timed_out_ = false;
   std::string reason_;
+  // The falsifier beside the search: the exact methods' cancel flag while it
+  // runs (set by a found counterexample, the caller's cancel or the end of
+  // the search), and whether it runs.
+  std::atomic<bool> stop_{false};
+  bool beside_ = false;
+  std::atomic<bool> sat_{false};  // a counterexample was recorded (trySat)
+  std::mutex sat_mu_;             // guards r_'s sat fields, best_x_, best_val_
 };
 
 }  // namespace

@@ -45,10 +45,13 @@ enum class Prover {
   kInputBab,  // input-split B&B with CROWN (any dimension; weak for images)
   kMip,       // CROWN root check, LP-tightened bounds, exact MIP (CBC) per disjunct
   kReluBab,   // same, with the LP-based ReLU-split B&B (verify/relu_bab.h) for the MIP
+  // same, the ReLU B&B (threads - 1 workers) and the MIP (one thread) racing
+  // per disjunct: the first sound decision ends both
+  kPortfolio,
   kNone,      // falsification only (answers sat / unknown / timeout)
 };
 const char* proverName(Prover p);
-// auto, input-bab, mip, relu-bab, none; throws Error listing them.
+// auto, input-bab, mip, relu-bab, portfolio, none; throws Error listing them.
 Prover parseProver(const std::string& s);
 
 struct VerifyParams {
@@ -67,6 +70,18 @@ struct VerifyParams {
   double nlp_time_frac = 0.05;  // of timeout_s, at most nlp_time_max_s
   double nlp_time_max_s = 5.0;
   bool nlp_before_bab = false;  // also run the NLP when the input B&B is the prover
+  // Falsifier rounds (verify/falsify.h) after the PGD of stage 1: each open
+  // disjunct and the whole disjunction once each, falsify_restarts starts
+  // per round (0 rounds = off).
+  int falsify_rounds = 4;  // times (disjuncts + 1)
+  int falsify_restarts = 8;
+  // The falsifier as a thread beside the exact search (ReLU B&B / MIP /
+  // portfolio, and the input B&B when falsify_beside_input_bab), working
+  // falsify_duty of the wall time; its first replayed counterexample stops
+  // the search.
+  bool falsify_beside = true;
+  bool falsify_beside_input_bab = false;
+  double falsify_duty = 0.5;
   // Stage 3.
   int input_split_max_dims = 10;
   int alpha_iters_root = 20;  // alpha-CROWN iterations for root checks (0 = off)
@@ -96,7 +111,10 @@ struct VerifyResult {
   Eigen::VectorXd x, y;
   int case_index = -1;  // sat: the case and disjunct the point satisfies
   int disjunct_index = -1;
-  std::string decided_by;  // "pgd", "nlp", "input-bab", "crown", "mip", "" (undecided)
+  // "pgd", "falsify:pgd", "falsify:pgd-targeted", "falsify:local" (stage 1 or
+  // the thread beside the search), "nlp", "input-bab", "crown", "mip",
+  // "relu-bab", "" (undecided)
+  std::string decided_by;
   std::string reason;      // one line: why this answer
   double time_s = 0.0;
   long nodes = 0;     // input B&B nodes + MIP nodes
@@ -108,6 +126,12 @@ struct VerifyResult {
   // Time per stage (seconds).
   double pgd_s = 0.0, nlp_s = 0.0, prove_s = 0.0;
   double lp_s = 0.0;  // of prove_s: LP bound tightening
+  // The falsifier (stage 1 and beside the search): rounds, PGD starts, walks.
+  int falsify_rounds = 0;
+  long falsify_starts = 0;
+  int falsify_local = 0;
+  // Portfolio prover: disjuncts decided by each side.
+  int portfolio_bab_wins = 0, portfolio_mip_wins = 0;
 };
 
 // Throws Error when the property does not match the network (box sizes,

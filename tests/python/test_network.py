@@ -20,8 +20,8 @@ def ort_forward(model_bytes, xs, input_shape):
 def test_forward_matches_onnxruntime(path, digits):
     net = nnopt.Network.from_onnx(path)
     xs = digits[0][:5]
-    if net.input_size != xs.shape[1]:
-        pytest.fail(f"{path.name}: unexpected input size {net.input_size}")
+    if net.input_size != xs.shape[1]:  # not an MNIST network (e.g. the colour 3x8x8 CNN)
+        xs = np.random.default_rng(5).random((5, net.input_size))
     ref = ort_forward(path.read_bytes(), xs, net.input_shape)
     got = net.forward(xs)
     assert got.shape == (5, net.output_size)

@@ -37,7 +37,7 @@ std::string tempPath(const std::string& name) {
 io::Image writeAndDecode(const report::AttackPanel& p, const std::string& f) {
   report::writeAttackPanel(p, f);
   io::Image img = io::loadImage(f, false);
-  const auto size = report::attackPanelSize(p.rows, p.cols);
+  const auto size = report::attackPanelSize(p.rows, p.cols, p.channels);
   EXPECT_EQ(img.rows, size.height);
   EXPECT_EQ(img.cols, size.width);
   std::remove(f.c_str());

@@ -270,6 +270,177 @@ TEST(Robustness, MisclassifiedImagesAreNotAttacked) {
   EXPECT_THROW(evaluateImage(net, Eigen::VectorXd::Constant(2, 0.1), 0, p), Error);
 }
 
+// A 2-input ReLU net with a closed-form L-inf radius: y0 = relu(x_a - x_b),
+// y1 = c. At x0 = (0.6, 0.2) the margin is 0.4 - c; moving x_a down and x_b
+// up by r gives 0.4 - 2r - c, so with c = 0.2 the radius is exactly 0.1 (the
+// box stays inside [0,1]^2 up to r = 0.2).
+nn::Network reluRadiusNet() {
+  Eigen::MatrixXd W1(1, 2);
+  W1 << 1.0, -1.0;
+  Eigen::MatrixXd W2(2, 1);
+  W2 << 1.0, 0.0;
+  return nn::Network({2}, {{"fc1", nn::Dense{W1, Eigen::VectorXd::Zero(1)}, {1}},
+                           {"relu", nn::Activation{nn::ActKind::kRelu}, {1}},
+                           {"fc2", nn::Dense{W2, Eigen::Vector2d(0.0, 0.2)}, {2}}});
+}
+
+void expectRadiusBrackets(const nn::Network& net, const Eigen::VectorXd& x0, int label,
+                          const RadiusResult& r, double truth, double tol) {
+  EXPECT_LE(r.certified_lo, truth + 1e-9) << r.status;
+  EXPECT_GE(r.attacked_hi, truth - 1e-9) << r.status;
+  EXPECT_LE(r.attacked_hi - r.certified_lo, tol + 1e-12) << r.status;
+  EXPECT_TRUE(r.closed) << r.status;
+  // attacked_hi is the distance of a replayed counterexample in [0,1]^n.
+  ASSERT_EQ(r.adversarial.size(), x0.size());
+  EXPECT_NEAR((r.adversarial - x0).cwiseAbs().maxCoeff(), r.attacked_hi, 1e-15);
+  EXPECT_GE(r.adversarial.minCoeff(), 0.0);
+  EXPECT_LE(r.adversarial.maxCoeff(), 1.0);
+  int cls = -1;
+  EXPECT_LT(untargetedMargin(net.forward(r.adversarial), label, &cls), 0.0);
+  EXPECT_EQ(cls, r.adv_class);
+}
+
+// --radius: the interval contains the closed-form radius and is at most the
+// tolerance wide, for a linear net (radius 0.3) and a ReLU net (radius 0.1);
+// the exact methods all agree; a misclassified image gets [0, 0].
+TEST(Robustness, RadiusBracketsTheClosedFormRadius) {
+  Eigen::MatrixXd W(2, 1);
+  W << 1.0, 0.0;
+  const nn::Network lin = linearNet(W, Eigen::Vector2d(0.0, 0.5));  // margin x - 0.5
+  const Eigen::VectorXd x1 = Eigen::VectorXd::Constant(1, 0.8);     // radius 0.3
+  const nn::Network relu = reluRadiusNet();
+  const Eigen::VectorXd x2 = Eigen::Vector2d(0.6, 0.2);             // radius 0.1
+  for (ExactMethod m : {ExactMethod::kAuto, ExactMethod::kMip, ExactMethod::kBab}) {
+    RobustParams p;
+    p.eps = {0.02, 0.05, 0.2, 0.5};
+    p.time_limit = 20;
+    p.method = m;
+    p.radius = true;
+    p.radius_tol = 1e-3;
+    const ImageResult a = evaluateImage(lin, x1, 0, p);
+    ASSERT_TRUE(a.radius.has_value());
+    expectRadiusBrackets(lin, x1, 0, *a.radius, 0.3, p.radius_tol);
+    EXPECT_GE(a.radius->certified_lo, 0.2);  // at least the grid's certificate
+    EXPECT_GT(a.radius->probes, 0);
+    EXPECT_LE(a.radius->probes, p.radius_probes);
+    const ImageResult b = evaluateImage(relu, x2, 0, p);
+    ASSERT_TRUE(b.radius.has_value());
+    expectRadiusBrackets(relu, x2, 0, *b.radius, 0.1, p.radius_tol);
+    // The same from the grid rows alone (a resumed run): as tight.
+    const RadiusResult c = radiusFromRows(relu, x2, 0, p, b.rows);
+    expectRadiusBrackets(relu, x2, 0, c, 0.1, p.radius_tol);
+    // A tighter tolerance needs more probes; the probe cap stops it open.
+    p.radius_tol = 1e-6;
+    p.radius_probes = 2;
+    const RadiusResult d = radiusFromRows(relu, x2, 0, p, b.rows);
+    EXPECT_EQ(d.probes, 2);
+    EXPECT_FALSE(d.closed);
+    EXPECT_LE(d.certified_lo, 0.1);
+    EXPECT_GE(d.attacked_hi, 0.1);
+  }
+  RobustParams p;
+  p.eps = {0.1};
+  p.radius = true;
+  const ImageResult mis = evaluateImage(lin, Eigen::VectorXd::Constant(1, 0.3), 0, p);
+  ASSERT_TRUE(mis.radius.has_value());
+  EXPECT_EQ(mis.radius->certified_lo, 0.0);
+  EXPECT_EQ(mis.radius->attacked_hi, 0.0);
+  EXPECT_EQ(mis.radius->probes, 0);
+  // No attack on the grid: the bisection first doubles upwards.
+  p.eps = {0.01};
+  p.time_limit = 20;
+  const ImageResult up = evaluateImage(relu, x2, 0, p);
+  expectRadiusBrackets(relu, x2, 0, *up.radius, 0.1, p.radius_tol);
+}
+
+// A cancel flag set before or during a run: the image in flight is dropped,
+// nothing else is written, and resume completes the run with every image once.
+TEST(Robustness, CancelStopsTheRunAndResumeCompletesIt) {
+  TempDir dir;
+  RunParams p;
+  p.model = kModel;
+  p.dataset = kDigits;
+  p.limit = 4;
+  p.mean = {0.1307};
+  p.stdv = {0.3081};
+  p.robust.eps = {0.01, 0.05};
+  p.robust.time_limit = 20;
+  p.robust.radius = true;
+  p.out_dir = dir.path.string();
+  std::atomic<bool> cancel{false};
+  p.robust.cancel = &cancel;
+  // Cancelled after the second image: two images on disk, no summary.
+  const RunOutcome a = runRobustness(p, [&](const RunProgress& pr) {
+    if (pr.images_done == 2) cancel.store(true);
+  });
+  EXPECT_TRUE(a.cancelled);
+  EXPECT_EQ(a.images_run, 2);
+  const ResultsFile f = loadResults(dir / "results.jsonl");
+  EXPECT_EQ(f.rows.size(), 4u);
+  EXPECT_EQ(f.radii.size(), 2u);
+  EXPECT_FALSE(fs::exists(dir / "summary.json"));
+  // Resume: the other two images, each line once.
+  cancel.store(false);
+  p.resume = true;
+  const RunOutcome b = runRobustness(p);
+  EXPECT_FALSE(b.cancelled);
+  EXPECT_EQ(b.images_run, 2);
+  EXPECT_EQ(b.images_skipped, 2);
+  const ResultsFile g = loadResults(dir / "results.jsonl");
+  EXPECT_EQ(g.rows.size(), 8u);
+  EXPECT_EQ(g.radii.size(), 4u);
+  ASSERT_TRUE(b.radius.has_value());
+  const auto sj = nlohmann::json::parse(readAll(dir / "summary.json"));
+  EXPECT_EQ(sj["radius"]["images"].get<int>(), b.radius->images);
+  EXPECT_NE(readAll(dir / "report.html").find("id=\"radius-chart\""), std::string::npos);
+  EXPECT_NE(readAll(dir / "summary.csv").find("radius_median_certified_lo"), std::string::npos);
+  // A cancel already set: nothing runs, nothing is written.
+  cancel.store(true);
+  p.limit = 6;
+  const RunOutcome c = runRobustness(p);
+  EXPECT_TRUE(c.cancelled);
+  EXPECT_EQ(c.images_run, 0);
+  EXPECT_EQ(loadResults(dir / "results.jsonl").rows.size(), 8u);
+}
+
+// A run without --radius resumed with it: only the radius lines are added,
+// bisected from the rows on disk (no eps row solved again); resuming again
+// redoes nothing.
+TEST(Robustness, RadiusOnResumeStartsFromTheRowsOnDisk) {
+  TempDir dir;
+  RunParams p;
+  p.model = kModel;
+  p.dataset = kDigits;
+  p.limit = 3;
+  p.mean = {0.1307};
+  p.stdv = {0.3081};
+  p.robust.eps = {0.01, 0.05};
+  p.robust.time_limit = 20;
+  p.out_dir = dir.path.string();
+  runRobustness(p);
+  const std::string before = readAll(dir / "results.jsonl");
+  p.resume = true;
+  p.robust.radius = true;
+  const RunOutcome a = runRobustness(p);
+  EXPECT_EQ(a.images_run, 3);
+  const std::string after = readAll(dir / "results.jsonl");
+  ASSERT_EQ(after.substr(0, before.size()), before);  // appended only
+  const ResultsFile f = loadResults(dir / "results.jsonl");
+  EXPECT_EQ(f.rows.size(), 6u);
+  ASSERT_EQ(f.radii.size(), 3u);
+  for (const auto& r : f.radii) {
+    EXPECT_LE(r.radius.certified_lo, r.radius.attacked_hi);
+    EXPECT_EQ(r.tol, p.robust.radius_tol);
+  }
+  const RunOutcome b = runRobustness(p);
+  EXPECT_EQ(b.images_run, 0);
+  EXPECT_EQ(b.images_skipped, 3);
+  EXPECT_EQ(readAll(dir / "results.jsonl"), after);
+  // The radius line round-trips.
+  const RadiusRecord back = radiusRecordFromJson(toJson(f.radii[0]));
+  EXPECT_EQ(toJson(back).dump(), toJson(f.radii[0]).dump());
+}
+
 TEST(Robustness, RecordsRoundTripAndTornLinesAreIgnored) {
   RobustRecord r;
   r.model = "m.onnx";
@@ -371,8 +542,8 @@ TEST(Robustness, RunWritesResultsSummaryAndReportAndResumes) {
   p.model = kModel;
   p.dataset = kDigits;
   p.limit = 4;
-  p.mean = 0.1307;
-  p.stdv = 0.3081;
+  p.mean = {0.1307};
+  p.stdv = {0.3081};
   p.robust.eps = {0.1, 0.01, 0.05};  // unsorted on purpose
   p.robust.time_limit = 20;
   p.out_dir = dir.path.string();
@@ -457,7 +628,7 @@ TEST(Robustness, BadInputIsAnErrorNamingTheCause) {
   q.robust.time_limit = 0;
   EXPECT_NE(message(q).find("--time-limit"), std::string::npos);
   q = p;
-  q.mean = 0.5;
+  q.mean = {0.5};
   EXPECT_NE(message(q).find("--mean and --std"), std::string::npos);
   // A label the network does not have.
   {

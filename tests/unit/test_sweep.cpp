@@ -545,9 +545,9 @@ TEST(SweepRun, BadInputsAreErrors) {
   p.eps = -1;
   EXPECT_THROW(runSweepWith(p, w.hooks()), Error);
   p.eps = 0.1;
-  p.mean = 0.5;  // without --std
+  p.mean = {0.5};  // without --std
   EXPECT_THROW(runSweepWith(p, w.hooks()), Error);
-  p.stdv = 0.25;
+  p.stdv = {0.25};
   p.label = 2;
   p.target = "0";
   {

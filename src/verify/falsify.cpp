@@ -1,0 +1,129 @@
+#include "verify/falsify.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <random>
+#include <thread>
+
+#include "attack/pgd.h"
+#include "core/log.h"
+#include "verify/disjunct_model.h"
+
+namespace nnopt::verify {
+
+namespace {
+
+using Eigen::VectorXd;
+
+// Start k of a round: uniform in the box, a random corner, or (when there is
+// one) the target's best point moved by up to a quarter of the box width.
+VectorXd drawStart(const spec::Box& box, const VectorXd& best, int k, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  VectorXd x(box.size());
+  const int kind = best.size() ? k % 3 : k % 2;
+  for (Eigen::Index i = 0; i < x.size(); ++i) {
+    const double w = box.hi[i] - box.lo[i];
+    if (kind == 0)
+      x[i] = box.lo[i] + u(rng) * w;
+    else if (kind == 1)
+      x[i] = (rng() & 1) ? box.hi[i] : box.lo[i];
+    else
+      x[i] = std::clamp(best[i] + (u(rng) - 0.5) * 0.5 * w, box.lo[i], box.hi[i]);
+  }
+  return x;
+}
+
+// Sleeps so that the work so far is `duty` of the elapsed time.
+void pace(double duty, double worked_s, const Timer& t, const Deadline& d) {
+  if (!(duty < 1.0) || duty <= 0.0) return;
+  const double until = worked_s / duty;
+  while (t.seconds() < until && !d.expired())  // small naps: a cancel is seen within 20 ms
+    std::this_thread::sleep_for(std::chrono::milliseconds(
+        std::clamp(static_cast<int>(1000 * (until - t.seconds())), 1, 20)));
+}
+
+}  // namespace
+
+FalsifyResult falsifyCase(const nn::Network& net, const spec::Box& box,
+                          const spec::OutputSpec& unsafe, const std::vector<int>& open,
+                          const bounds::BoundTable& bt, const VectorXd& x_best,
+                          const FalsifyParams& p, const AcceptFn& accept) {
+  Timer timer;
+  Deadline deadline(p.time_limit, p.cancel);
+  FalsifyResult res;
+  if (open.empty()) return res;
+  std::mt19937_64 rng(p.seed * 0x9E3779B97F4A7C15ull + 1);
+  // Target 0: the open disjunction; target 1 + i: disjunct open[i] alone.
+  const int n_targets = static_cast<int>(open.size()) + (open.size() > 1 ? 1 : 0);
+  std::vector<spec::OutputSpec> specs;
+  if (open.size() > 1) {
+    spec::OutputSpec all;
+    for (int d : open) all.disjuncts.push_back(unsafe.disjuncts[d]);
+    specs.push_back(std::move(all));
+  }
+  for (int d : open) specs.push_back({{unsafe.disjuncts[d]}});
+  // Best point and margin per open disjunct (for the starts and the walk).
+  std::vector<VectorXd> best(open.size(), x_best);
+  std::vector<double> best_v(open.size(), std::numeric_limits<double>::infinity());
+  auto note = [&](const VectorXd& x) {
+    const VectorXd y = net.forward(x);
+    for (size_t i = 0; i < open.size(); ++i) {
+      const double v = conjunctionMargin(unsafe.disjuncts[open[i]], y);
+      if (v < best_v[i]) best_v[i] = v, best[i] = x;
+      res.best_margin = std::min(res.best_margin, v);
+    }
+  };
+  if (x_best.size()) note(x_best);
+  double worked = 0.0;
+  for (int r = 0; r < p.max_rounds && !deadline.expired(); ++r) {
+    Timer work;
+    const int target = r % n_targets;
+    const int di = open.size() > 1 ? target - 1 : 0;  // -1: the whole disjunction
+    attack::PgdParams pp;
+    pp.restarts = std::max(1, p.restarts);
+    pp.steps = p.steps;
+    pp.seed = p.seed + static_cast<uint64_t>(r);
+    pp.cancel = p.cancel;
+    pp.time_limit = deadline.remaining();
+    const VectorXd& from = di >= 0 ? best[di] : x_best;
+    for (int k = 0; k < pp.restarts; ++k) pp.starts.push_back(drawStart(box, from, k, rng));
+    const auto pr = attack::pgdMinimize(net, box, specs[target], pp);
+    ++res.rounds;
+    res.pgd_starts += pr.restarts_run;
+    if (pr.x.size()) {
+      note(pr.x);
+      if (pr.reached && accept(pr.x, di >= 0 ? "pgd-targeted" : "pgd")) {
+        res.found = true;
+        res.by = di >= 0 ? "pgd-targeted" : "pgd";
+        break;
+      }
+    }
+    if (p.local_every > 0 && (r + 1) % p.local_every == 0 && !deadline.expired()) {
+      // The walk on the most promising disjunct, from its best point.
+      const size_t i = static_cast<size_t>(
+          std::min_element(best_v.begin(), best_v.end()) - best_v.begin());
+      if (best[i].size()) {
+        NlpFalsifyParams np;
+        np.cancel = p.cancel;
+        np.time_limit = std::min(p.local_time_max_s, deadline.remaining());
+        const auto nr = nlpFalsify(net, box, bt, unsafe.disjuncts[open[i]], best[i], np);
+        ++res.local_runs;
+        if (nr.x.size()) {
+          note(nr.x);
+          if (nr.margin <= 0.0 && accept(nr.x, "local")) {
+            res.found = true;
+            res.by = "local";
+            break;
+          }
+        }
+      }
+    }
+    worked += work.seconds();
+    pace(p.duty, worked, timer, deadline);
+  }
+  res.time_s = timer.seconds();
+  return res;
+}
+
+}  // namespace nnopt::verify
