@@ -77,7 +77,7 @@ Eigen::VectorXd outputGradient(const nn::Network& net, const Eigen::VectorXd& x,
   for (int i = static_cast<int>(net.numLayers()) - 1; i >= 0; --i) {
     const auto& layer = net.layers()[i];
     if (layer.isDense()) {
-      g = layer.dense().W.transpose() * g;
+      g = layer.dense().W.applyT(g);
     } else if (layer.isMaxPool()) {  // (sub)gradient: to the window's argmax
       const auto& mp = layer.maxPool();
       const Eigen::VectorXd& pre = i == 0 ? x : acts[i - 1];

@@ -181,9 +181,8 @@ struct NodeLp::Impl {
     const double b = d.b[a.neuron];
     double val = b * zs, zcoef = b, rhs = 0.0, mag = std::abs(b);
     std::vector<model::LinTerm> in_i, out_i;  // -w_i v_i for i in I / w_i v_i for i not in I
-    for (Eigen::Index i = 0; i < d.W.cols(); ++i) {
-      const double w = d.W(a.neuron, i);
-      if (w == 0.0 || in[i] < 0) continue;  // in[i] < 0: the constant 0
+    d.W.forEachInRow(a.neuron, [&](Eigen::Index i, double w) {
+      if (w == 0.0 || in[i] < 0) return;  // in[i] < 0: the constant 0
       const double lw = w >= 0 ? L[i] : U[i], uw = w >= 0 ? U[i] : L[i];
       const double with = w * (x[in[i]] - lw * (1 - zs)), without = w * uw * zs;
       mag += std::abs(w) * std::max(std::abs(L[i]), std::abs(U[i]));
@@ -197,7 +196,7 @@ struct NodeLp::Impl {
         out_i.push_back({in[i], w});
         zcoef += w * uw;
       }
-    }
+    });
     cut.violation = (x[y] - val) / (1.0 + std::abs(x[y]));
     auto& terms = cut.row.terms;
     const int t = e.layer_vars[k][a.neuron];

@@ -256,6 +256,40 @@ void checkBox(const nn::Network& net, const spec::Box& box, const char* what) {
           std::string(what) + ": input box must be finite");
 }
 
+// Entries of one block of back-substituted forms (crownCore bounds a layer's
+// rows in blocks): 2^19 doubles = 4 MB per matrix.
+constexpr Eigen::Index kBackSubEntries = Eigen::Index{1} << 19;
+
+// The widest input of layers 0..k (the widest form to carry down from layer k).
+Eigen::Index widestBelow(const nn::Network& net, size_t k) {
+  Eigen::Index w = 1;
+  for (size_t i = 0; i <= k; ++i) w = std::max<Eigen::Index>(w, net.layerInSize(i));
+  return w;
+}
+
+// A z + c -> A' x + c' through the activation z = act(x) relaxed by lines:
+// a positive coefficient a_ij takes (pw_j x + pb_j), a negative one
+// (nw_j x + nb_j). In place over the column-major A (no temporaries: the
+// forms of a convolution layer are tens of MB).
+void relaxInPlace(MatrixXd& a, VectorXd& c, const VectorXd& pw, const VectorXd& pb,
+                  const VectorXd& nw, const VectorXd& nb) {
+  const Eigen::Index k = a.rows();
+  for (Eigen::Index j = 0; j < a.cols(); ++j) {
+    double* col = a.col(j).data();
+    const double pwj = pw[j], pbj = pb[j], nwj = nw[j], nbj = nb[j];
+    for (Eigen::Index i = 0; i < k; ++i) {
+      const double v = col[i];
+      if (v > 0) {
+        c[i] += v * pbj;
+        col[i] = v * pwj;
+      } else if (v < 0) {
+        c[i] += v * nbj;
+        col[i] = v * nwj;
+      }
+    }
+  }
+}
+
 // Back-substitutes the linear forms A_U z + c_U (upper) and A_L z + c_L (lower),
 // where z is the output of layer `top` (top < 0: the network input), down to
 // the input, in place: on return they are linear forms of the input.
@@ -267,24 +301,18 @@ void backSubstituteForms(const nn::Network& net, const std::vector<LayerRelax>& 
       const auto& d = layer.dense();
       cu.noalias() += au * d.b;
       cl.noalias() += al * d.b;
-      au = au * d.W;
-      al = al * d.W;
+      au = d.W.leftMul(au);
+      al = d.W.leftMul(al);
     } else if (layer.isMaxPool()) {
       const Eigen::Index n_in = net.layerInSize(i);
       au = poolBack(relax[i], au, cu, n_in, true);
       al = poolBack(relax[i], al, cl, n_in, false);
     } else {
       const auto& r = relax[i];
-      // Upper: positive coefficients take the upper line, negative the lower.
-      MatrixXd pos = au.cwiseMax(0.0), neg = au.cwiseMin(0.0);
-      cu.noalias() += pos * r.ub + neg * r.lb;
-      au = pos * r.uw.asDiagonal();
-      au.noalias() += neg * r.lw.asDiagonal();
-      pos = al.cwiseMax(0.0);
-      neg = al.cwiseMin(0.0);
-      cl.noalias() += pos * r.lb + neg * r.ub;
-      al = pos * r.lw.asDiagonal();
-      al.noalias() += neg * r.uw.asDiagonal();
+      // Upper: positive coefficients take the upper line, negative the lower
+      // (the lower form the other way round); in place, column by column.
+      relaxInPlace(au, cu, r.uw, r.ub, r.lw, r.lb);
+      relaxInPlace(al, cl, r.lw, r.lb, r.uw, r.ub);
     }
   }
 }
@@ -298,12 +326,74 @@ void backSubstitute(const nn::Network& net, const std::vector<LayerRelax>& relax
   lo = cl + al * mid - al.cwiseAbs() * rad;
 }
 
+using SpForms = nn::Linear::Sparse;
+
+// relaxInPlace on sparse forms: the same lines, over the stored entries only.
+void relaxSparse(SpForms& a, VectorXd& c, const VectorXd& pw, const VectorXd& pb,
+                 const VectorXd& nw, const VectorXd& nb) {
+  for (Eigen::Index i = 0; i < a.outerSize(); ++i)
+    for (SpForms::InnerIterator it(a, i); it; ++it) {
+      const double v = it.value();
+      const Eigen::Index j = it.col();
+      if (v > 0) {
+        c[i] += v * pb[j];
+        it.valueRef() = v * pw[j];
+      } else if (v < 0) {
+        c[i] += v * nb[j];
+        it.valueRef() = v * nw[j];
+      }
+    }
+  a.prune(0.0, 0.0);  // inactive units (slope 0) drop out
+}
+
+// The bounds of rows r0 .. r0 + m - 1 of layer k, a Dense layer with sparse
+// weights (a convolution): the forms start as those sparse rows and stay
+// sparse through activations and sparse layers below while they are sparser
+// than 1 in 8 (a neuron's receptive field), then go on dense from there
+// (backSubstituteForms). Same bounds as the dense path, at a cost in
+// proportion to the forms' non-zeros.
+void backSubstituteSparseRows(const nn::Network& net, const std::vector<LayerRelax>& relax,
+                              size_t k, Eigen::Index r0, Eigen::Index m, const VectorXd& mid,
+                              const VectorXd& rad, VectorXd& lo, VectorXd& hi) {
+  const auto& d = net.layers()[k].dense();
+  SpForms su = d.W.sparseMatrix().middleRows(r0, m), sl = su;
+  VectorXd cu = d.b.segment(r0, m), cl = cu;
+  int i = static_cast<int>(k) - 1;
+  for (; i >= 0; --i) {
+    const auto& layer = net.layers()[i];
+    const double entries = static_cast<double>(su.rows()) * static_cast<double>(su.cols());
+    if (8.0 * static_cast<double>(std::max(su.nonZeros(), sl.nonZeros())) > entries) break;
+    if (layer.isDense()) {
+      const auto& w = layer.dense();
+      if (!w.W.isSparse()) break;
+      cu += su * w.b;
+      cl += sl * w.b;
+      su = SpForms(su * w.W.sparseMatrix());
+      sl = SpForms(sl * w.W.sparseMatrix());
+    } else if (layer.isActivation()) {
+      const auto& r = relax[i];
+      relaxSparse(su, cu, r.uw, r.ub, r.lw, r.lb);
+      relaxSparse(sl, cl, r.lw, r.lb, r.uw, r.ub);
+    } else {
+      break;  // max pooling: the dense path
+    }
+  }
+  if (i < 0) {  // forms of the input: concretise sparse
+    hi = cu + su * mid + SpForms(su.cwiseAbs()) * rad;
+    lo = cl + sl * mid - SpForms(sl.cwiseAbs()) * rad;
+    return;
+  }
+  MatrixXd au = MatrixXd(su), al = MatrixXd(sl);
+  backSubstitute(net, relax, i, std::move(au), std::move(cu), std::move(al), std::move(cl), mid,
+                 rad, lo, hi);
+}
+
 // The bounds of layer k (a Dense layer with weights d) concretised over the
 // box intersected with the L1 ball of p, intersected into lo / hi.
 void tightenByL1Budget(const nn::Network& net, const std::vector<LayerRelax>& relax, size_t k,
                        const nn::Dense& d, const spec::Box& box, const CrownParams& p,
                        VectorXd& lo, VectorXd& hi) {
-  MatrixXd au = d.W, al = d.W;
+  MatrixXd au = d.W.toDense(), al = au;
   VectorXd cu = d.b, cl = d.b;
   backSubstituteForms(net, relax, static_cast<int>(k) - 1, au, cu, al, cl);
   const VectorXd c = p.l1_center.cwiseMax(box.lo).cwiseMin(box.hi);
@@ -326,7 +416,7 @@ double lowerPass(const nn::Network& net, const std::vector<LayerRelax>& relax, c
     if (layer.isDense()) {
       const auto& d = layer.dense();
       k += a.dot(d.b);
-      a = d.W.transpose() * a;
+      a = d.W.applyT(a);
     } else if (layer.isMaxPool()) {
       const auto& r = relax[i];
       if (rec) (*rec)[i] = a;
@@ -391,7 +481,7 @@ double optimisedLowerBound(const nn::Network& net, std::vector<LayerRelax> relax
       const auto& layer = net.layers()[i];
       if (layer.isDense()) {
         const auto& d = layer.dense();
-        g = d.W * g + d.b;
+        g = d.W.apply(g) + d.b;
         continue;
       }
       if (layer.isMaxPool()) {  // the relaxation's value at the bound's input point
@@ -547,15 +637,33 @@ bool crownCore(const nn::Network& net, const spec::Box& box0, const SplitsByLaye
       const auto& d = layer.dense();
       // Interval step from the (tightened) previous bounds.
       VectorXd c = 0.5 * (t.preLo(k) + t.preHi(k)), r = 0.5 * (t.preHi(k) - t.preLo(k));
-      VectorXd m = d.W * c + d.b, w = d.W.cwiseAbs() * r;
+      VectorXd m = d.W.apply(c) + d.b, w = d.W.applyAbs(r);
       lo = m - w;
       hi = m + w;
       if (monotone) intersect(lo, hi, ib.lo[k], ib.hi[k]);
       const bool needed = k + 1 == L || !net.layers()[k + 1].isDense();
       if (needed && k > 0) {
-        VectorXd slo, shi;
-        backSubstitute(net, relax, static_cast<int>(k) - 1, d.W, d.b, d.W, d.b, mid, rad, slo,
-                       shi);
+        // In blocks of rows, so the back-substituted forms (rows x the widest
+        // layer below) stay within kBackSubEntries whatever the network's size.
+        const Eigen::Index n = d.W.rows();
+        const Eigen::Index block = std::max<Eigen::Index>(
+            1, kBackSubEntries / std::max<Eigen::Index>(1, widestBelow(net, k)));
+        VectorXd slo(n), shi(n);
+        for (Eigen::Index r0 = 0; r0 < n; r0 += block) {
+          const Eigen::Index m = std::min(block, n - r0);
+          VectorXd blo, bhi;
+          if (d.W.isSparse()) {
+            backSubstituteSparseRows(net, relax, k, r0, m, mid, rad, blo, bhi);
+          } else {
+            MatrixXd au = d.W.rowBlock(r0, m);
+            MatrixXd al = au;
+            const VectorXd b = d.b.segment(r0, m);
+            backSubstitute(net, relax, static_cast<int>(k) - 1, std::move(au), b, std::move(al),
+                           b, mid, rad, blo, bhi);
+          }
+          slo.segment(r0, m) = blo;
+          shi.segment(r0, m) = bhi;
+        }
         intersect(lo, hi, slo, shi);
       }
       if (l1 && (needed || k == 0)) tightenByL1Budget(net, relax, k, d, box, p, lo, hi);

@@ -56,8 +56,8 @@ BoundTable intervalBounds(const nn::Network& net, const spec::Box& box) {
     if (l.isDense()) {
       const auto& d = l.dense();
       Eigen::VectorXd c = 0.5 * (lo + hi), r = 0.5 * (hi - lo);
-      Eigen::VectorXd mid = d.W * c + d.b;
-      Eigen::VectorXd rad = d.W.cwiseAbs() * r;
+      Eigen::VectorXd mid = d.W.apply(c) + d.b;
+      Eigen::VectorXd rad = d.W.applyAbs(r);
       lo = mid - rad;
       hi = mid + rad;
     } else if (l.isMaxPool()) {

@@ -139,7 +139,7 @@ class Tightener {
     const VectorXd& plo = t_.preLo(k);
     const VectorXd& phi = t_.preHi(k);
     VectorXd c = 0.5 * (plo + phi), r = 0.5 * (phi - plo);
-    VectorXd mid = d.W * c + d.b, rad = d.W.cwiseAbs() * r;
+    VectorXd mid = d.W.apply(c) + d.b, rad = d.W.applyAbs(r);
     for (Eigen::Index j = 0; j < mid.size(); ++j)
       intersect(t_.lo[k][j], t_.hi[k][j], mid[j] - rad[j], mid[j] + rad[j]);
   }
@@ -201,13 +201,12 @@ class Tightener {
       auto& r = rows[j];
       r.terms.push_back({first + static_cast<int>(j), 1.0});
       double rhs = d.b[j];
-      for (Eigen::Index c = 0; c < d.W.cols(); ++c) {
-        const double w = d.W(j, c);
-        if (w == 0.0) continue;
+      d.W.forEachInRow(j, [&](Eigen::Index c, double w) {
+        if (w == 0.0) return;
         const Expr& e = cur_[c];
         rhs += w * e.offset;
         if (e.var >= 0 && e.scale != 0.0) r.terms.push_back({e.var, -w * e.scale});
-      }
+      });
       r.lo = r.hi = rhs;
     }
     lp_.addRows(rows);

@@ -87,22 +87,20 @@ class Embedder {
       int y = m_.addVar(widenLo(lo[j]), widenHi(hi[j]), false, name("a", li, j));
       std::vector<LinTerm> terms{{y, 1.0}};
       if (!chunked) {
-        for (Eigen::Index k = 0; k < d.W.cols(); ++k) {
-          double w = d.W(j, k);
+        d.W.forEachInRow(j, [&](Eigen::Index k, double w) {
           if (w != 0.0 && in[k] >= 0) terms.push_back({in[k], -w});
-        }
+        });
       } else {
         for (Eigen::Index k0 = 0; k0 < d.W.cols(); k0 += chunk) {
           const Eigen::Index k1 = std::min<Eigen::Index>(d.W.cols(), k0 + chunk);
           std::vector<LinTerm> part;
           double plo = 0.0, phi = 0.0;  // interval range of the partial sum
-          for (Eigen::Index k = k0; k < k1; ++k) {
-            const double w = d.W(j, k);
-            if (w == 0.0 || in[k] < 0) continue;
+          d.W.forEachInRow(j, [&](Eigen::Index k, double w) {
+            if (k < k0 || k >= k1 || w == 0.0 || in[k] < 0) return;
             part.push_back({in[k], -w});
             plo += std::min(w * bt_.in_lo[k], w * bt_.in_hi[k]);
             phi += std::max(w * bt_.in_lo[k], w * bt_.in_hi[k]);
-          }
+          });
           if (part.empty()) continue;
           const int sv = m_.addVar(widenLo(plo), widenHi(phi), false, name("psum", li, j));
           part.push_back({sv, 1.0});
@@ -382,7 +380,11 @@ void setStartFromInput(MathModel& m, const nn::Network& net, const Embedding& e,
   }
   for (const auto& ps : e.partial_sums) {
     const auto& d = net.layers()[0].dense();
-    set(ps.var, d.W.row(ps.row).segment(ps.k0, ps.k1 - ps.k0).dot(x0.segment(ps.k0, ps.k1 - ps.k0)));
+    double v = 0.0;
+    d.W.forEachInRow(ps.row, [&](Eigen::Index k, double w) {
+      if (k >= ps.k0 && k < ps.k1) v += w * x0[k];
+    });
+    set(ps.var, v);
   }
   for (const auto& a : e.pool_aux) {
     const Eigen::VectorXd& xin = a.layer == 0 ? x0 : vals[a.layer - 1];

@@ -20,13 +20,29 @@
 namespace nnopt::io {
 namespace onnx_detail {
 
+namespace {
+
+// A committed map's weights: sparse (CSR) when at most a quarter of the
+// matrix is non-zero - convolutions, pooling, normalisation, layout - so
+// memory and every transformer's work scale with the non-zeros; dense
+// otherwise (fully connected layers).
+nn::Linear layerWeights(const Affine& a) {
+  if (a.dense) return nn::Linear(a.M);
+  const SpMat S = a.sparseMatrix();
+  const double entries = static_cast<double>(S.rows()) * static_cast<double>(S.cols());
+  if (static_cast<double>(S.nonZeros()) <= 0.25 * entries)
+    return nn::Linear(nn::Linear::Sparse(S));
+  return nn::Linear(a.matrix());
+}
+
+}  // namespace
+
 void Loader::commit(Var& v, const std::string& fallback_name) {
   if (!v.map->isIdentity()) {
     std::string name;
     for (const auto& p : v.pending) name += (name.empty() ? "" : "+") + p;
     if (name.empty()) name = fallback_name;
-    nn::Dense d{v.map->matrix(), v.map->c};
-    layers_.push_back(nn::Layer{name, std::move(d), logical(v.shape)});
+    layers_.push_back(nn::Layer{name, nn::Dense{layerWeights(*v.map), v.map->c}, logical(v.shape)});
   }
   ++epoch_;
   v.map = std::make_shared<Affine>(Affine::identity(nn::numel(v.shape)));

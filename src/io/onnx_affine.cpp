@@ -1,5 +1,6 @@
 // Affine maps of the ONNX loader: the pending map from the last committed IR
-// layer (or the network input) to the chain value, in gather or dense form.
+// layer (or the network input) to the chain value, in gather, sparse or dense
+// form.
 #include <numeric>
 
 #include "io/onnx_internal.h"
@@ -27,7 +28,7 @@ Affine Affine::constant(const std::vector<double>& v) {
 }
 
 bool Affine::isIdentity() const {
-  if (dense || size() != n_in) return false;
+  if (dense || sparse || size() != n_in) return false;
   for (int64_t i = 0; i < size(); ++i)
     if (idx[i] != i || s[i] != 1.0 || c[i] != 0.0) return false;
   return true;
@@ -38,12 +39,43 @@ void Affine::checkMapSize(int64_t rows, int64_t cols) {
     opFail("the folded dense matrix would be " + std::to_string(rows) + " x " +
            std::to_string(cols) + " (" + std::to_string(rows * cols) +
            " entries), more than the limit of " + std::to_string(kMaxMapEntries) +
-           " entries (linear layers, convolutions included, are stored as dense matrices)");
+           " entries (fully connected layers, and what is composed with them, are stored dense)");
+}
+
+namespace {
+
+void checkNonZeros(int64_t nnz) {
+  if (nnz > kMaxMapEntries)
+    opFail("the folded sparse matrix would have " + std::to_string(nnz) +
+           " non-zeros, more than the limit of " + std::to_string(kMaxMapEntries));
+}
+
+// The gather form y_i = s_i x[idx_i] as a (rows x n_in) sparse matrix.
+SpMat gatherMatrix(const std::vector<int64_t>& idx, const Eigen::VectorXd& s, int64_t n_in) {
+  std::vector<Eigen::Triplet<double>> trip;
+  trip.reserve(idx.size());
+  for (size_t i = 0; i < idx.size(); ++i)
+    if (s[static_cast<Eigen::Index>(i)] != 0.0)
+      trip.emplace_back(static_cast<int>(i), static_cast<int>(idx[i]),
+                        s[static_cast<Eigen::Index>(i)]);
+  SpMat G(static_cast<Eigen::Index>(idx.size()), n_in);
+  G.setFromTriplets(trip.begin(), trip.end());
+  return G;
+}
+
+}  // namespace
+
+SpMat Affine::sparseMatrix() const {
+  if (sparse) return S;
+  if (!dense) return gatherMatrix(idx, s, n_in);
+  SpMat R = M.sparseView(0.0, 0.0);
+  return R;
 }
 
 Eigen::MatrixXd Affine::matrix() const {
   if (dense) return M;
   checkMapSize(size(), n_in);
+  if (sparse) return Eigen::MatrixXd(S);
   Eigen::MatrixXd R = Eigen::MatrixXd::Zero(size(), n_in);
   for (int64_t i = 0; i < size(); ++i)
     if (s[i] != 0.0) R(i, idx[i]) = s[i];
@@ -54,6 +86,8 @@ void Affine::toDense() {
   if (dense) return;
   M = matrix();
   dense = true;
+  sparse = false;
+  S = SpMat();
   idx.clear();
   s.resize(0);
 }
@@ -63,7 +97,16 @@ void Affine::gather(const std::vector<int64_t>& src, const std::vector<double>* 
   const int64_t m = static_cast<int64_t>(src.size());
   checkVarSize(m);
   Eigen::VectorXd nc(m);
-  if (dense) {
+  if (sparse) {
+    Eigen::VectorXd sc = Eigen::VectorXd::Ones(m);
+    for (int64_t j = 0; j < m; ++j) {
+      if (scale) sc[j] = (*scale)[j];
+      nc[j] = sc[j] * c[src[j]] + (offset ? (*offset)[j] : 0.0);
+    }
+    SpMat nS = gatherMatrix(src, sc, size()) * S;
+    checkNonZeros(nS.nonZeros());
+    S = std::move(nS);
+  } else if (dense) {
     checkMapSize(m, n_in);
     Eigen::MatrixXd nM(m, n_in);
     for (int64_t j = 0; j < m; ++j) {
@@ -92,6 +135,13 @@ void Affine::linear(const Eigen::MatrixXd& W, const Eigen::VectorXd* b) {
   if (b) nc += *b;
   if (dense) {
     M = W * M;
+  } else if (sparse) {
+    checkMapSize(W.rows(), n_in);
+    Eigen::MatrixXd nM = W * S;
+    M = std::move(nM);
+    dense = true;
+    sparse = false;
+    S = SpMat();
   } else {
     checkMapSize(W.rows(), n_in);
     Eigen::MatrixXd nM = Eigen::MatrixXd::Zero(W.rows(), n_in);
@@ -106,20 +156,19 @@ void Affine::linear(const Eigen::MatrixXd& W, const Eigen::VectorXd* b) {
 }
 
 void Affine::linearSparse(const SpMat& W, const Eigen::VectorXd& b) {
-  checkMapSize(W.rows(), n_in);
   Eigen::VectorXd nc = W * c + b;
   if (dense) {
+    checkMapSize(W.rows(), n_in);
     Eigen::MatrixXd nM = W * M;
     M = std::move(nM);
   } else {
-    Eigen::MatrixXd nM = Eigen::MatrixXd::Zero(W.rows(), n_in);
-    for (int64_t i = 0; i < size(); ++i) {
-      if (s[i] == 0.0) continue;
-      for (SpMat::InnerIterator it(W, i); it; ++it)
-        nM(it.row(), idx[i]) += s[i] * it.value();
-    }
-    M = std::move(nM);
-    dense = true;
+    // Sparse in, sparse out: a convolution after a gather (normalisation,
+    // layout) or after another sparse map stays sparse.
+    SpMat nS = W * (sparse ? S : gatherMatrix(idx, s, n_in));
+    nS.prune(0.0, 0.0);
+    checkNonZeros(nS.nonZeros());
+    S = std::move(nS);
+    sparse = true;
     idx.clear();
     s.resize(0);
   }

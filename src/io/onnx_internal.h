@@ -47,9 +47,10 @@ using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowM
 using SpMat = Eigen::SparseMatrix<double>;
 
 constexpr int64_t kMaxElements = int64_t{1} << 31;
-// Largest pending dense map (rows x cols) we are willing to materialise: every
-// folded Dense layer (a convolution becomes its dense Toeplitz matrix) is
-// stored as a dense matrix of doubles, 50M entries = 400 MB.
+// Largest pending map we are willing to materialise: a dense one of rows x
+// cols doubles (fully connected layers, and anything composed with them), or
+// a sparse one of this many non-zeros (a convolution's Toeplitz matrix, which
+// stays sparse in the IR: nn/linear.h): 50M entries = 400 MB dense.
 constexpr int64_t kMaxMapEntries = 50'000'000;
 // Largest tensor that depends on the network input (one IR neuron per value).
 // Its pending map costs ~24 bytes per value even when the file holds no data
@@ -86,15 +87,19 @@ struct Const {
 
 // ---------------------------------------------------------------- affine maps (onnx_affine.cpp)
 
-// y = M x + c over flat values. Two representations: a "gather" form
+// y = M x + c over flat values. Three representations: a "gather" form
 // y_i = s_i * x[idx_i] + c_i (identity, permutations, elementwise scaling,
-// broadcasting) that never materialises a matrix, and a dense form.
+// broadcasting) that never materialises a matrix; a sparse form S
+// (convolutions, pooling, and gathers composed with them); and a dense form
+// M (anything composed with a dense matrix: Gemm, MatMul).
 struct Affine {
   int64_t n_in = 0;
   bool dense = false;
+  bool sparse = false;  // S holds the map (dense is then false)
   std::vector<int64_t> idx;
   Eigen::VectorXd s;
   Eigen::MatrixXd M;
+  SpMat S;
   Eigen::VectorXd c;
 
   int64_t size() const { return c.size(); }
@@ -108,6 +113,8 @@ struct Affine {
   static void checkMapSize(int64_t rows, int64_t cols);
 
   Eigen::MatrixXd matrix() const;
+  // The map as a sparse matrix (gather and sparse forms; dense: its non-zeros).
+  SpMat sparseMatrix() const;
 
   void toDense();
 

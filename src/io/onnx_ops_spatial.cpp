@@ -322,7 +322,6 @@ Value Loader::spatialOp(const onnx::NodeProto& node, const std::vector<const Val
                shapeStr(K.dims));
       const Window2d g = windowGeometry(node, H, W, K.dims[2], K.dims[3], true);
       checkVarSize(M * g.OH * g.OW);
-      Affine::checkMapSize(M * g.OH * g.OW, v.map->n_in);
       S = convMatrix(C, M, group, g, K.v);
       bias = Eigen::VectorXd::Zero(M * g.OH * g.OW);
       if (in.size() > 2 && in[2]) {

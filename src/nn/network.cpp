@@ -123,7 +123,7 @@ std::vector<Eigen::VectorXd> Network::forwardAll(const Eigen::VectorXd& x) const
   for (const auto& l : layers_) {
     if (l.isDense()) {
       const auto& d = l.dense();
-      out.push_back(d.W * *cur + d.b);
+      out.push_back(d.W.apply(*cur) + d.b);
     } else if (l.isMaxPool()) {
       out.push_back(applyMaxPool(l.maxPool(), *cur));
     } else {
@@ -145,7 +145,7 @@ Eigen::VectorXd Network::forward(const Eigen::VectorXd& x) const {
   for (const auto& l : layers_) {
     if (l.isDense()) {
       const auto& d = l.dense();
-      cur = d.W * cur + d.b;
+      cur = d.W.apply(cur) + d.b;
     } else if (l.isMaxPool()) {
       cur = applyMaxPool(l.maxPool(), cur);
     } else {
@@ -175,12 +175,12 @@ Network Network::withInputNormalization(const Eigen::VectorXd& mean,
   std::vector<Layer> layers = layers_;
   if (!layers.empty() && layers.front().isDense()) {
     auto& d = std::get<Dense>(layers.front().op);
-    d.b += d.W * shift;
-    d.W = d.W * scale.asDiagonal();
+    d.b += d.W.apply(shift);
+    d.W = d.W.scaledColumns(scale);
     layers.front().name = "normalize+" + layers.front().name;
   } else {
     Dense d;
-    d.W = scale.asDiagonal();
+    d.W = Linear(Eigen::MatrixXd(scale.asDiagonal())).toSparse();
     d.b = shift;
     layers.insert(layers.begin(), Layer{"normalize", d, input_shape_});
   }
@@ -201,8 +201,8 @@ void Network::validate(const std::string& source) const {
       require(d.W.rows() == l.outSize(), where + ": output shape mismatch");
       require(d.W.allFinite(), where + ": weight contains NaN or Inf");
       require(d.b.allFinite(), where + ": bias contains NaN or Inf");
-      const double big = std::max(d.W.size() ? d.W.cwiseAbs().maxCoeff() : 0.0,
-                                  d.b.size() ? d.b.cwiseAbs().maxCoeff() : 0.0);
+      const double big =
+          std::max(d.W.maxAbs(), d.b.size() ? d.b.cwiseAbs().maxCoeff() : 0.0);
       require(big < kAbsurdWeight,
               where + fmt::format(": a weight of magnitude {:.3g} (>= {:.0e}: the LP/MIP "
                                   "solvers treat such numbers as infinite)",
@@ -229,8 +229,7 @@ std::string Network::magnitudeWarning() const {
     const auto& l = layers_[i];
     if (!l.isDense()) continue;
     const auto& d = l.dense();
-    const double big = std::max(d.W.size() ? d.W.cwiseAbs().maxCoeff() : 0.0,
-                                d.b.size() ? d.b.cwiseAbs().maxCoeff() : 0.0);
+    const double big = std::max(d.W.maxAbs(), d.b.size() ? d.b.cwiseAbs().maxCoeff() : 0.0);
     if (big > kLarge)
       return fmt::format("layer {} ({}) has a weight of magnitude {:.3g}: bounds, big-M "
                          "constants and solver tolerances lose meaning at this scale (results "

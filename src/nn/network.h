@@ -1,14 +1,19 @@
 #pragma once
 // The network IR: an immutable chain of layers over flat (row-major) tensors.
-// Every linear op of the source graph (Gemm, MatMul, Add/Sub/Mul/Div by a
-// constant, normalisation, layout-only Transpose, Flatten/Reshape) is folded
-// into Dense layers at load time; nonlinearities are elementwise Activation
-// layers. Max pooling is its own layer kind (MaxPool).
+// Every linear op of the source graph (Gemm, MatMul, Conv, AveragePool,
+// Add/Sub/Mul/Div by a constant, normalisation, layout-only Transpose,
+// Flatten/Reshape) is folded into Dense layers at load time, whose weight is
+// an nn::Linear: a dense matrix for fully connected layers, the sparse
+// (Toeplitz) non-zeros for convolutions and pooling (nn/linear.h);
+// nonlinearities are elementwise Activation layers. Max pooling is its own
+// layer kind (MaxPool).
 #include <Eigen/Dense>
 #include <cstdint>
 #include <string>
 #include <variant>
 #include <vector>
+
+#include "nn/linear.h"
 
 namespace nnopt::nn {
 
@@ -16,9 +21,9 @@ using Shape = std::vector<int64_t>;  // without the batch dimension
 int64_t numel(const Shape& s);
 std::string shapeToString(const Shape& s);
 
-// y = W x + b. W is (out x in).
+// y = W x + b. W is (out x in), dense or sparse (nn/linear.h).
 struct Dense {
-  Eigen::MatrixXd W;
+  Linear W;
   Eigen::VectorXd b;
 };
 

@@ -65,7 +65,7 @@ VectorXd crownInputCoefficients(const nn::Network& net, const bounds::BoundTable
   for (int i = static_cast<int>(net.numLayers()) - 1; i >= 0; --i) {
     const auto& layer = net.layers()[i];
     if (layer.isDense()) {
-      a = layer.dense().W.transpose() * a;
+      a = layer.dense().W.applyT(a);
       continue;
     }
     const auto& act = layer.activation();

@@ -69,8 +69,8 @@ void backSubstitute(const nn::Network& net, const std::vector<LayerRelax>& relax
       const auto& d = layer.dense();
       cu.noalias() += au * d.b;
       cl.noalias() += al * d.b;
-      au = au * d.W;
-      al = al * d.W;
+      au = d.W.leftMul(au);
+      al = d.W.leftMul(al);
     } else {
       const auto& r = relax[i];
       MatrixXd pos = au.cwiseMax(0.0), neg = au.cwiseMin(0.0);
@@ -113,7 +113,7 @@ bounds::BoundTable refineCrownBounds(const nn::Network& net, const spec::Box& bo
     if (layer.isDense()) {
       const auto& d = layer.dense();
       const VectorXd c = 0.5 * (t.preLo(k) + t.preHi(k)), r = 0.5 * (t.preHi(k) - t.preLo(k));
-      const VectorXd m = d.W * c + d.b, w = d.W.cwiseAbs() * r;
+      const VectorXd m = d.W.apply(c) + d.b, w = d.W.applyAbs(r);
       lo = m - w;  // interval bounds from the refined previous layer
       hi = m + w;
       VectorXd plo = lo, phi = hi;  // and with the parent's
@@ -130,7 +130,7 @@ bounds::BoundTable refineCrownBounds(const nn::Network& net, const spec::Box& bo
         MatrixXd a(rows.size(), d.W.cols());
         VectorXd b(rows.size());
         for (size_t r2 = 0; r2 < rows.size(); ++r2) {
-          a.row(r2) = d.W.row(rows[r2]);
+          a.row(r2) = d.W.row(rows[r2]).transpose();
           b[r2] = d.b[rows[r2]];
         }
         backSubstitute(net, relax, static_cast<int>(k) - 1, a, b, a, b, mid, rad, slo, shi);

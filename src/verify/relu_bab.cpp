@@ -292,7 +292,7 @@ class ReluBab {
     for (int i = static_cast<int>(net_.numLayers()) - 1; i >= 0; --i) {
       const auto& layer = net_.layers()[i];
       if (layer.isDense()) {
-        a = layer.dense().W.transpose() * a;
+        a = layer.dense().W.applyT(a);
         continue;
       }
       const VectorXd& s = slope_[i];

@@ -19,7 +19,7 @@ inline nn::Network randomNet(const std::vector<int>& widths, unsigned seed,
   std::vector<nn::Layer> layers;
   for (size_t i = 1; i < widths.size(); ++i) {
     nn::Dense d;
-    d.W.resize(widths[i], widths[i - 1]);
+    d.W = Eigen::MatrixXd(widths[i], widths[i - 1]);
     d.b.resize(widths[i]);
     const double s = 1.0 / std::sqrt(double(widths[i - 1]));
     for (int r = 0; r < d.W.rows(); ++r) {

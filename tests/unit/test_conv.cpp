@@ -538,15 +538,42 @@ TEST(Conv, UnsupportedVariantsGiveClearErrors) {
   }
 }
 
-TEST(Conv, HugeFoldedMatrixIsRefusedBeforeAllocation) {
+TEST(Conv, LargeConvolutionLoadsAsSparseWeights) {
   // 64 channels of 3x3 'same' conv over a 1 x 100 x 100 image: 640000 x 10000
-  // = 6.4e9 dense entries, far over the 50M limit.
+  // = 6.4e9 entries as a dense matrix (refused when convolutions were folded
+  // densely), 5.7M stored taps as sparse weights (nn/linear.h).
   Builder b;
   b.input("x", {1, 1, 100, 100});
-  b.init("K", {64, 1, 3, 3}, vals(64 * 9, 78));
+  const auto K = vals(64 * 9, 78);
+  b.init("K", {64, 1, 3, 3}, K);
+  attrInts(b.node("Conv", {"x", "K"}, {"y"}, "bigconv"), "pads", {1, 1, 1, 1});
+  b.output("y");
+  const nn::Network net = io::loadOnnxFromBytes(b.bytes(), kName);
+  ASSERT_EQ(net.numLayers(), 1u);
+  const auto& W = net.layers()[0].dense().W;
+  ASSERT_TRUE(W.isSparse());
+  EXPECT_EQ(W.rows(), 640000);
+  EXPECT_EQ(W.cols(), 10000);
+  EXPECT_LE(W.storedEntries(), 640000 * 9);
+  // Output (channel 5, row 50, col 60) of a ramp image, by hand.
+  VectorXd x(10000);
+  for (int i = 0; i < 10000; ++i) x[i] = 0.001 * (i % 97);
+  const VectorXd y = net.forward(x);
+  double want = 0.0;
+  for (int a = 0; a < 3; ++a)
+    for (int c = 0; c < 3; ++c) want += K[5 * 9 + a * 3 + c] * x[(49 + a) * 100 + 59 + c];
+  EXPECT_NEAR(y[5 * 10000 + 50 * 100 + 60], want, 1e-9);
+}
+
+TEST(Conv, HugeSparseMatrixIsRefusedBeforeAllocation) {
+  // 64 -> 256 channels of 3x3 'same' conv over 32 x 32: 262144 outputs of 576
+  // taps each = 151M stored entries, over the 50M limit.
+  Builder b;
+  b.input("x", {1, 64, 32, 32});
+  b.init("K", {256, 64, 3, 3}, vals(256 * 64 * 9, 79));
   attrInts(b.node("Conv", {"x", "K"}, {"y"}, "hugeconv"), "pads", {1, 1, 1, 1});
   b.output("y");
-  expectLoadError(b.bytes(), {"hugeconv", "limit of 50000000 entries"});
+  expectLoadError(b.bytes(), {"hugeconv", "limit of 50000000"});
 }
 
 // ---------------------------------------------------------------- fixture

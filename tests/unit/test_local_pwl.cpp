@@ -36,13 +36,11 @@ const std::string kRepo = NNOPT_FIXTURES_DIR "/../..";
 // minimum f(1) = 0.2 and the global minimum f(-1) = 0.
 nn::Network kinkNet() {
   nn::Dense d1;
-  d1.W.resize(4, 1);
-  d1.W << 1, 1, 1, 1;
+  d1.W = (Eigen::MatrixXd(4, 1) << 1, 1, 1, 1).finished();
   d1.b.resize(4);
   d1.b << 0, -0.5, -1, 1;
   nn::Dense d2;
-  d2.W.resize(2, 4);
-  d2.W << 1, -2, 3, 0.1, 0, 0, 0, 0;
+  d2.W = (Eigen::MatrixXd(2, 4) << 1, -2, 3, 0.1, 0, 0, 0, 0).finished();
   d2.b = Eigen::VectorXd::Zero(2);
   return nn::Network({1}, {{"fc1", d1, {4}},
                            {"relu", nn::Activation{nn::ActKind::kRelu}, {4}},

@@ -58,7 +58,7 @@ nn::Network randomNet(unsigned seed, int in, const std::vector<int>& hidden, int
   for (size_t i = 0; i < widths.size(); ++i) {
     const int w = widths[i];
     nn::Dense d;
-    d.W.resize(w, prev);
+    d.W = Eigen::MatrixXd(w, prev);
     d.b.resize(w);
     for (int r = 0; r < w; ++r) {
       for (int c = 0; c < prev; ++c) d.W(r, c) = gain * nd(rng) / std::sqrt(double(prev));
@@ -110,7 +110,7 @@ VectorXd neuronGradient(const nn::Network& net, const std::vector<VectorXd>& out
   for (int i = static_cast<int>(k); i >= 0; --i) {
     const auto& l = net.layers()[i];
     if (l.isDense()) {
-      g = l.dense().W.transpose() * g;
+      g = l.dense().W.applyT(g);
     } else {
       const VectorXd& pre = i == 0 ? x : outs[i - 1];
       for (Eigen::Index m = 0; m < g.size(); ++m) g[m] *= l.activation().derivative(pre[m]);

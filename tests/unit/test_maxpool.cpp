@@ -936,7 +936,7 @@ TEST(MaxPoolAttack, MipMatchesBruteForceGridOnTwoInputNet) {
   std::normal_distribution<double> nd;
   auto dense = [&](int out, int in, double scale) {
     nn::Dense d;
-    d.W.resize(out, in);
+    d.W = Eigen::MatrixXd(out, in);
     d.b.resize(out);
     for (int r = 0; r < out; ++r) {
       d.b[r] = 0.2 * nd(rng);
@@ -966,8 +966,8 @@ TEST(MaxPoolAttack, MipMatchesBruteForceGridOnTwoInputNet) {
     const spec::Box box = spec::linfBall(x0, eps);
     const VectorXd clean = net.forward(x0);
     const int label = argmax(clean), target = attack::runnerUp(clean, label);
-    const double lip = (d3.W.row(label) - d3.W.row(target)).cwiseAbs().sum() * rowsum(d2.W) *
-                       rowsum(d1.W);
+    const double lip = (d3.W.row(label) - d3.W.row(target)).cwiseAbs().sum() * rowsum(d2.W.toDense()) *
+                       rowsum(d1.W.toDense());
     double grid_min = std::numeric_limits<double>::infinity();
     for (int i = 0; i <= grid; ++i)
       for (int j = 0; j <= grid; ++j) {

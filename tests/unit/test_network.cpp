@@ -10,13 +10,11 @@ namespace {
 // 2 -> Dense(2) -> Relu -> Dense(1), hand-written weights.
 nn::Network tinyNet() {
   nn::Dense d1;
-  d1.W.resize(2, 2);
-  d1.W << 1, -1, 2, 1;
+  d1.W = (Eigen::MatrixXd(2, 2) << 1, -1, 2, 1).finished();
   d1.b.resize(2);
   d1.b << 0, -1;
   nn::Dense d2;
-  d2.W.resize(1, 2);
-  d2.W << 1, -2;
+  d2.W = (Eigen::MatrixXd(1, 2) << 1, -2).finished();
   d2.b.resize(1);
   d2.b << 0.5;
   std::vector<nn::Layer> layers;

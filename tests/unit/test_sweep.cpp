@@ -83,7 +83,7 @@ nn::Network mlp(int in, const std::vector<int>& hidden, int out, unsigned seed) 
   std::vector<nn::Layer> layers;
   for (size_t i = 1; i < widths.size(); ++i) {
     nn::Dense d;
-    d.W.resize(widths[i], widths[i - 1]);
+    d.W = Eigen::MatrixXd(widths[i], widths[i - 1]);
     d.b.resize(widths[i]);
     for (int r = 0; r < d.W.rows(); ++r) {
       d.b[r] = 0.1 * g(rng);
