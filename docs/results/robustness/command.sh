@@ -22,3 +22,11 @@ for m in mnist_mlp_1x20 mnist_convnet; do
   build/apps/nnopt robustness --model models/$m.onnx --dataset $B/mnist_test.csv --limit 100 \
     --eps 0.01,0.03,0.05,0.1 --mean 0.1307 --std 0.3081 --time-limit 60 --out $out/$m
 done
+
+# --radius (2026-12-06): per image an interval [certified_lo, attacked_hi] of the minimal
+# adversarial L-inf distance, first 20 images, 30 s per probe; then every attack re-checked
+# (the radius lines' upper bounds too).
+build/apps/nnopt robustness --model $B/mnist_relu_3_50.onnx --dataset $B/mnist_test.csv --limit 20 \
+  --eps 0.01,0.02,0.03 --time-limit 30 --radius --out $out/mnist_relu_3_50_radius
+.venv/bin/python docs/results/robustness/check_attacks.py $out/mnist_relu_3_50_radius/results.jsonl \
+  $B/mnist_relu_3_50.onnx $B/mnist_test.csv
