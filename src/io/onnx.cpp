@@ -20,8 +20,6 @@
 namespace nnopt::io {
 namespace onnx_detail {
 
-namespace {
-
 // A committed map's weights: sparse (CSR) when at most a quarter of the
 // matrix is non-zero - convolutions, pooling, normalisation, layout - so
 // memory and every transformer's work scale with the non-zeros; dense
@@ -34,8 +32,6 @@ nn::Linear layerWeights(const Affine& a) {
     return nn::Linear(nn::Linear::Sparse(S));
   return nn::Linear(a.matrix());
 }
-
-}  // namespace
 
 void Loader::commit(Var& v, const std::string& fallback_name) {
   if (!v.map->isIdentity()) {
@@ -184,7 +180,7 @@ nn::Network Loader::load(const std::string& bytes) {
   }
 
   // Remaining-use counts so dead tensors can be freed.
-  std::unordered_map<std::string, int> uses;
+  std::unordered_map<std::string, int>& uses = uses_;
   for (int i : order)
     for (const auto& x : g.node(i).input())
       if (!x.empty()) ++uses[x];

@@ -222,4 +222,67 @@ void Affine::leftMatmul(int64_t R, int64_t N, const Eigen::MatrixXd& A) {
   c = std::move(nc);
 }
 
+void Affine::add(const Affine& o, double sign) {
+  if (o.size() != size() || o.n_in != n_in)
+    opFail("internal: adding maps of different sizes");
+  if (dense || o.dense) {
+    checkMapSize(size(), n_in);
+    Eigen::MatrixXd nM = matrix() + sign * o.matrix();
+    M = std::move(nM);
+    dense = true;
+    sparse = false;
+    S = SpMat();
+  } else {
+    SpMat nS = sparseMatrix() + sign * o.sparseMatrix();
+    nS.prune(0.0, 0.0);
+    checkNonZeros(nS.nonZeros());
+    S = std::move(nS);
+    sparse = true;
+  }
+  idx.clear();
+  s.resize(0);
+  c += sign * o.c;
+}
+
+Affine Affine::stack(const std::vector<std::pair<const Affine*, double>>& parts) {
+  Affine a;
+  int64_t rows = 0;
+  bool any_dense = false;
+  a.n_in = parts.empty() ? 0 : parts.front().first->n_in;
+  for (const auto& [p, sign] : parts) {
+    if (p->n_in != a.n_in) opFail("internal: stacking maps over different bases");
+    rows += p->size();
+    any_dense = any_dense || p->dense;
+  }
+  checkVarSize(rows);
+  a.c.resize(rows);
+  int64_t r = 0;
+  if (any_dense) {
+    checkMapSize(rows, a.n_in);
+    a.M.resize(rows, a.n_in);
+    for (const auto& [p, sign] : parts) {
+      a.M.middleRows(r, p->size()) = sign * p->matrix();
+      a.c.segment(r, p->size()) = sign * p->c;
+      r += p->size();
+    }
+    a.dense = true;
+    return a;
+  }
+  std::vector<Eigen::Triplet<double>> trip;
+  for (const auto& [p, sign] : parts) {
+    const SpMat P = p->sparseMatrix();
+    for (Eigen::Index k = 0; k < P.outerSize(); ++k)
+      for (SpMat::InnerIterator it(P, k); it; ++it)
+        trip.emplace_back(static_cast<int>(r + it.row()), static_cast<int>(it.col()),
+                          sign * it.value());
+    a.c.segment(r, p->size()) = sign * p->c;
+    r += p->size();
+  }
+  checkNonZeros(static_cast<int64_t>(trip.size()));
+  a.S.resize(rows, a.n_in);
+  a.S.setFromTriplets(trip.begin(), trip.end());
+  a.sparse = true;
+  return a;
+}
+
 }  // namespace nnopt::io::onnx_detail

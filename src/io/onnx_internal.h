@@ -25,6 +25,9 @@
 //   onnx_ops_linear.cpp  MatMul, Gemm
 //   onnx_ops_spatial.cpp 2-D windows: Conv, AveragePool, GlobalAveragePool,
 //                        BatchNormalization, MaxPool, GlobalMaxPool
+//   onnx_branches.cpp    graphs that branch and rejoin (residual Add/Sub): the
+//                        tensors a later node still reads are carried through
+//                        each commit as extra rows (liveLifts, commitThrough)
 #include <onnx/onnx_pb.h>
 
 #include <Eigen/Dense>
@@ -136,6 +139,14 @@ struct Affine {
   // y viewed as R blocks of a (K x N) row-major matrix X_r; y' blocks are
   // A * X_r with A (P x K) -> y' has R*P*N values.
   void leftMatmul(int64_t R, int64_t N, const Eigen::MatrixXd& A);
+
+  // y' = y + sign * (o's y): two maps of the same size over the same base
+  // (a residual Add/Sub).
+  void add(const Affine& o, double sign);
+
+  // The rows of several maps over the same base stacked in order, each
+  // multiplied by its sign (+1 or -1).
+  static Affine stack(const std::vector<std::pair<const Affine*, double>>& parts);
 };
 
 struct Var {
@@ -189,6 +200,9 @@ std::string attrString(const onnx::NodeProto& n, const std::string& name, const 
 
 // ---------------------------------------------------------------- loader (onnx.cpp, onnx_ops*.cpp)
 
+// A committed map's weights: sparse when at most a quarter is non-zero (onnx.cpp).
+nn::Linear layerWeights(const Affine& a);
+
 class Loader {
  public:
   explicit Loader(std::string file) : file_(std::move(file)) {}
@@ -205,6 +219,23 @@ class Loader {
   }
 
   void processNode(const onnx::NodeProto& node);
+  // Tensors of the current epoch that nodes after `node` still read (skip
+  // connections): a commit carries them through its layers (onnx_branches.cpp).
+  struct Lift {
+    std::vector<std::string> names;  // every name holding this map
+    Var var;
+    bool nonneg = false;  // known >= 0 (a gather of ReLU outputs)
+    int64_t offset = 0;   // first row in the committed layer
+    bool split = false;   // carried as relu(v), relu(-v)
+  };
+  std::vector<Lift> liveLifts(const onnx::NodeProto& node) const;
+  // Commits x's map stacked with the lifts' maps as one Dense layer (x's rows
+  // first), then the nonlinearity: `act` over every row (lifts encoded so the
+  // activation passes them through exactly) or, with `pool`, the max pool's
+  // windows over x's rows and a one-index window per lifted row. x and every
+  // lifted name then read rows of the new base. Without lifts: commit().
+  void commitThrough(Var& x, const onnx::NodeProto& node, const nn::Activation* act,
+                     nn::MaxPool* pool, const Shape& out_shape);
   Value evalConstOp(const onnx::NodeProto& node, const std::vector<const Value*>& in);
   Value layoutOp(const onnx::NodeProto& node, const std::vector<const Value*>& in);
   Value elementwise(const onnx::NodeProto& node, const std::vector<const Value*>& in);
@@ -247,6 +278,8 @@ class Loader {
   }
 
   std::string file_;
+  std::unordered_map<std::string, int> uses_;  // remaining reads of each tensor
+  bool base_nonneg_ = false;  // every value of the current base is >= 0 (after a ReLU)
   int opset_ = 13;
   int input_dtype_ = onnx::TensorProto::FLOAT;
   bool has_batch_ = false;

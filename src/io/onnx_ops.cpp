@@ -23,8 +23,7 @@ const char* kSupportedOps =
 
 Var Loader::activation(const onnx::NodeProto& node, const Var& xin, nn::Activation act) {
   Var x = xin;
-  commit(x, nodeName(node));
-  layers_.push_back(nn::Layer{nodeName(node), act, logical(x.shape)});
+  commitThrough(x, node, &act, nullptr, x.shape);
   return x;
 }
 
@@ -194,9 +193,21 @@ Value Loader::elementwise(const onnx::NodeProto& node, const std::vector<const V
   }
   if (in.size() != 2 || !in[0] || !in[1]) opFail(op + " needs two inputs");
   const bool v0 = std::holds_alternative<Var>(*in[0]), v1 = std::holds_alternative<Var>(*in[1]);
-  if (v0 && v1)
-    opFail("both inputs depend on the network input (e.g. a residual connection); only a single "
-           "chain of layers is supported");
+  if (v0 && v1) {  // a branch rejoins (residual connection): both are maps over the base
+    if (op != "Add" && op != "Sub")
+      opFail(op + " of two tensors that depend on the network input is not linear");
+    Var a = asVar(in[0]);
+    const Var b = asVar(in[1]);
+    if (a.shape != b.shape)
+      opFail("shapes " + shapeStr(a.shape) + " and " + shapeStr(b.shape) +
+             " differ (broadcasting between two input-dependent tensors is not supported)");
+    a.mut().add(*b.map, op == "Add" ? 1.0 : -1.0);
+    for (const auto& p : b.pending)
+      if (std::find(a.pending.begin(), a.pending.end(), p) == a.pending.end())
+        a.pending.push_back(p);
+    a.pending.push_back(nodeName(node));
+    return a;
+  }
   if (!v0 && !v1) {
     const Const& a = std::get<Const>(*in[0]);
     const Const& b = std::get<Const>(*in[1]);

@@ -213,10 +213,7 @@ Var Loader::maxPoolOp(const onnx::NodeProto& node, const Var& xin) {
         });
   for (const auto& w : mp.windows)
     if (w.empty()) opFail("a pooling window lies entirely in the padding");
-  commit(x, nodeName(node));
-  x.shape = {1, C, g.OH, g.OW};
-  layers_.push_back(nn::Layer{nodeName(node), std::move(mp), logical(x.shape)});
-  x.map = std::make_shared<Affine>(Affine::identity(nn::numel(x.shape)));
+  commitThrough(x, node, nullptr, &mp, {1, C, g.OH, g.OW});
   return x;
 }
 

@@ -77,7 +77,4 @@ class Linear {
   bool sparse_on_ = false;
 };
 
-// W x, as for an Eigen matrix.
-inline Eigen::VectorXd operator*(const Linear& W, const Eigen::VectorXd& x) { return W.apply(x); }
-
 }  // namespace nnopt::nn

@@ -92,7 +92,6 @@ TEST(Linear, EveryOperationAgreesBetweenSparseAndDense) {
     const MatrixXd A = MatrixXd::Random(9, 37), X = MatrixXd::Random(53, 4);
     for (const nn::Linear* L : {&S, &Ld}) {
       expectNear(L->apply(x), D * x, 1e-13, "apply");
-      expectNear((*L) * x, D * x, 1e-13, "operator*");
       expectNear(L->applyT(y), D.transpose() * y, 1e-13, "applyT");
       expectNear(L->applyAbs(r), D.cwiseAbs() * r, 1e-13, "applyAbs");
       expectNear(L->leftMul(A), A * D, 1e-13, "leftMul");

@@ -224,14 +224,18 @@ TEST(Onnx, DivideConstantByVariableIsError) {
   expectLoadError(b.bytes(), {"recip", "Div", "not linear"});
 }
 
-TEST(Onnx, TwoVariableInputsToAddIsError) {
+TEST(Onnx, AddOfTwoInputDependentTensorsIsTheirSum) {
+  // A residual connection (more in test_branches.cpp): y = x W + x.
   Builder b;
   b.input("x", {1, 2});
-  b.init("W", {2, 2}, vals(4, 17));
+  const auto w = vals(4, 17);
+  b.init("W", {2, 2}, w);
   b.node("MatMul", {"x", "W"}, {"h"});
   b.node("Add", {"h", "x"}, {"y"}, "residual");
   b.output("y");
-  expectLoadError(b.bytes(), {"residual", "Add", "single chain"});
+  const auto net = b.load();
+  const Eigen::VectorXd x = vec(vals(2, 18));
+  expectNear(net.forward(x), mat(w, 2, 2).transpose() * x + x);
 }
 
 // ---------------------------------------------------------------- layout ops
