@@ -80,7 +80,7 @@ def nnopt_forward(nnopt, onnx_path, x, n_out, tmp):
             f.write(f"(declare-const X_{i} Real)\n")
         for j in range(n_out):
             f.write(f"(declare-const Y_{j} Real)\n")
-        for i, v in enumerate(x):
+        for i, v in enumerate(map(float, x)):  # Python floats: numpy 2 reprs np.float64(...)
             f.write(f"(assert (<= X_{i} {v!r}))\n(assert (>= X_{i} {v!r}))\n")
         f.write("(assert (<= Y_0 1e30))\n")
     res = Path(tmp) / "point.txt"
@@ -125,6 +125,7 @@ def main():
                 sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
                 n_in = int(np.prod(shape))
                 errs = []
+                abs_errs = []
                 with tempfile.TemporaryDirectory() as tmp:
                     for v in vnnlibs[:a.points]:
                         lo, hi = input_box(setdir / v, n_in)
@@ -133,9 +134,11 @@ def main():
                         y_ort = np.asarray(y_ort[0], dtype=np.float64).ravel()
                         y_nn = nnopt_forward(a.nnopt, path, x, y_ort.size, tmp)
                         scale = max(1.0, float(np.abs(y_ort).max()))
+                        abs_errs.append(float(np.abs(y_nn - y_ort).max()))
                         errs.append(float(np.abs(y_nn - y_ort).max() / scale))
                 rec["forward_max_rel_err"] = max(errs)
                 rec["forward_points"] = len(errs)
+                rec["forward_max_abs_err"] = max(abs_errs)
             print(json.dumps(rec), flush=True)
 
 
