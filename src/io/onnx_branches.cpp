@@ -10,7 +10,8 @@
 //    units that may be unstable;
 //  - through a max pool: a window of that one row (the identity);
 //  - Tanh / Sigmoid cannot carry a value exactly: refused.
-// The rejoining Add/Sub (onnx_ops.cpp) then adds two maps over the same base.
+// The rejoining Add/Sub (onnx_ops.cpp) then adds two maps over the same base;
+// a Concat stacks them (concatVars, below).
 #include <algorithm>
 
 #include "io/onnx_internal.h"
@@ -145,6 +146,76 @@ void Loader::commitThrough(Var& x, const onnx::NodeProto& node, const nn::Activa
     }
     for (const auto& nm : l.names) values_[nm] = v;
   }
+}
+
+Var Loader::concatVars(const onnx::NodeProto& node, const std::vector<const Value*>& in) {
+  if (in.empty()) opFail("Concat has no inputs");
+  // The base every input-dependent input is a map over.
+  int64_t base = -1;
+  for (const Value* p : in) {
+    if (!p) opFail("Concat has an empty input");
+    if (std::holds_alternative<Var>(*p)) base = asVar(p).map->n_in;
+  }
+  std::vector<Shape> shapes;
+  std::vector<std::shared_ptr<Affine>> maps;
+  std::vector<std::string> pending;
+  for (const Value* p : in) {
+    if (std::holds_alternative<Var>(*p)) {
+      const Var v = asVar(p);
+      shapes.push_back(v.shape);
+      maps.push_back(v.map);
+      for (const auto& n : v.pending) pending.push_back(n);
+    } else {
+      const Const& k = std::get<Const>(*p);
+      checkWeight(k, "a constant Concat input");
+      auto a = std::make_shared<Affine>();
+      a->n_in = base;
+      a->sparse = true;
+      a->S.resize(k.numel(), base);
+      a->c = Eigen::Map<const Eigen::VectorXd>(k.v.data(), k.numel());
+      shapes.push_back(k.dims);
+      maps.push_back(std::move(a));
+    }
+  }
+  const int64_t r = static_cast<int64_t>(shapes.front().size());
+  if (r == 0) opFail("Concat of scalars");
+  const int64_t axis = normAxis(attrInt(node, "axis", 0), r, "axis");
+  Shape out = shapes.front();
+  out[axis] = 0;
+  for (const auto& sh : shapes) {
+    if (static_cast<int64_t>(sh.size()) != r) opFail("Concat inputs differ in rank");
+    for (int64_t i = 0; i < r; ++i)
+      if (i != axis && sh[i] != shapes.front()[i])
+        opFail("Concat shapes " + shapeStr(shapes.front()) + " and " + shapeStr(sh) +
+               " differ off the axis");
+    out[axis] += sh[axis];
+  }
+  checkVarSize(checkedNumel(out, "Concat output"));
+  int64_t outer = 1, inner = 1;
+  for (int64_t i = 0; i < axis; ++i) outer *= out[i];
+  for (int64_t i = axis + 1; i < r; ++i) inner *= out[i];
+  // Stack the inputs' rows, then gather them into the output's order.
+  std::vector<std::pair<const Affine*, double>> parts;
+  for (const auto& m : maps) parts.push_back({m.get(), 1.0});
+  Affine stacked = Affine::stack(parts);
+  std::vector<int64_t> src;
+  src.reserve(static_cast<size_t>(nn::numel(out)));
+  std::vector<int64_t> first(maps.size(), 0);
+  for (size_t k = 1; k < maps.size(); ++k) first[k] = first[k - 1] + maps[k - 1]->size();
+  for (int64_t o = 0; o < outer; ++o)
+    for (size_t k = 0; k < maps.size(); ++k) {
+      const int64_t ak = shapes[k][axis];
+      for (int64_t a = 0; a < ak; ++a)
+        for (int64_t i = 0; i < inner; ++i) src.push_back(first[k] + (o * ak + a) * inner + i);
+    }
+  stacked.gather(src);
+  Var v;
+  v.shape = out;
+  v.map = std::make_shared<Affine>(std::move(stacked));
+  v.epoch = epoch_;
+  v.pending = std::move(pending);
+  v.pending.push_back(nodeName(node));
+  return v;
 }
 
 }  // namespace nnopt::io::onnx_detail

@@ -229,6 +229,9 @@ class Loader {
     bool split = false;   // carried as relu(v), relu(-v)
   };
   std::vector<Lift> liveLifts(const onnx::NodeProto& node) const;
+  // Concat with an input-dependent tensor among its inputs (branches joined
+  // along an axis; constants become constant rows).
+  Var concatVars(const onnx::NodeProto& node, const std::vector<const Value*>& in);
   // Commits x's map stacked with the lifts' maps as one Dense layer (x's rows
   // first), then the nonlinearity: `act` over every row (lifts encoded so the
   // activation passes them through exactly) or, with `pool`, the max pool's

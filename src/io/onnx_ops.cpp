@@ -2,7 +2,7 @@
 // matrix products or 2-D windows: layout ops (Identity, Dropout, Cast, Flatten,
 // Reshape, Squeeze, Unsqueeze, Transpose, Gather, Slice), Add/Sub/Mul/Div/Neg,
 // activations (committing the pending map), Shape, and the constant folding of
-// activations and Concat.
+// activations and Concat (a Concat of input-dependent tensors: onnx_branches.cpp).
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -388,10 +388,7 @@ void Loader::processNode(const onnx::NodeProto& node) {
       out = activation(node, asVar(in[0]), act);
     }
   } else if (op == "Concat") {
-    if (any_var)
-      opFail("Concat of a tensor that depends on the network input is not supported (only a "
-             "single chain of layers is)");
-    out = evalConstOp(node, in);
+    out = any_var ? Value(concatVars(node, in)) : evalConstOp(node, in);
   } else {
     opFail("unsupported op '" + op + "'; supported ops: " + kSupportedOps);
   }
