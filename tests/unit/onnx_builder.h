@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/error.h"
 #include "io/onnx.h"
 #include "nn/network.h"
 
@@ -122,6 +123,22 @@ inline void attrInts(onnx::NodeProto* n, const std::string& name, const std::vec
   a->set_name(name);
   a->set_type(onnx::AttributeProto::INTS);
   for (auto x : v) a->add_ints(x);
+}
+
+// Expects loading `bytes` (reported as `file`) to fail with one line that
+// starts with the file name and contains every fragment.
+inline void expectLoadError(const std::string& bytes, const std::string& file,
+                            const std::vector<std::string>& fragments) {
+  try {
+    io::loadOnnxFromBytes(bytes, file);
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.rfind(file, 0), 0u) << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+    for (const auto& f : fragments)
+      EXPECT_NE(msg.find(f), std::string::npos) << "'" << f << "' not in: " << msg;
+  }
 }
 
 // Deterministic values k/32 in [-2, 2], exactly representable in float32 (so
