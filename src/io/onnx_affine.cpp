@@ -82,14 +82,28 @@ Eigen::MatrixXd Affine::matrix() const {
   return R;
 }
 
-void Affine::toDense() {
-  if (dense) return;
-  M = matrix();
+void Affine::setDense(Eigen::MatrixXd nM) {
+  M = std::move(nM);
   dense = true;
   sparse = false;
   S = SpMat();
   idx.clear();
   s.resize(0);
+}
+
+void Affine::setSparse(SpMat nS) {
+  nS.prune(0.0, 0.0);
+  checkNonZeros(nS.nonZeros());
+  S = std::move(nS);
+  sparse = true;
+  dense = false;
+  M.resize(0, 0);
+  idx.clear();
+  s.resize(0);
+}
+
+void Affine::toDense() {
+  if (!dense) setDense(matrix());
 }
 
 void Affine::gather(const std::vector<int64_t>& src, const std::vector<double>* scale,
@@ -103,9 +117,7 @@ void Affine::gather(const std::vector<int64_t>& src, const std::vector<double>* 
       if (scale) sc[j] = (*scale)[j];
       nc[j] = sc[j] * c[src[j]] + (offset ? (*offset)[j] : 0.0);
     }
-    SpMat nS = gatherMatrix(src, sc, size()) * S;
-    checkNonZeros(nS.nonZeros());
-    S = std::move(nS);
+    setSparse(gatherMatrix(src, sc, size()) * S);
   } else if (dense) {
     checkMapSize(m, n_in);
     Eigen::MatrixXd nM(m, n_in);
@@ -137,20 +149,13 @@ void Affine::linear(const Eigen::MatrixXd& W, const Eigen::VectorXd* b) {
     M = W * M;
   } else if (sparse) {
     checkMapSize(W.rows(), n_in);
-    Eigen::MatrixXd nM = W * S;
-    M = std::move(nM);
-    dense = true;
-    sparse = false;
-    S = SpMat();
+    setDense(W * S);
   } else {
     checkMapSize(W.rows(), n_in);
     Eigen::MatrixXd nM = Eigen::MatrixXd::Zero(W.rows(), n_in);
     for (int64_t i = 0; i < size(); ++i)
       if (s[i] != 0.0) nM.col(idx[i]) += s[i] * W.col(i);
-    M = std::move(nM);
-    dense = true;
-    idx.clear();
-    s.resize(0);
+    setDense(std::move(nM));
   }
   c = std::move(nc);
 }
@@ -164,13 +169,7 @@ void Affine::linearSparse(const SpMat& W, const Eigen::VectorXd& b) {
   } else {
     // Sparse in, sparse out: a convolution after a gather (normalisation,
     // layout) or after another sparse map stays sparse.
-    SpMat nS = W * (sparse ? S : gatherMatrix(idx, s, n_in));
-    nS.prune(0.0, 0.0);
-    checkNonZeros(nS.nonZeros());
-    S = std::move(nS);
-    sparse = true;
-    idx.clear();
-    s.resize(0);
+    setSparse(W * (sparse ? S : gatherMatrix(idx, s, n_in)));
   }
   c = std::move(nc);
 }
@@ -227,20 +226,10 @@ void Affine::add(const Affine& o, double sign) {
     opFail("internal: adding maps of different sizes");
   if (dense || o.dense) {
     checkMapSize(size(), n_in);
-    Eigen::MatrixXd nM = matrix() + sign * o.matrix();
-    M = std::move(nM);
-    dense = true;
-    sparse = false;
-    S = SpMat();
+    setDense(matrix() + sign * o.matrix());
   } else {
-    SpMat nS = sparseMatrix() + sign * o.sparseMatrix();
-    nS.prune(0.0, 0.0);
-    checkNonZeros(nS.nonZeros());
-    S = std::move(nS);
-    sparse = true;
+    setSparse(sparseMatrix() + sign * o.sparseMatrix());
   }
-  idx.clear();
-  s.resize(0);
   c += sign * o.c;
 }
 

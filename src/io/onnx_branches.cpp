@@ -81,7 +81,7 @@ void Loader::commitThrough(Var& x, const onnx::NodeProto& node, const nn::Activa
            " layer (tensor '" + lifts.front().names.front() +
            "' is read again later); only ReLU/LeakyReLU layers and max pooling can carry a "
            "branch");
-  if (act && act->kind == nn::ActKind::kLeakyRelu && !(act->alpha > -1.0 && act->alpha != -1.0))
+  if (act && act->kind == nn::ActKind::kLeakyRelu && !(act->alpha > -1.0))
     opFail("the graph branches across a LeakyRelu with alpha <= -1, which cannot carry a branch");
   // The committed Dense layer: x's rows, then each lift's (and its negation).
   const int64_t n = x.map->size();

@@ -147,6 +147,11 @@ struct Affine {
   // The rows of several maps over the same base stacked in order, each
   // multiplied by its sign (+1 or -1).
   static Affine stack(const std::vector<std::pair<const Affine*, double>>& parts);
+
+  // The map becomes nM (dense form) / nS (sparse form: zeros pruned, size
+  // checked); the other forms' data is dropped. c is left to the caller.
+  void setDense(Eigen::MatrixXd nM);
+  void setSparse(SpMat nS);
 };
 
 struct Var {
