@@ -356,7 +356,7 @@ void backSubstituteSparseRows(const nn::Network& net, const std::vector<LayerRel
                               size_t k, Eigen::Index r0, Eigen::Index m, const VectorXd& mid,
                               const VectorXd& rad, VectorXd& lo, VectorXd& hi) {
   const auto& d = net.layers()[k].dense();
-  SpForms su = d.W.sparseMatrix().middleRows(r0, m), sl = su;
+  SpForms su = d.W.sparseRows(r0, m), sl = su;
   VectorXd cu = d.b.segment(r0, m), cl = cu;
   int i = static_cast<int>(k) - 1;
   for (; i >= 0; --i) {
@@ -365,11 +365,11 @@ void backSubstituteSparseRows(const nn::Network& net, const std::vector<LayerRel
     if (8.0 * static_cast<double>(std::max(su.nonZeros(), sl.nonZeros())) > entries) break;
     if (layer.isDense()) {
       const auto& w = layer.dense();
-      if (!w.W.isSparse()) break;
+      if (w.W.isDense()) break;
       cu += su * w.b;
       cl += sl * w.b;
-      su = SpForms(su * w.W.sparseMatrix());
-      sl = SpForms(sl * w.W.sparseMatrix());
+      su = w.W.leftMulSparse(su);
+      sl = w.W.leftMulSparse(sl);
     } else if (layer.isActivation()) {
       const auto& r = relax[i];
       relaxSparse(su, cu, r.uw, r.ub, r.lw, r.lb);
@@ -652,7 +652,7 @@ bool crownCore(const nn::Network& net, const spec::Box& box0, const SplitsByLaye
         for (Eigen::Index r0 = 0; r0 < n; r0 += block) {
           const Eigen::Index m = std::min(block, n - r0);
           VectorXd blo, bhi;
-          if (d.W.isSparse()) {
+          if (!d.W.isDense()) {
             backSubstituteSparseRows(net, relax, k, r0, m, mid, rad, blo, bhi);
           } else {
             MatrixXd au = d.W.rowBlock(r0, m);

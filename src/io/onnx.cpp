@@ -20,12 +20,14 @@
 namespace nnopt::io {
 namespace onnx_detail {
 
-// A committed map's weights: sparse (CSR) when at most a quarter of the
-// matrix is non-zero - convolutions, pooling, normalisation, layout - so
-// memory and every transformer's work scale with the non-zeros; dense
-// otherwise (fully connected layers).
+// A committed map's weights: a convolution in its kernel form; sparse (CSR)
+// when at most a quarter of the matrix is non-zero - pooling, normalisation,
+// layout, convolutions composed with them - so memory and every
+// transformer's work scale with the non-zeros; dense otherwise (fully
+// connected layers).
 nn::Linear layerWeights(const Affine& a) {
   if (a.dense) return nn::Linear(a.M);
+  if (a.conv) return nn::Linear(a.K);
   const SpMat S = a.sparseMatrix();
   const double entries = static_cast<double>(S.rows()) * static_cast<double>(S.cols());
   if (static_cast<double>(S.nonZeros()) <= 0.25 * entries)

@@ -28,7 +28,7 @@ Affine Affine::constant(const std::vector<double>& v) {
 }
 
 bool Affine::isIdentity() const {
-  if (dense || sparse || size() != n_in) return false;
+  if (!isGather() || size() != n_in) return false;
   for (int64_t i = 0; i < size(); ++i)
     if (idx[i] != i || s[i] != 1.0 || c[i] != 0.0) return false;
   return true;
@@ -67,6 +67,7 @@ SpMat gatherMatrix(const std::vector<int64_t>& idx, const Eigen::VectorXd& s, in
 
 SpMat Affine::sparseMatrix() const {
   if (sparse) return S;
+  if (conv) return K.sparseRows<SpMat>(0, K.rows());
   if (!dense) return gatherMatrix(idx, s, n_in);
   SpMat R = M.sparseView(0.0, 0.0);
   return R;
@@ -75,7 +76,7 @@ SpMat Affine::sparseMatrix() const {
 Eigen::MatrixXd Affine::matrix() const {
   if (dense) return M;
   checkMapSize(size(), n_in);
-  if (sparse) return Eigen::MatrixXd(S);
+  if (sparse || conv) return Eigen::MatrixXd(sparseMatrix());
   Eigen::MatrixXd R = Eigen::MatrixXd::Zero(size(), n_in);
   for (int64_t i = 0; i < size(); ++i)
     if (s[i] != 0.0) R(i, idx[i]) = s[i];
@@ -86,6 +87,8 @@ void Affine::setDense(Eigen::MatrixXd nM) {
   M = std::move(nM);
   dense = true;
   sparse = false;
+  conv = false;
+  K = nn::Conv2d();
   S = SpMat();
   idx.clear();
   s.resize(0);
@@ -97,9 +100,47 @@ void Affine::setSparse(SpMat nS) {
   S = std::move(nS);
   sparse = true;
   dense = false;
+  conv = false;
+  K = nn::Conv2d();
   M.resize(0, 0);
   idx.clear();
   s.resize(0);
+}
+
+void Affine::setConv(nn::Conv2d nK) {
+  K = std::move(nK);
+  conv = true;
+  dense = false;
+  sparse = false;
+  S = SpMat();
+  M.resize(0, 0);
+  idx.clear();
+  s.resize(0);
+}
+
+void Affine::convToSparse() {
+  if (!conv) return;
+  checkNonZeros(K.taps());
+  setSparse(sparseMatrix());
+}
+
+void Affine::convolve(nn::Conv2d k, const Eigen::VectorXd& b) {
+  if (isGather() && size() == n_in && k.cols() == size()) {
+    bool ident = true;
+    for (int64_t i = 0; i < size() && ident; ++i) ident = idx[i] == i;
+    // y = s .* x + c before: k(y) + b = (k with s folded per input channel)(x)
+    // + k(c) + b, when s is constant on each channel.
+    nn::Conv2d ks = k;
+    if (ident && ks.scaleInputChannels(s)) {
+      c = k.apply(c) + b;
+      setConv(std::move(ks));
+      return;
+    }
+  }
+  // A convolution after anything else: its Toeplitz matrix, kept sparse.
+  const double bound = static_cast<double>(k.rows()) * static_cast<double>(k.cpg() * k.kh * k.kw);
+  if (bound > static_cast<double>(kMaxMapEntries)) checkNonZeros(k.taps());
+  linearSparse(k.sparseRows<SpMat>(0, k.rows()), b);
 }
 
 void Affine::toDense() {
@@ -110,6 +151,25 @@ void Affine::gather(const std::vector<int64_t>& src, const std::vector<double>* 
                     const std::vector<double>* offset) {
   const int64_t m = static_cast<int64_t>(src.size());
   checkVarSize(m);
+  if (conv) {
+    // In place with a per-output-channel scale (batch-norm, a per-channel
+    // Mul/Div/Add/Sub after the convolution): folded into the kernel.
+    bool ident = m == size();
+    for (int64_t j = 0; j < m && ident; ++j) ident = src[j] == j;
+    if (ident) {
+      nn::Conv2d k = K;
+      const Eigen::VectorXd sc =
+          scale ? Eigen::Map<const Eigen::VectorXd>(scale->data(), m).eval()
+                : Eigen::VectorXd::Ones(m);
+      if (!scale || k.scaleOutputChannels(sc)) {
+        K = std::move(k);
+        c = sc.cwiseProduct(c);
+        if (offset) c += Eigen::Map<const Eigen::VectorXd>(offset->data(), m);
+        return;
+      }
+    }
+    convToSparse();
+  }
   Eigen::VectorXd nc(m);
   if (sparse) {
     Eigen::VectorXd sc = Eigen::VectorXd::Ones(m);
@@ -143,6 +203,7 @@ void Affine::gather(const std::vector<int64_t>& src, const std::vector<double>* 
 }
 
 void Affine::linear(const Eigen::MatrixXd& W, const Eigen::VectorXd* b) {
+  convToSparse();
   Eigen::VectorXd nc = W * c;
   if (b) nc += *b;
   if (dense) {
@@ -161,6 +222,7 @@ void Affine::linear(const Eigen::MatrixXd& W, const Eigen::VectorXd* b) {
 }
 
 void Affine::linearSparse(const SpMat& W, const Eigen::VectorXd& b) {
+  convToSparse();
   Eigen::VectorXd nc = W * c + b;
   if (dense) {
     checkMapSize(W.rows(), n_in);
@@ -175,6 +237,7 @@ void Affine::linearSparse(const SpMat& W, const Eigen::VectorXd& b) {
 }
 
 void Affine::rightMatmul(int64_t R, const Eigen::MatrixXd& B) {
+  convToSparse();
   const int64_t K = B.rows(), P = B.cols();
   if (R == 1) {
     linear(B.transpose());
@@ -193,6 +256,7 @@ void Affine::rightMatmul(int64_t R, const Eigen::MatrixXd& B) {
 }
 
 void Affine::leftMatmul(int64_t R, int64_t N, const Eigen::MatrixXd& A) {
+  convToSparse();
   const int64_t P = A.rows(), K = A.cols();
   if (R == 1 && N == 1) {
     linear(A);

@@ -22,7 +22,7 @@ namespace {
 
 // A gather of base rows with non-negative scales and offsets.
 bool gatherNonneg(const Affine& a) {
-  if (a.dense || a.sparse) return false;
+  if (!a.isGather()) return false;
   return (a.s.array() >= 0.0).all() && (a.c.array() >= 0.0).all();
 }
 

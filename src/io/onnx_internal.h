@@ -10,9 +10,11 @@
 // appends the Activation. Ops whose inputs are all constant are evaluated
 // (shape-computing subgraphs). Conv, AveragePool, GlobalAveragePool (2-D,
 // NCHW, batch 1) and inference BatchNormalization are linear too: a
-// convolution/pooling becomes its sparse Toeplitz matrix, composed into the
-// pending map, so it ends up inside a Dense layer (out_shape keeps the logical
-// C x H x W). MaxPool / GlobalMaxPool (2-D) commit the pending map and append
+// convolution of the base stays a kernel (nn::Conv2d; per-channel scalings
+// before and after it fold into the kernel), a pooling - or a convolution
+// composed with anything else - becomes its sparse Toeplitz matrix, composed
+// into the pending map, so it ends up inside a Dense layer (out_shape keeps
+// the logical C x H x W). MaxPool / GlobalMaxPool (2-D) commit the pending map and append
 // an nn::MaxPool layer (one window of input indices per output, padding
 // excluded). Every folded Dense matrix is limited to kMaxMapEntries entries.
 //
@@ -41,6 +43,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "nn/conv2d.h"
 #include "nn/network.h"
 
 namespace nnopt::io::onnx_detail {
@@ -90,22 +93,28 @@ struct Const {
 
 // ---------------------------------------------------------------- affine maps (onnx_affine.cpp)
 
-// y = M x + c over flat values. Three representations: a "gather" form
+// y = M x + c over flat values. Four representations: a "gather" form
 // y_i = s_i * x[idx_i] + c_i (identity, permutations, elementwise scaling,
-// broadcasting) that never materialises a matrix; a sparse form S
-// (convolutions, pooling, and gathers composed with them); and a dense form
-// M (anything composed with a dense matrix: Gemm, MatMul).
+// broadcasting) that never materialises a matrix; a conv form K (a
+// convolution of the base, with per-channel scalings folded into its
+// kernel: nn/conv2d.h); a sparse form S (pooling, convolutions composed with
+// anything else); and a dense form M (anything composed with a dense
+// matrix: Gemm, MatMul). Operations a form cannot absorb turn conv into
+// sparse and gather/sparse into dense as needed.
 struct Affine {
   int64_t n_in = 0;
   bool dense = false;
   bool sparse = false;  // S holds the map (dense is then false)
+  bool conv = false;    // K holds the map (dense and sparse are then false)
   std::vector<int64_t> idx;
   Eigen::VectorXd s;
   Eigen::MatrixXd M;
   SpMat S;
+  nn::Conv2d K;
   Eigen::VectorXd c;
 
   int64_t size() const { return c.size(); }
+  bool isGather() const { return !dense && !sparse && !conv; }
 
   static Affine identity(int64_t n);
   // A constant viewed as an affine map with no inputs.
@@ -116,7 +125,7 @@ struct Affine {
   static void checkMapSize(int64_t rows, int64_t cols);
 
   Eigen::MatrixXd matrix() const;
-  // The map as a sparse matrix (gather and sparse forms; dense: its non-zeros).
+  // The map as a sparse matrix (gather, conv and sparse forms; dense: its non-zeros).
   SpMat sparseMatrix() const;
 
   void toDense();
@@ -128,9 +137,14 @@ struct Affine {
   // y' = W y (+ b). W is (out x size()).
   void linear(const Eigen::MatrixXd& W, const Eigen::VectorXd* b = nullptr);
 
-  // y' = W y + b with a sparse W (out x size()), e.g. a convolution's
+  // y' = W y + b with a sparse W (out x size()), e.g. a pooling's
   // Toeplitz matrix: never materialises W densely.
   void linearSparse(const SpMat& W, const Eigen::VectorXd& b);
+
+  // y' = k y + b for a convolution k (no bias): the conv form when y is the
+  // base itself up to a per-channel scaling (folded into the kernel), else
+  // k's sparse Toeplitz matrix composed into the map.
+  void convolve(nn::Conv2d k, const Eigen::VectorXd& b);
 
   // y viewed as R blocks of a (K x N) row-major matrix X_r; y' blocks are
   // X_r * B with B (N x P) -> y' has R*P values.
@@ -149,9 +163,15 @@ struct Affine {
   static Affine stack(const std::vector<std::pair<const Affine*, double>>& parts);
 
   // The map becomes nM (dense form) / nS (sparse form: zeros pruned, size
-  // checked); the other forms' data is dropped. c is left to the caller.
+  // checked) / nK (conv form); the other forms' data is dropped. c is left
+  // to the caller.
   void setDense(Eigen::MatrixXd nM);
   void setSparse(SpMat nS);
+  void setConv(nn::Conv2d nK);
+
+ private:
+  // The conv form becomes the sparse form (before an op it cannot absorb).
+  void convToSparse();
 };
 
 struct Var {

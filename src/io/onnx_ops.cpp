@@ -197,10 +197,15 @@ Value Loader::elementwise(const onnx::NodeProto& node, const std::vector<const V
     if (op != "Add" && op != "Sub")
       opFail(op + " of two tensors that depend on the network input is not linear");
     Var a = asVar(in[0]);
-    const Var b = asVar(in[1]);
-    if (a.shape != b.shape)
-      opFail("shapes " + shapeStr(a.shape) + " and " + shapeStr(b.shape) +
-             " differ (broadcasting between two input-dependent tensors is not supported)");
+    Var b = asVar(in[1]);
+    // Broadcasting (e.g. x + its channel means): each side gathered to the
+    // common shape first.
+    const Shape out = broadcastShapes(a.shape, b.shape);
+    for (Var* p : {&a, &b})
+      if (p->shape != out) {
+        p->mut().gather(broadcastIndex(out, p->shape));
+        p->shape = out;
+      }
     a.mut().add(*b.map, op == "Add" ? 1.0 : -1.0);
     for (const auto& p : b.pending)
       if (std::find(a.pending.begin(), a.pending.end(), p) == a.pending.end())

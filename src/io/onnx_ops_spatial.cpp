@@ -1,10 +1,11 @@
 // 2-D window ops of the ONNX loader (N x C x H x W, batch 1): window geometry
-// (strides, dilations, pads, auto_pad), Conv / AveragePool / GlobalAveragePool
-// as sparse Toeplitz matrices and BatchNormalization as a per-channel scaling,
-// composed into the pending map; MaxPool / GlobalMaxPool as nn::MaxPool layers.
+// (strides, dilations, pads, auto_pad), Conv as an nn::Conv2d kernel,
+// AveragePool / GlobalAveragePool as sparse Toeplitz matrices and
+// BatchNormalization as a per-channel scaling, composed into the pending map; MaxPool / GlobalMaxPool as nn::MaxPool layers.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <optional>
 
 #include "io/onnx_internal.h"
 
@@ -120,35 +121,6 @@ void checkNnz(int64_t nnz) {
   if (nnz > kMaxMapEntries)
     opFail("the layer's sparse matrix would have " + std::to_string(nnz) +
            " entries, more than the limit of " + std::to_string(kMaxMapEntries));
-}
-
-// Toeplitz matrix of a 2-D convolution: input C x H x W, output M x OH x OW
-// (flat row-major), kernel K of shape M x C/group x kh x kw.
-SpMat convMatrix(int64_t C, int64_t M, int64_t group, const Window2d& g,
-                 const std::vector<double>& K) {
-  const int64_t cpg = C / group, mpg = M / group;
-  const int64_t rows = M * g.OH * g.OW, cols = C * g.H * g.W;
-  checkNnz(rows * cpg * g.kh * g.kw);
-  std::vector<Eigen::Triplet<double>> trip;
-  trip.reserve(static_cast<size_t>(rows * cpg * g.kh * g.kw));
-  for (int64_t m = 0; m < M; ++m) {
-    const int64_t grp = m / mpg;
-    for (int64_t ci = 0; ci < cpg; ++ci) {
-      const int64_t c = grp * cpg + ci;
-      for (int64_t a = 0; a < g.kh; ++a)
-        for (int64_t b = 0; b < g.kw; ++b) {
-          const double w = K[((m * cpg + ci) * g.kh + a) * g.kw + b];
-          if (w == 0.0) continue;
-          forEachTap(g, a, b, [&](int64_t oh, int64_t ow, int64_t ih, int64_t iw) {
-            trip.emplace_back(static_cast<int>((m * g.OH + oh) * g.OW + ow),
-                              static_cast<int>((c * g.H + ih) * g.W + iw), w);
-          });
-        }
-    }
-  }
-  SpMat S(rows, cols);
-  S.setFromTriplets(trip.begin(), trip.end());
-  return S;
 }
 
 // Average pooling per channel: input C x H x W, output C x OH x OW. The
@@ -285,7 +257,8 @@ Value Loader::spatialOp(const onnx::NodeProto& node, const std::vector<const Val
       opFail("input " + shapeStr(v.shape) + " has batch size " + std::to_string(v.shape[0]) +
              "; only batch size 1 is supported");
     const int64_t C = v.shape[1], H = v.shape[2], W = v.shape[3];
-    SpMat S;
+    SpMat S;                         // pooling: its Toeplitz matrix
+    std::optional<nn::Conv2d> conv;  // Conv: its kernel
     Eigen::VectorXd bias;
     Shape out;
     if (op == "GlobalAveragePool") {
@@ -319,7 +292,10 @@ Value Loader::spatialOp(const onnx::NodeProto& node, const std::vector<const Val
                shapeStr(K.dims));
       const Window2d g = windowGeometry(node, H, W, K.dims[2], K.dims[3], true);
       checkVarSize(M * g.OH * g.OW);
-      S = convMatrix(C, M, group, g, K.v);
+      nn::Conv2d k{.C = C, .H = H, .W = W, .M = M, .OH = g.OH, .OW = g.OW, .kh = g.kh,
+                   .kw = g.kw, .sh = g.sh, .sw = g.sw, .dh = g.dh, .dw = g.dw, .pt = g.pt,
+                   .pl = g.pl, .groups = group, .K = K.v};
+      conv = std::move(k);
       bias = Eigen::VectorXd::Zero(M * g.OH * g.OW);
       if (in.size() > 2 && in[2]) {
         const Const& B = needConst(in[2], "Conv bias");
@@ -332,8 +308,12 @@ Value Loader::spatialOp(const onnx::NodeProto& node, const std::vector<const Val
       opFail("internal: not a spatial op");
     }
     checkVarSize(nn::numel(out));
-    if (bias.size() == 0) bias = Eigen::VectorXd::Zero(S.rows());
-    v.mut().linearSparse(S, bias);
+    if (conv) {
+      v.mut().convolve(std::move(*conv), bias);
+    } else {
+      if (bias.size() == 0) bias = Eigen::VectorXd::Zero(S.rows());
+      v.mut().linearSparse(S, bias);
+    }
     v.shape = out;
   }
   if (x_const) {

@@ -3,8 +3,9 @@
 // Every linear op of the source graph (Gemm, MatMul, Conv, AveragePool,
 // Add/Sub/Mul/Div by a constant, normalisation, layout-only Transpose,
 // Flatten/Reshape) is folded into Dense layers at load time, whose weight is
-// an nn::Linear: a dense matrix for fully connected layers, the sparse
-// (Toeplitz) non-zeros for convolutions and pooling (nn/linear.h);
+// an nn::Linear: a dense matrix for fully connected layers, the kernel for
+// convolutions, the sparse (Toeplitz) non-zeros for pooling and composed
+// maps (nn/linear.h);
 // nonlinearities are elementwise Activation layers. Max pooling is its own
 // layer kind (MaxPool).
 #include <Eigen/Dense>
@@ -21,7 +22,7 @@ using Shape = std::vector<int64_t>;  // without the batch dimension
 int64_t numel(const Shape& s);
 std::string shapeToString(const Shape& s);
 
-// y = W x + b. W is (out x in), dense or sparse (nn/linear.h).
+// y = W x + b. W is (out x in), dense, conv or sparse (nn/linear.h).
 struct Dense {
   Linear W;
   Eigen::VectorXd b;

@@ -2,7 +2,8 @@
 // carries a tensor a later node reads through each commit (io/onnx_branches.cpp).
 // Checked: the forward pass equals the graph computed by hand; CROWN bounds
 // contain sampled forward passes; the MIP's proven optimum is <= every sampled
-// margin and <= the local solver's; bad branches are one-line errors.
+// margin and <= the local solver's; branches of different shapes broadcast;
+// bad branches are one-line errors.
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
@@ -40,6 +41,24 @@ VectorXd vec(const std::vector<double>& v) {
   return Eigen::Map<const VectorXd>(v.data(), static_cast<Eigen::Index>(v.size()));
 }
 VectorXd relu(const VectorXd& v) { return v.cwiseMax(0.0); }
+
+// A 3x3 convolution with padding 1 of a one-channel n x n image x, kernels k
+// (channels x 9), by hand.
+VectorXd conv3x3(const VectorXd& x, const std::vector<double>& k, int channels, int n) {
+  VectorXd out(channels * n * n);
+  for (int c = 0; c < channels; ++c)
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j) {
+        double acc = 0.0;
+        for (int p = 0; p < 3; ++p)
+          for (int q = 0; q < 3; ++q) {
+            const int ii = i + p - 1, jj = j + q - 1;
+            if (ii >= 0 && ii < n && jj >= 0 && jj < n) acc += k[c * 9 + p * 3 + q] * x[ii * n + jj];
+          }
+        out[(c * n + i) * n + j] = acc;
+      }
+  return out;
+}
 
 void expectLoadError(const std::string& bytes, const std::vector<std::string>& fragments) {
   test::expectLoadError(bytes, kName, fragments);
@@ -195,18 +214,7 @@ TEST(Branches, TensorReadAfterAMaxPoolIsCarriedThroughIt) {
   for (int s = 0; s < 10; ++s) {
     VectorXd x(16);
     for (auto& v : x) v = u(rng);
-    VectorXd a(32);
-    for (int c = 0; c < 2; ++c)
-      for (int i = 0; i < 4; ++i)
-        for (int j = 0; j < 4; ++j) {
-          double acc = 0.0;
-          for (int p = 0; p < 3; ++p)
-            for (int q = 0; q < 3; ++q) {
-              const int ii = i + p - 1, jj = j + q - 1;
-              if (ii >= 0 && ii < 4 && jj >= 0 && jj < 4) acc += k[c * 9 + p * 3 + q] * x[ii * 4 + jj];
-            }
-          a[c * 16 + i * 4 + j] = std::max(acc, 0.0);
-        }
+    const VectorXd a = relu(conv3x3(x, k, 2, 4));
     VectorXd m(8);
     for (int c = 0; c < 2; ++c)
       for (int i = 0; i < 2; ++i)
@@ -267,6 +275,40 @@ TEST(Branches, ConcatJoinsBranchesAndConstants) {
   for (int j = 0; j < 6; ++j) EXPECT_NEAR(got[j], want[j], 1e-12);
 }
 
+// Two input-dependent tensors of different shapes broadcast against each
+// other: a convolution's output minus its channel means (GlobalAveragePool).
+TEST(Branches, BranchesBroadcastAgainstEachOther) {
+  Builder b;
+  b.input("x", {1, 1, 3, 3});
+  const auto k = vals(2 * 9, 61), g = vals(18 * 2, 62);
+  b.init("K", {2, 1, 3, 3}, k);
+  b.init("G", {18, 2}, g);
+  attrInts(b.node("Conv", {"x", "K"}, {"c"}), "pads", {1, 1, 1, 1});
+  b.node("GlobalAveragePool", {"c"}, {"mean"});
+  b.node("Sub", {"c", "mean"}, {"d"}, "centre");
+  b.node("Relu", {"d"}, {"r"});
+  b.node("Flatten", {"r"}, {"f"});
+  b.node("MatMul", {"f", "G"}, {"y"});
+  b.output("y");
+  const nn::Network net = b.load();
+  std::mt19937 rng(8);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  for (int s = 0; s < 10; ++s) {
+    VectorXd x(9);
+    for (auto& v : x) v = u(rng);
+    const VectorXd c = conv3x3(x, k, 2, 3);
+    VectorXd r(18);
+    for (int ch = 0; ch < 2; ++ch) {
+      const double mean = c.segment(ch * 9, 9).mean();
+      for (int t = 0; t < 9; ++t) r[ch * 9 + t] = std::max(c[ch * 9 + t] - mean, 0.0);
+    }
+    const VectorXd want = mat(g, 18, 2).transpose() * r;
+    const VectorXd got = net.forward(x);
+    for (int j = 0; j < 2; ++j) EXPECT_NEAR(got[j], want[j], 1e-12);
+  }
+  checkSoundness(net, 15);
+}
+
 TEST(Branches, BranchesThatCannotBeCarriedAreOneLineErrors) {
   {  // a tanh layer cannot carry a value exactly
     Builder b;
@@ -287,13 +329,13 @@ TEST(Branches, BranchesThatCannotBeCarriedAreOneLineErrors) {
     b.output("y");
     expectLoadError(b.bytes(), {"product", "Mul", "not linear"});
   }
-  {  // shapes that would need broadcasting between the two branches
+  {  // branch shapes that do not broadcast
     Builder b;
     b.input("x", {1, 2});
-    b.init("W", {2, 1}, vals(2, 43));
+    b.init("W", {2, 3}, vals(6, 43));
     b.node("MatMul", {"x", "W"}, {"h"});
     b.node("Add", {"h", "x"}, {"y"}, "bcast");
     b.output("y");
-    expectLoadError(b.bytes(), {"bcast", "differ"});
+    expectLoadError(b.bytes(), {"bcast", "cannot be broadcast"});
   }
 }

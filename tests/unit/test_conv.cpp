@@ -530,10 +530,11 @@ TEST(Conv, UnsupportedVariantsGiveClearErrors) {
   }
 }
 
-TEST(Conv, LargeConvolutionLoadsAsSparseWeights) {
+TEST(Conv, LargeConvolutionLoadsInKernelForm) {
   // 64 channels of 3x3 'same' conv over a 1 x 100 x 100 image: 640000 x 10000
   // = 6.4e9 entries as a dense matrix (refused when convolutions were folded
-  // densely), 5.7M stored taps as sparse weights (nn/linear.h).
+  // densely), 5.7M stored taps as a sparse matrix, 576 kernel weights in the
+  // kernel form (nn/conv2d.h).
   Builder b;
   b.input("x", {1, 1, 100, 100});
   const auto K = vals(64 * 9, 78);
@@ -543,10 +544,10 @@ TEST(Conv, LargeConvolutionLoadsAsSparseWeights) {
   const nn::Network net = io::loadOnnxFromBytes(b.bytes(), kName);
   ASSERT_EQ(net.numLayers(), 1u);
   const auto& W = net.layers()[0].dense().W;
-  ASSERT_TRUE(W.isSparse());
+  ASSERT_TRUE(W.isConv());
   EXPECT_EQ(W.rows(), 640000);
   EXPECT_EQ(W.cols(), 10000);
-  EXPECT_LE(W.storedEntries(), 640000 * 9);
+  EXPECT_EQ(W.storedEntries(), 64 * 9);
   // Output (channel 5, row 50, col 60) of a ramp image, by hand.
   VectorXd x(10000);
   for (int i = 0; i < 10000; ++i) x[i] = 0.001 * (i % 97);
@@ -557,15 +558,45 @@ TEST(Conv, LargeConvolutionLoadsAsSparseWeights) {
   EXPECT_NEAR(y[5 * 10000 + 50 * 100 + 60], want, 1e-9);
 }
 
-TEST(Conv, HugeSparseMatrixIsRefusedBeforeAllocation) {
+TEST(Conv, WideConvolutionLoadsInKernelFormUnlessComposed) {
   // 64 -> 256 channels of 3x3 'same' conv over 32 x 32: 262144 outputs of 576
-  // taps each = 151M stored entries, over the 50M limit.
-  Builder b;
-  b.input("x", {1, 64, 32, 32});
-  b.init("K", {256, 64, 3, 3}, vals(256 * 64 * 9, 79));
-  attrInts(b.node("Conv", {"x", "K"}, {"y"}, "hugeconv"), "pads", {1, 1, 1, 1});
-  b.output("y");
-  expectLoadError(b.bytes(), {"hugeconv", "limit of 50000000"});
+  // taps each = 151M Toeplitz entries (over the 50M limit of a sparse map),
+  // 147456 kernel weights.
+  const auto K = vals(256 * 64 * 9, 79);
+  {
+    Builder b;
+    b.input("x", {1, 64, 32, 32});
+    b.init("K", {256, 64, 3, 3}, K);
+    attrInts(b.node("Conv", {"x", "K"}, {"y"}, "hugeconv"), "pads", {1, 1, 1, 1});
+    b.output("y");
+    const nn::Network net = io::loadOnnxFromBytes(b.bytes(), kName);
+    const auto& W = net.layers()[0].dense().W;
+    ASSERT_TRUE(W.isConv());
+    EXPECT_EQ(W.storedEntries(), 256 * 64 * 9);
+    // Output (channel 200, row 0, col 31) of a ramp: the padding is skipped.
+    VectorXd x(64 * 1024);
+    for (int i = 0; i < x.size(); ++i) x[i] = 0.01 * (i % 89) - 0.3;
+    const VectorXd y = net.forward(x);
+    double want = 0.0;
+    for (int c = 0; c < 64; ++c)
+      for (int a = 0; a < 3; ++a)
+        for (int d = 0; d < 3; ++d) {
+          const int ih = a - 1, iw = 30 + d;
+          if (ih < 0 || iw > 31) continue;
+          want += K[((200 * 64 + c) * 3 + a) * 3 + d] * x[c * 1024 + ih * 32 + iw];
+        }
+    EXPECT_NEAR(y[200 * 1024 + 31], want, 1e-9);
+  }
+  {  // after a per-pixel scaling the map is a sparse Toeplitz one: refused
+    Builder b;
+    b.input("x", {1, 64, 32, 32});
+    b.init("s", {1, 1, 32, 32}, vals(1024, 80));
+    b.node("Mul", {"x", "s"}, {"xs"}, "perpixel");
+    b.init("K", {256, 64, 3, 3}, K);
+    attrInts(b.node("Conv", {"xs", "K"}, {"y"}, "hugeconv"), "pads", {1, 1, 1, 1});
+    b.output("y");
+    expectLoadError(b.bytes(), {"hugeconv", "limit of 50000000"});
+  }
 }
 
 // ---------------------------------------------------------------- fixture
