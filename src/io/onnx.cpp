@@ -20,14 +20,18 @@
 namespace nnopt::io {
 namespace onnx_detail {
 
-// A committed map's weights: a convolution in its kernel form; sparse (CSR)
-// when at most a quarter of the matrix is non-zero - pooling, normalisation,
-// layout, convolutions composed with them - so memory and every
-// transformer's work scale with the non-zeros; dense otherwise (fully
-// connected layers).
-nn::Linear layerWeights(const Affine& a) {
+// A committed map's weights: a convolution in its kernel form when its
+// Toeplitz matrix has at least kernel_min_taps non-zeros, else that sparse
+// matrix; sparse (CSR) when at most a quarter of the matrix is non-zero -
+// pooling, normalisation, layout, convolutions composed with them - so
+// memory and every transformer's work scale with the non-zeros; dense
+// otherwise (fully connected layers).
+nn::Linear layerWeights(const Affine& a, int64_t kernel_min_taps) {
   if (a.dense) return nn::Linear(a.M);
-  if (a.conv) return nn::Linear(a.K);
+  if (a.conv) {
+    nn::Linear k(a.K);
+    return a.K.taps() >= kernel_min_taps ? k : k.toSparse();
+  }
   const SpMat S = a.sparseMatrix();
   const double entries = static_cast<double>(S.rows()) * static_cast<double>(S.cols());
   if (static_cast<double>(S.nonZeros()) <= 0.25 * entries)
@@ -40,7 +44,7 @@ void Loader::commit(Var& v, const std::string& fallback_name) {
     std::string name;
     for (const auto& p : v.pending) name += (name.empty() ? "" : "+") + p;
     if (name.empty()) name = fallback_name;
-    layers_.push_back(nn::Layer{name, nn::Dense{layerWeights(*v.map), v.map->c}, logical(v.shape)});
+    layers_.push_back(nn::Layer{name, nn::Dense{layerWeights(*v.map, kernel_min_taps_), v.map->c}, logical(v.shape)});
   }
   ++epoch_;
   v.map = std::make_shared<Affine>(Affine::identity(nn::numel(v.shape)));
@@ -235,8 +239,9 @@ nn::Network Loader::load(const std::string& bytes) {
 
 }  // namespace onnx_detail
 
-nn::Network loadOnnxFromBytes(const std::string& bytes, const std::string& name) {
-  onnx_detail::Loader loader(name);
+nn::Network loadOnnxFromBytes(const std::string& bytes, const std::string& name,
+                              const LoadOptions& opt) {
+  onnx_detail::Loader loader(name, opt.kernel_form_min_taps);
   try {
     return loader.load(bytes);
   } catch (const Error& e) {
@@ -247,13 +252,13 @@ nn::Network loadOnnxFromBytes(const std::string& bytes, const std::string& name)
   }
 }
 
-nn::Network loadOnnx(const std::string& path) {
+nn::Network loadOnnx(const std::string& path, const LoadOptions& opt) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw Error(path + ": cannot open");
   std::ostringstream ss;
   ss << f.rdbuf();
   if (f.bad()) throw Error(path + ": read error");
-  return loadOnnxFromBytes(ss.str(), path);
+  return loadOnnxFromBytes(ss.str(), path, opt);
 }
 
 }  // namespace nnopt::io

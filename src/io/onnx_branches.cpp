@@ -101,7 +101,7 @@ void Loader::commitThrough(Var& x, const onnx::NodeProto& node, const nn::Activa
   const Affine stacked = Affine::stack(parts);
   std::string lname = name;
   for (const auto& p : x.pending) lname = p + "+" + lname;
-  layers_.push_back(nn::Layer{lname + "+carry", nn::Dense{layerWeights(stacked), stacked.c},
+  layers_.push_back(nn::Layer{lname + "+carry", nn::Dense{layerWeights(stacked, kernel_min_taps_), stacked.c},
                               Shape{rows}});
   // The nonlinearity over every row; the new base's size and x's rows in it.
   int64_t base = rows, x_rows = n, shift = 0;

@@ -225,12 +225,14 @@ std::string attrString(const onnx::NodeProto& n, const std::string& name, const 
 
 // ---------------------------------------------------------------- loader (onnx.cpp, onnx_ops*.cpp)
 
-// A committed map's weights: sparse when at most a quarter is non-zero (onnx.cpp).
-nn::Linear layerWeights(const Affine& a);
+// A committed map's weights: a kernel (large convolutions), sparse when at
+// most a quarter is non-zero, else dense (onnx.cpp).
+nn::Linear layerWeights(const Affine& a, int64_t kernel_min_taps);
 
 class Loader {
  public:
-  explicit Loader(std::string file) : file_(std::move(file)) {}
+  Loader(std::string file, int64_t kernel_min_taps)
+      : file_(std::move(file)), kernel_min_taps_(kernel_min_taps) {}
   nn::Network load(const std::string& bytes);
 
  private:
@@ -306,6 +308,7 @@ class Loader {
   }
 
   std::string file_;
+  int64_t kernel_min_taps_;  // LoadOptions::kernel_form_min_taps
   std::unordered_map<std::string, int> uses_;  // remaining reads of each tensor
   bool base_nonneg_ = false;  // every value of the current base is >= 0 (after a ReLU)
   int opset_ = 13;

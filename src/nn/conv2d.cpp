@@ -48,12 +48,14 @@ Eigen::MatrixXd Conv2d::leftMul(const Eigen::MatrixXd& A) const {
     const Sp As = A.sparseView(0.0, 0.0);
     return Eigen::MatrixXd(leftMulSparse(As));
   }
-  std::vector<char> live(static_cast<size_t>(A.cols()));
-  for (Eigen::Index j = 0; j < A.cols(); ++j) live[j] = !A.col(j).isZero(0.0);
+  // Output by output, as a CSR matrix would be walked: A's column r stays in
+  // cache over r's taps; all-zero columns (inactive ReLUs) are skipped.
   Eigen::MatrixXd out = Eigen::MatrixXd::Zero(A.rows(), cols());
-  forEachTap([&](int64_t r, int64_t c, double w) {
-    if (live[r]) out.col(c).noalias() += w * A.col(r);
-  });
+  for (Eigen::Index r = 0; r < A.cols(); ++r) {
+    const auto a = A.col(r);
+    if (a.isZero(0.0)) continue;
+    forEachInRow(r, [&](int64_t c, double w) { out.col(c).noalias() += w * a; });
+  }
   return out;
 }
 

@@ -63,14 +63,15 @@ struct Conv2d {
           for (int64_t b = 0; b < kw; ++b) {
             const double w = weight(m, ci, a, b);
             if (w == 0.0) continue;
+            // Outputs ow whose tap b lies inside the image: 0 <= ow*sw - pl + b*dw < W.
+            const int64_t off = b * dw - pl;
+            const int64_t ow0 = off >= 0 ? 0 : (-off + sw - 1) / sw;
+            const int64_t ow1 = std::min<int64_t>(OW, off >= W ? 0 : (W - 1 - off) / sw + 1);
             for (int64_t oh = 0; oh < OH; ++oh) {
               const int64_t ih = oh * sh - pt + a * dh;
               if (ih < 0 || ih >= H) continue;
-              const int64_t row = (m * OH + oh) * OW, col = ((c0 + ci) * H + ih) * W;
-              for (int64_t ow = 0; ow < OW; ++ow) {
-                const int64_t iw = ow * sw - pl + b * dw;
-                if (iw >= 0 && iw < W) f(row + ow, col + iw, w);
-              }
+              const int64_t row = (m * OH + oh) * OW, col = ((c0 + ci) * H + ih) * W + off;
+              for (int64_t ow = ow0; ow < ow1; ++ow) f(row + ow, col + ow * sw, w);
             }
           }
     }
@@ -84,9 +85,9 @@ struct Conv2d {
   // A W for A (k x rows), A dense: column c of the result gathers w * A(:, j).
   Eigen::MatrixXd leftMul(const Eigen::MatrixXd& A) const;
   // A W for a sparse A (k x rows, row-major): each row's support only.
-  template <class SparseRowMajor>
+  template <class SparseRowMajor>  // row-major only
   SparseRowMajor leftMulSparse(const SparseRowMajor& A) const;
-  // Rows r0 .. r0 + n - 1 as a sparse (n x cols) row-major matrix.
+  // Rows r0 .. r0 + n - 1 as a sparse (n x cols) matrix (either storage order).
   template <class SparseRowMajor>
   SparseRowMajor sparseRows(int64_t r0, int64_t n) const;
   // The kernel scaled per input channel (W diag(s) with s constant on each
@@ -100,45 +101,89 @@ struct Conv2d {
 template <class SparseRowMajor>
 SparseRowMajor Conv2d::sparseRows(int64_t r0, int64_t n) const {
   using Index = typename SparseRowMajor::StorageIndex;
-  std::vector<Eigen::Triplet<double, Index>> trip;
-  for (int64_t j = 0; j < n; ++j)
-    forEachInRow(r0 + j, [&](int64_t c, double w) {
-      trip.emplace_back(static_cast<Index>(j), static_cast<Index>(c), w);
-    });
+  if constexpr (!SparseRowMajor::IsRowMajor) {  // built row by row, then converted
+    return SparseRowMajor(
+        sparseRows<Eigen::SparseMatrix<double, Eigen::RowMajor, Index>>(r0, n));
+  }
   SparseRowMajor S(n, cols());
-  S.setFromTriplets(trip.begin(), trip.end());
+  S.reserve(n * cpg() * kh * kw);
+  for (int64_t j = 0; j < n; ++j) {
+    S.startVec(static_cast<Index>(j));
+    forEachInRow(r0 + j, [&](int64_t c, double w) {  // columns ascending
+      S.insertBack(static_cast<Index>(j), static_cast<Index>(c)) = w;
+    });
+  }
+  S.finalize();
   return S;
 }
 
 template <class SparseRowMajor>
 SparseRowMajor Conv2d::leftMulSparse(const SparseRowMajor& A) const {
+  static_assert(SparseRowMajor::IsRowMajor, "leftMulSparse builds its result row by row");
+  // Row i of A W is supported on (the input channels of the groups that
+  // A's non-zeros reach) x (the union of their spatial windows): a spatial
+  // mask marks it while the row accumulates, so there is no per-tap
+  // bookkeeping and the row comes out with its columns ascending.
   using Index = typename SparseRowMajor::StorageIndex;
-  const int64_t n = cols();
-  std::vector<double> acc(static_cast<size_t>(n), 0.0);
-  std::vector<char> seen(static_cast<size_t>(n), 0);
-  std::vector<int64_t> touched;
-  std::vector<Eigen::Triplet<double, Index>> trip;
+  const int64_t hw = H * W, n = cpg(), mpg = M / groups, ohw = OH * OW;
+  std::vector<double> acc(static_cast<size_t>(cols()), 0.0);
+  std::vector<char> mask(static_cast<size_t>(hw), 0), gmask(static_cast<size_t>(groups), 0);
+  std::vector<int64_t> pos;
+  // The kernel rows a, columns b that stay inside the image for output (oh, ow).
+  auto range = [](int64_t o, int64_t s, int64_t p, int64_t d, int64_t k, int64_t size,
+                  int64_t& lo, int64_t& hi) {
+    const int64_t first = o * s - p;  // input index of tap 0
+    lo = first >= 0 ? 0 : (-first + d - 1) / d;
+    hi = first + (k - 1) * d < size ? k : (size - 1 - first) / d + 1;  // exclusive
+    if (hi < lo) hi = lo;
+  };
+  SparseRowMajor R(A.rows(), cols());
+  R.reserve(std::min<int64_t>(static_cast<int64_t>(A.nonZeros()) * n * kh * kw,
+                              static_cast<int64_t>(A.rows()) * cols()));
   for (Eigen::Index i = 0; i < A.outerSize(); ++i) {
-    touched.clear();
+    R.startVec(i);
     for (typename SparseRowMajor::InnerIterator it(A, i); it; ++it) {
       const double v = it.value();
-      forEachInRow(it.col(), [&](int64_t c, double w) {
-        if (!seen[c]) {
-          seen[c] = 1;
-          touched.push_back(c);
+      const int64_t o = it.col(), m = o / ohw, p = o % ohw, oh = p / OW, ow = p % OW;
+      int64_t a0, a1, b0, b1;
+      range(oh, sh, pt, dh, kh, H, a0, a1);
+      range(ow, sw, pl, dw, kw, W, b0, b1);
+      gmask[static_cast<size_t>(m / mpg)] = 1;
+      for (int64_t a = a0; a < a1; ++a) {
+        const int64_t q = (oh * sh - pt + a * dh) * W + ow * sw - pl;
+        for (int64_t b = b0; b < b1; ++b) mask[static_cast<size_t>(q + b * dw)] = 1;
+      }
+      const int64_t c0 = (m / mpg) * n;
+      const double* k = K.data() + m * n * kh * kw;
+      for (int64_t ci = 0; ci < n; ++ci)
+        for (int64_t a = a0; a < a1; ++a) {
+          const int64_t base = ((c0 + ci) * H + oh * sh - pt + a * dh) * W + ow * sw - pl;
+          const double* kr = k + (ci * kh + a) * kw;
+          for (int64_t b = b0; b < b1; ++b) acc[static_cast<size_t>(base + b * dw)] += v * kr[b];
         }
-        acc[c] += v * w;
-      });
     }
-    std::sort(touched.begin(), touched.end());
-    for (int64_t c : touched) {
-      if (acc[c] != 0.0) trip.emplace_back(static_cast<Index>(i), static_cast<Index>(c), acc[c]);
-      acc[c] = 0.0;
-      seen[c] = 0;
+    // The support's spatial positions, ascending (a scan of H x W, cheaper
+    // than per-tap bookkeeping: each non-zero of A touches kh x kw of them).
+    pos.clear();
+    for (int64_t q = 0; q < hw; ++q)
+      if (mask[static_cast<size_t>(q)]) {
+        mask[static_cast<size_t>(q)] = 0;
+        pos.push_back(q);
+      }
+    for (int64_t g = 0; g < groups; ++g) {
+      if (!gmask[static_cast<size_t>(g)]) continue;
+      gmask[static_cast<size_t>(g)] = 0;
+      for (int64_t ci = 0; ci < n; ++ci) {
+        const int64_t base = (g * n + ci) * hw;
+        for (int64_t q : pos) {
+          double& x = acc[static_cast<size_t>(base + q)];
+          if (x != 0.0) R.insertBack(i, static_cast<Index>(base + q)) = x;
+          x = 0.0;
+        }
+      }
     }
   }
-  SparseRowMajor R(A.rows(), n);
-  R.setFromTriplets(trip.begin(), trip.end());
+  R.finalize();
   return R;
 }
 

@@ -530,6 +530,50 @@ TEST(Conv, UnsupportedVariantsGiveClearErrors) {
   }
 }
 
+TEST(Conv, ComposedConvolutionsAreSparseAndExact) {
+  // Conv -> Conv with nothing between (ERAN convSmall's leading 1x1
+  // normalisation conv), and a Conv after a per-pixel Mul: the first stays a
+  // kernel, what is composed with it becomes the sparse Toeplitz product.
+  ConvSpec s1;  // 2 -> 3 channels, 1x1
+  s1.C = 2; s1.H = 6; s1.W = 5; s1.M = 3; s1.kh = 1; s1.kw = 1; s1.bias = true;
+  ConvSpec s2;  // 3 -> 2 channels, 3x3 stride 2, padded
+  s2.C = 3; s2.H = 6; s2.W = 5; s2.M = 2; s2.sh = s2.sw = 2; s2.pt = s2.pl = s2.pb = s2.pr = 1;
+  s2.bias = true;
+  const auto K1 = vals(3 * 2, 91), B1 = vals(3, 92), K2 = vals(2 * 3 * 9, 93), B2 = vals(2, 94);
+  const auto S = vals(2 * 6 * 5, 95);
+  for (const bool mul_first : {false, true}) {
+    SCOPED_TRACE(mul_first ? "Mul -> Conv" : "Conv -> Conv");
+    Builder b;
+    b.input("x", {1, 2, 6, 5});
+    b.init("K1", {3, 2, 1, 1}, K1);
+    b.init("B1", {3}, B1);
+    b.init("K2", {2, 3, 3, 3}, K2);
+    b.init("B2", {2}, B2);
+    b.init("S", {1, 2, 6, 5}, S);
+    std::string x = "x";
+    if (mul_first) {
+      b.node("Mul", {"x", "S"}, {"xs"});
+      x = "xs";
+    }
+    b.node("Conv", {x, "K1", "B1"}, {"c1"});
+    auto* n = b.node("Conv", {"c1", "K2", "B2"}, {"y"});
+    attrInts(n, "strides", {2, 2});
+    attrInts(n, "pads", {1, 1, 1, 1});
+    b.output("y");
+    const nn::Network net = b.load();
+    ASSERT_EQ(net.numLayers(), 1u);
+    EXPECT_TRUE(net.layers()[0].dense().W.isSparse());
+    for (int t = 0; t < 3; ++t) {
+      Image in{2, 6, 5, vals(60, 300 + t)};
+      Image x0 = in;
+      if (mul_first)
+        for (size_t i = 0; i < x0.v.size(); ++i) x0.v[i] *= S[i];
+      const Image y = naiveConv(naiveConv(x0, s1, K1, B1), s2, K2, B2);
+      expectNear(net.forward(vec(in.v)), vec(y.v));
+    }
+  }
+}
+
 TEST(Conv, LargeConvolutionLoadsInKernelForm) {
   // 64 channels of 3x3 'same' conv over a 1 x 100 x 100 image: 640000 x 10000
   // = 6.4e9 entries as a dense matrix (refused when convolutions were folded

@@ -33,6 +33,14 @@ const std::string kConvNet = NNOPT_FIXTURES_DIR "/../../models/mnist_convnet.onn
 const std::string kConvPool = NNOPT_FIXTURES_DIR "/../../models/mnist_convpool.onnx";
 const std::string kMlp = NNOPT_FIXTURES_DIR "/../../models/mnist_mlp_1x20.onnx";
 
+// Every convolution in kernel form, however small (the default keeps small
+// ones as sparse matrices: io::LoadOptions).
+nn::Network loadKernels(const std::string& file) {
+  io::LoadOptions opt;
+  opt.kernel_form_min_taps = 0;
+  return io::loadOnnx(file, opt);
+}
+
 // |a - b| <= tol * (1 + max |b|), elementwise.
 void expectNear(const MatrixXd& a, const MatrixXd& b, double tol, const std::string& what) {
   ASSERT_EQ(a.rows(), b.rows()) << what;
@@ -263,38 +271,42 @@ TEST(Linear, SparseCoefficientsAreReadOnlyAndNonFiniteValuesAreSeen) {
   }
 }
 
-TEST(Linear, LoaderKeepsConvolutionsAsKernelsAndFullyConnectedLayersDense) {
-  const nn::Network conv = io::loadOnnx(kConvNet);
-  int kernels = 0, dense = 0;
-  for (const auto& l : conv.layers()) {
-    if (!l.isDense()) continue;
-    const auto& W = l.dense().W;
-    if (W.isConv()) {
-      ++kernels;
-      // The kernel only: far fewer than out x (kernel size) taps.
-      EXPECT_EQ(W.storedEntries(), static_cast<int64_t>(W.conv().K.size())) << l.name;
+TEST(Linear, LoaderKeepsConvolutionsStructuredAndFullyConnectedLayersDense) {
+  // Small convolutions (the fixture's: 1,152 and 1,024 Toeplitz rows) are
+  // stored as sparse matrices by default, as kernels when asked.
+  for (const bool kernels : {false, true}) {
+    SCOPED_TRACE(kernels ? "kernel form" : "default");
+    const nn::Network conv = kernels ? loadKernels(kConvNet) : io::loadOnnx(kConvNet);
+    int structured = 0, dense = 0;
+    for (const auto& l : conv.layers()) {
+      if (!l.isDense()) continue;
+      const auto& W = l.dense().W;
+      if (W.isDense()) {
+        ++dense;
+        continue;
+      }
+      ++structured;
+      EXPECT_EQ(W.isConv(), kernels) << l.name;
+      // Far fewer stored entries than out x in.
       EXPECT_LE(W.storedEntries(), W.rows() * W.cols() / 4) << l.name;
-    } else if (W.isDense()) {
-      ++dense;
     }
+    EXPECT_EQ(structured, 2);  // the two convolutions
+    // The first convolution: 8 kernels of 1x5x5; as a matrix, at most 25
+    // taps per output row.
+    const auto& W0 = conv.layers()[0].dense().W;
+    if (kernels) EXPECT_EQ(W0.storedEntries(), 8 * 25);
+    EXPECT_LE(W0.storedEntries(), W0.rows() * 25);
+    EXPECT_GE(dense, 1);  // the classifier
   }
-  EXPECT_EQ(kernels, 2);  // the two convolutions
-  // The first convolution: 8 kernels of 1x5x5.
-  const auto& W0 = conv.layers()[0].dense().W;
-  ASSERT_TRUE(W0.isConv());
-  EXPECT_EQ(W0.storedEntries(), 8 * 25);
-  EXPECT_GE(dense, 1);   // the classifier
-  // The max-pool network's convolutions are kernels too.
-  const nn::Network pool = io::loadOnnx(kConvPool);
-  EXPECT_GE(convLayers(pool), 1);
-  const nn::Network mlp = io::loadOnnx(kMlp);
-  EXPECT_EQ(structuredLayers(mlp), 0);
+  EXPECT_GE(convLayers(loadKernels(kConvPool)), 1);
+  EXPECT_EQ(convLayers(io::loadOnnx(kConvPool)), 0);
+  EXPECT_EQ(structuredLayers(io::loadOnnx(kMlp)), 0);
 }
 
 TEST(Linear, SparseAndDenseNetworksGiveTheSameBoundsAndMargins) {
   for (const std::string& file : {kConvNet, kConvPool}) {
     SCOPED_TRACE(file);
-    const nn::Network net = io::loadOnnx(file).withInputNormalization(0.1307, 0.3081);
+    const nn::Network net = loadKernels(file).withInputNormalization(0.1307, 0.3081);
     ASSERT_GE(convLayers(net), 1);  // the normalisation folds into the kernel
     const nn::Network dnet = densified(net);
     ASSERT_EQ(structuredLayers(dnet), 0);
