@@ -70,6 +70,8 @@ verify::VerifyParams makeParams(const VerifyOptions& o, double timeout) {
   if (o.lookahead < 0) throw Error("--lookahead must be >= 0");
   p.bab_lookahead = o.lookahead;
   p.bab_incremental = !o.no_incremental;
+  if (o.combine_iters < 0) throw Error("--combine-iters must be >= 0");
+  p.bab_combine_iters = o.combine_iters;
   if (o.pgd_restarts < 1 || o.pgd_steps < 0)
     throw Error("--pgd-restarts must be >= 1 and --pgd-steps >= 0");
   p.pgd_restarts = o.pgd_restarts;
@@ -79,6 +81,7 @@ verify::VerifyParams makeParams(const VerifyOptions& o, double timeout) {
   p.falsify_rounds = o.falsify_rounds;
   p.falsify_duty = o.falsify_duty;
   p.falsify_beside = !o.no_falsify_beside;
+  p.bab_interlude = !o.no_interlude;
   if (o.split == "smear")
     p.bab_split = verify::SplitRule::kSmear;
   else if (o.split == "crown")
@@ -100,11 +103,15 @@ void addVerifyOptions(CLI::App* cmd, VerifyOptions& o) {
   cmd->add_option("--order", o.order, "input B&B node order: best (default) or depth");
   cmd->add_option("--lookahead", o.lookahead,
                   "input B&B: try the top K smear dimensions and the top crown one, keep the best "
-                  "split (default 0: off)");
+                  "split by the children's refined bounds (default 2, 0 = off)");
   cmd->add_option("--relu-branching", o.relu_branching,
                   "relu-bab branching score: intercept (default, BaBSR-like) or gap");
   cmd->add_flag("--no-incremental", o.no_incremental,
                 "input B&B: full CROWN bounds at every node (default: refined from the parent's)");
+  cmd->add_option("--combine-iters", o.combine_iters,
+                  "input B&B: weight steps for a combination of a conjunction's constraints when "
+                  "none is refuted alone (default " + std::to_string(o.combine_iters) +
+                      ", 0 = off)");
   cmd->add_flag("--no-nlp", o.no_nlp, "skip the complementarity-NLP falsifier");
   cmd->add_option("--seed", o.seed, "seed of the PGD starts");
   cmd->add_flag("--solver-log", o.solver_log, "show the solvers' own logs");
@@ -116,6 +123,9 @@ void addVerifyOptions(CLI::App* cmd, VerifyOptions& o) {
   cmd->add_option("--falsify-duty", o.falsify_duty,
                   "share of the wall time of the falsifier thread beside the exact search "
                   "(default 0.5)");
+  cmd->add_flag("--no-interlude", o.no_interlude,
+                "input B&B: no falsifier runs between nodes (default: after 0.3 s of search, "
+                "then at doubling gaps, a quarter of the time)");
   cmd->add_flag("--no-falsify-beside", o.no_falsify_beside,
                 "no falsifier thread beside the exact search");
 }

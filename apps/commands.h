@@ -48,8 +48,9 @@ struct VerifyOptions {
   std::string prover = "auto";
   std::string split = "crown";
   std::string order = "best";
-  int lookahead = 0;
+  int lookahead = 2;
   bool no_incremental = false;
+  int combine_iters = 8;
   std::string relu_branching = "intercept";
   bool no_nlp = false;
   bool solver_log = false;
@@ -59,6 +60,7 @@ struct VerifyOptions {
   int falsify_rounds = verify::VerifyParams{}.falsify_rounds;
   double falsify_duty = verify::VerifyParams{}.falsify_duty;
   bool no_falsify_beside = false;
+  bool no_interlude = false;
 };
 
 // nnopt verify: one ONNX + VNN-LIB instance -> VNN-COMP result file.

@@ -16,12 +16,30 @@ namespace {
 
 using Eigen::VectorXd;
 
-// Start k of a round: uniform in the box, a random corner, or (when there is
-// one) the target's best point moved by up to a quarter of the box width.
-VectorXd drawStart(const spec::Box& box, const VectorXd& best, int k, std::mt19937_64& rng) {
+// Among m uniform points of the box, the one with the smallest margin of s.
+VectorXd bestUniform(const nn::Network& net, const spec::Box& box, const spec::OutputSpec& s,
+                     int m, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  VectorXd x(box.size()), best;
+  double best_v = std::numeric_limits<double>::infinity();
+  for (int k = 0; k < std::max(1, m); ++k) {
+    for (Eigen::Index i = 0; i < x.size(); ++i)
+      x[i] = box.lo[i] + u(rng) * (box.hi[i] - box.lo[i]);
+    const double v = attack::specMargin(s, net.forward(x));
+    if (best.size() == 0 || v < best_v) best_v = v, best = x;
+  }
+  return best;
+}
+
+// Start k of a round: uniform in the box (the best of `uniform_pool` uniform
+// points by the target's margin), a random corner, or (when there is one) the
+// target's best point moved by up to a quarter of the box width.
+VectorXd drawStart(const nn::Network& net, const spec::Box& box, const spec::OutputSpec& s,
+                   const VectorXd& best, int k, int uniform_pool, std::mt19937_64& rng) {
   std::uniform_real_distribution<double> u(0.0, 1.0);
   VectorXd x(box.size());
   const int kind = best.size() ? k % 3 : k % 2;
+  if (kind == 0 && uniform_pool > 1) return bestUniform(net, box, s, uniform_pool, rng);
   for (Eigen::Index i = 0; i < x.size(); ++i) {
     const double w = box.hi[i] - box.lo[i];
     if (kind == 0)
@@ -44,6 +62,33 @@ void pace(double duty, double worked_s, const Timer& t, const Deadline& d) {
 }
 
 }  // namespace
+
+std::vector<VectorXd> sampledStarts(const nn::Network& net, const spec::Box& box,
+                                    const spec::OutputSpec& spec, int samples, int keep,
+                                    uint64_t seed, const Deadline* deadline) {
+  std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ull + 7);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::vector<std::pair<double, VectorXd>> top;  // the best `keep`, unsorted
+  VectorXd x(box.size());
+  for (int k = 0; k < samples && keep > 0; ++k) {
+    if (deadline && (k & 63) == 63 && deadline->expired()) break;
+    for (Eigen::Index i = 0; i < x.size(); ++i)
+      x[i] = box.lo[i] + u(rng) * (box.hi[i] - box.lo[i]);
+    const double v = attack::specMargin(spec, net.forward(x));
+    if (std::isnan(v)) continue;
+    if (static_cast<int>(top.size()) < keep) {
+      top.push_back({v, x});
+      continue;
+    }
+    auto worst = std::max_element(top.begin(), top.end(),
+                                  [](const auto& a, const auto& b) { return a.first < b.first; });
+    if (v < worst->first) *worst = {v, x};
+  }
+  std::sort(top.begin(), top.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<VectorXd> out;
+  for (auto& [v, p] : top) out.push_back(std::move(p));
+  return out;
+}
 
 FalsifyResult falsifyCase(const nn::Network& net, const spec::Box& box,
                           const spec::OutputSpec& unsafe, const std::vector<int>& open,
@@ -87,7 +132,8 @@ FalsifyResult falsifyCase(const nn::Network& net, const spec::Box& box,
     pp.cancel = p.cancel;
     pp.time_limit = deadline.remaining();
     const VectorXd& from = di >= 0 ? best[di] : x_best;
-    for (int k = 0; k < pp.restarts; ++k) pp.starts.push_back(drawStart(box, from, k, rng));
+    for (int k = 0; k < pp.restarts; ++k)
+      pp.starts.push_back(drawStart(net, box, specs[target], from, k, p.uniform_pool, rng));
     const auto pr = attack::pgdMinimize(net, box, specs[target], pp);
     ++res.rounds;
     res.pgd_starts += pr.restarts_run;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "bounds/bound_table.h"
+#include "core/log.h"
 #include "nn/network.h"
 #include "spec/property.h"
 
@@ -33,6 +34,9 @@ struct FalsifyParams {
   int max_rounds = std::numeric_limits<int>::max();
   int restarts = 8;   // PGD starts per round
   int steps = 100;    // PGD steps per start
+  // A uniform start is the best (smallest margin) of this many uniform
+  // points: forward passes are far cheaper than PGD steps.
+  int uniform_pool = 32;
   int local_every = 4;           // LPCC walk every this many rounds (0 = never)
   double local_time_max_s = 1.0;  // per walk
   // Fraction of the wall time spent working (the rest asleep): the thread
@@ -49,6 +53,15 @@ struct FalsifyResult {
   double best_margin = std::numeric_limits<double>::infinity();  // over the attacked disjuncts
   double time_s = 0.0;
 };
+
+// The `keep` points with the smallest margin (attack::specMargin of spec)
+// among `samples` uniform random points of the box, best first (PGD starts:
+// on ACAS Xu plain random sampling finds counterexamples that PGD from a few
+// starts misses, as the competition's randgen showed). Stops drawing at the
+// deadline when one is given.
+std::vector<Eigen::VectorXd> sampledStarts(const nn::Network& net, const spec::Box& box,
+                                           const spec::OutputSpec& spec, int samples, int keep,
+                                           uint64_t seed, const Deadline* deadline = nullptr);
 
 // accept(x, by): replays x; true ends the run (found).
 using AcceptFn = std::function<bool(const Eigen::VectorXd& x, const std::string& by)>;

@@ -106,7 +106,8 @@ class InputBab {
   }
 
   InputBabResult run() {
-    Timer timer;
+    Timer& timer = timer_;
+    next_interlude_ = p_.interlude_first_s;
     Node root;
     root.box = root_;
     for (size_t d = 0; d < spec_.disjuncts.size(); ++d) root.alive.push_back(static_cast<int>(d));
@@ -140,15 +141,18 @@ class InputBab {
     bool pruned = false;
     double score = std::numeric_limits<double>::infinity();  // min over live disjuncts
     std::vector<int> alive;
-    int hard_d = -1, hard_k = -1;  // the hardest live disjunct and its best constraint
-    std::vector<double> hard_lbs;  // bounds of all constraints of hard_d
+    int hard_d = -1;  // the hardest live disjunct
+    // Its constraints' bounds (lb - rhs) and objective vectors, and the best
+    // combination of them when one was tried (splitScores reads them all).
+    std::vector<std::pair<double, VectorXd>> hard;
     bounds::BoundTable t;
   };
 
   // CROWN bounds of the box for the disjuncts in `alive` (refined from the
   // parent's table when given).
+  // cheap_only: the refined bounds alone (a lookahead's trial of a split).
   Bounded bound(const spec::Box& box, const std::vector<int>& alive, int depth,
-                const bounds::BoundTable* parent) {
+                const bounds::BoundTable* parent, bool cheap_only = false) {
     const long count = ++nodes_;
     if (count > p_.max_nodes) {
       limit_hit_ = true;
@@ -168,14 +172,14 @@ class InputBab {
       // full CROWN alone 3k and > 150k; refined alone 417k and 42k.
       bounds::BoundTable cheap_t = refineCrownBounds(net_, box, *parent, p_.crown.relu_lower);
       intersectTable(cheap_t, *parent);
-      Bounded cheap = check(box, alive, std::move(cheap_t), nullptr);
-      if (cheap.pruned) return cheap;
+      Bounded cheap = check(box, alive, std::move(cheap_t), nullptr, cheap_only);
+      if (cheap.pruned || cheap_only) return cheap;
       bounds::BoundTable t = bounds::crownBounds(net_, box, p_.crown);
-      Bounded full = check(box, cheap.alive, t, &cheap.t);
+      Bounded full = check(box, cheap.alive, t, &cheap.t, true);
       intersectTable(full.t, cheap.t);
       return full;
     }
-    return check(box, alive, bounds::crownBounds(net_, box, p_.crown), nullptr);
+    return check(box, alive, bounds::crownBounds(net_, box, p_.crown), nullptr, true);
   }
 
   static void intersectTable(bounds::BoundTable& t, const bounds::BoundTable& o) {
@@ -187,17 +191,76 @@ class InputBab {
     }
   }
 
+  // The network's output under the relaxation of table t that the bound
+  // `det` chose (lower line where the coefficient of an activation output is
+  // positive, upper line elsewhere), at det's input corner: c^T of it is the
+  // bound's value for objective c (the supergradient of the bound in c).
+  VectorXd relaxedOutput(const bounds::BoundTable& t,
+                         const bounds::CrownLowerBoundDetail& det) const {
+    VectorXd g = det.x;
+    for (size_t i = 0; i < net_.numLayers(); ++i) {
+      const auto& layer = net_.layers()[i];
+      if (layer.isDense()) {
+        g = layer.dense().W.apply(g) + layer.dense().b;
+        continue;
+      }
+      const auto& act = layer.activation();
+      const VectorXd& ao = det.act_coef[i];
+      for (Eigen::Index j = 0; j < g.size(); ++j) {
+        auto r = bounds::relaxActivation(act, t.preLo(i)[j], t.preHi(i)[j], p_.crown.relu_lower);
+        g[j] = ao.size() && ao[j] > 0 ? r.lw * g[j] + r.lb : r.uw * g[j] + r.ub;
+      }
+    }
+    return g;
+  }
+
+  // The best bound (lb - rhs) found for a non-negative combination of the
+  // constraints of disjunct d (weights on the simplex, exponentiated
+  // supergradient steps from equal weights); its objective vector in *best_c.
+  double combinedBound(const spec::Box& box, const bounds::BoundTable& t, int d,
+                       VectorXd* best_c) const {
+    const auto& conj = spec_.disjuncts[d];
+    const Eigen::Index K = static_cast<Eigen::Index>(conj.size());
+    VectorXd lam = VectorXd::Constant(K, 1.0 / static_cast<double>(K));
+    double best = -std::numeric_limits<double>::infinity();
+    bounds::CrownParams cp = p_.crown;
+    cp.alpha_iters = 0;
+    for (int it = 0; it < p_.combine_iters; ++it) {
+      VectorXd c = VectorXd::Zero(net_.outputSize());
+      double rhs = 0.0;
+      for (Eigen::Index k = 0; k < K; ++k) {
+        c += lam[k] * coefs_[d][k];
+        rhs += lam[k] * conj[k].rhs;
+      }
+      const auto det = bounds::crownLowerBoundDetail(net_, box, t, c, cp);
+      const double v = det.bound - rhs;
+      if (std::isnan(v)) break;
+      if (v > best) best = v, *best_c = c;
+      if (v > p_.prune_tol || it + 1 == p_.combine_iters || det.act_coef.empty()) break;
+      const VectorXd y = relaxedOutput(t, det);
+      VectorXd s(K);
+      for (Eigen::Index k = 0; k < K; ++k) s[k] = coefs_[d][k].dot(y) - conj[k].rhs;
+      const double scale = s.cwiseAbs().maxCoeff();
+      if (!(scale > 0) || !std::isfinite(scale)) break;
+      const double eta = 2.0 / std::sqrt(1.0 + it);
+      for (Eigen::Index k = 0; k < K; ++k) lam[k] *= std::exp(eta * s[k] / scale);
+      lam /= lam.sum();
+    }
+    return best;
+  }
+
   // Lower bounds of the constraints of the disjuncts in `alive` with table t
-  // (and the better of t's and t2's when t2 is given).
+  // (and the better of t's and t2's when t2 is given). `last`: the node's
+  // final check (the combination of a conjunction's constraints is tried
+  // only then).
   Bounded check(const spec::Box& box, const std::vector<int>& alive, bounds::BoundTable t,
-                const bounds::BoundTable* t2) {
+                const bounds::BoundTable* t2, bool last) {
     Bounded b;
     b.t = std::move(t);
     std::vector<double> lbs;
     for (int d : alive) {
       const auto& conj = spec_.disjuncts[d];
       double best = -std::numeric_limits<double>::infinity();
-      int best_k = -1;
       bool dead = false;
       lbs.clear();
       for (size_t k = 0; k < conj.size(); ++k) {
@@ -213,13 +276,22 @@ class InputBab {
           dead = true;
           break;
         }
-        if (best_k < 0 || lb > best) best = lb, best_k = static_cast<int>(k);
+        best = std::max(best, lb);
+      }
+      VectorXd combo;
+      double combo_lb = -std::numeric_limits<double>::infinity();
+      if (!dead && last && conj.size() > 1 && p_.combine_iters > 0) {
+        combo_lb = combinedBound(box, b.t, d, &combo);
+        if (combo_lb > p_.prune_tol) dead = true;
+        best = std::max(best, combo_lb);
       }
       if (dead) continue;
       b.alive.push_back(d);
       if (b.hard_d < 0 || best < b.score) {
-        b.score = best, b.hard_d = d, b.hard_k = best_k;
-        b.hard_lbs = lbs;
+        b.score = best, b.hard_d = d;
+        b.hard.clear();
+        for (size_t k = 0; k < lbs.size(); ++k) b.hard.push_back({lbs[k], coefs_[d][k]});
+        if (combo.size()) b.hard.push_back({combo_lb, std::move(combo)});
       }
     }
     b.pruned = b.alive.empty();
@@ -262,12 +334,18 @@ class InputBab {
     attack::PgdResult r = attack::pgdMinimize(net_, node.box, *s, pp);
     if (!r.reached) return false;
     // Confirm on the full spec (the live subset is only a restriction).
-    VectorXd y = net_.forward(r.x);
+    return record(r.x);
+  }
+
+  // Records x when it satisfies the whole spec (forward pass in double) and
+  // stops the search; false when it does not.
+  bool record(const VectorXd& x) {
+    VectorXd y = net_.forward(x);
     if (!(attack::specMargin(spec_, y) <= 0.0)) return false;
     std::lock_guard<std::mutex> lk(mu_);
     if (!found_) {
       found_ = true;
-      res_.x = r.x;
+      res_.x = x;
       res_.y = y;
     }
     stop_ = true;
@@ -305,19 +383,20 @@ class InputBab {
     }
     VectorXd score = VectorXd::Constant(n, kNo);
     double base = 0.0;
-    if (b.hard_d >= 0 && b.hard_k >= 0 && rule == SplitRule::kCrownCoef) {
+    if (b.hard_d >= 0 && !b.hard.empty() && rule == SplitRule::kCrownCoef) {
       base = kNo;
-      for (double lb : b.hard_lbs) base = std::max(base, lb);
-      for (size_t kk = 0; kk < b.hard_lbs.size(); ++kk) {
-        if (!std::isfinite(b.hard_lbs[kk])) continue;
-        VectorXd a = crownInputCoefficients(net_, b.t, coefs_[b.hard_d][kk], p_.crown.relu_lower);
+      for (const auto& h : b.hard) base = std::max(base, h.first);
+      for (const auto& [lb, c] : b.hard) {
+        if (!std::isfinite(lb)) continue;
+        VectorXd a = crownInputCoefficients(net_, b.t, c, p_.crown.relu_lower);
         for (Eigen::Index i = 0; i < n; ++i)
-          score[i] = std::max(score[i], b.hard_lbs[kk] + 0.25 * std::abs(a[i]) * w[i]);
+          score[i] = std::max(score[i], lb + 0.25 * std::abs(a[i]) * w[i]);
       }
-    } else if (b.hard_d >= 0 && b.hard_k >= 0) {
-      score = attack::outputGradient(net_, centre, coefs_[b.hard_d][b.hard_k])
-                  .cwiseAbs()
-                  .cwiseProduct(w);
+    } else if (b.hard_d >= 0 && !b.hard.empty()) {
+      size_t kk = 0;  // the constraint (or combination) with the best bound
+      for (size_t k = 1; k < b.hard.size(); ++k)
+        if (b.hard[k].first > b.hard[kk].first) kk = k;
+      score = attack::outputGradient(net_, centre, b.hard[kk].second).cwiseAbs().cwiseProduct(w);
     }
     bool informative = false;
     int widest = -1;
@@ -381,6 +460,9 @@ class InputBab {
     };
     Split best;
     bool have = false;
+    // Several candidates: try them with the cheap refined bounds only, then
+    // bound the chosen split's children in full.
+    const bool trial = node.cands.size() > 1 && p_.lookahead_cheap && p_.incremental && node.table;
     for (int dim : node.cands) {
       if (stop_) return {};
       Split s;
@@ -389,7 +471,7 @@ class InputBab {
       s.kid[1].box = std::move(hi);
       for (int side = 0; side < 2; ++side) {
         s.kid[side].depth = node.depth + 1;
-        s.b[side] = bound(s.kid[side].box, node.alive, node.depth + 1, node.table.get());
+        s.b[side] = bound(s.kid[side].box, node.alive, node.depth + 1, node.table.get(), trial);
       }
       s.left = 0.0;
       for (int side = 0; side < 2; ++side)
@@ -401,6 +483,10 @@ class InputBab {
     }
     std::vector<Node> out;
     if (!have) return out;
+    if (trial)
+      for (int side = 0; side < 2 && !stop_; ++side)
+        if (!best.b[side].pruned)
+          best.b[side] = bound(best.kid[side].box, node.alive, node.depth + 1, node.table.get());
     for (int side = 0; side < 2 && !stop_; ++side) {
       if (best.b[side].pruned) {
         ++pruned_;
@@ -440,7 +526,32 @@ class InputBab {
         --busy_;
       }
       cv_.notify_all();
+      maybeInterlude();
     }
+  }
+
+  // Runs p_.interlude when due (see InputBabParams::interlude); one worker
+  // at a time.
+  void maybeInterlude() {
+    if (!p_.interlude || stop_) return;
+    const double now = timer_.seconds();
+    if (now < next_interlude_.load()) return;
+    bool idle = false;
+    if (!in_interlude_.compare_exchange_strong(idle, true)) return;
+    const double budget = std::min(p_.interlude_share * now, deadline_.remaining());
+    VectorXd x;
+    bool hit = false;
+    if (budget > 0) {
+      try {
+        hit = p_.interlude(budget, &x);
+      } catch (const Error&) {
+        hit = false;  // a failing falsifier decides nothing; the search goes on
+      }
+    }
+    const double after = timer_.seconds();
+    next_interlude_ = after + std::max(p_.interlude_first_s, now);
+    in_interlude_ = false;
+    if (hit && x.size() == net_.inputSize()) record(x);  // the caller's replay is the judge
   }
 
   const nn::Network& net_;
@@ -461,6 +572,9 @@ class InputBab {
   std::atomic<long> nodes_{0}, pruned_{0}, unresolved_{0};
   std::atomic<long> tables_{0};  // tables held by queued nodes
   std::atomic<int> max_depth_{0};
+  Timer timer_;
+  std::atomic<double> next_interlude_{0.0};
+  std::atomic<bool> in_interlude_{false};
   InputBabResult res_;
 };
 

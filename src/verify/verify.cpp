@@ -221,6 +221,13 @@ class Verifier {
       pp.cancel = p_.cancel;
       pp.time_limit = std::min(stage.remaining() / static_cast<double>(cases_.size() - c),
                                deadline_.remaining());
+      if (p_.pgd_samples > 0 && net_.inputSize() <= p_.input_split_max_dims) {
+        // Half of the starts from the best of many uniform samples (cheap
+        // forward passes), the other half from Sobol points and corners.
+        Deadline sd(0.25 * pp.time_limit, p_.cancel);
+        pp.starts = sampledStarts(net_, cases_[c].input, cases_[c].unsafe, p_.pgd_samples,
+                                  std::max(1, p_.pgd_restarts / 2), p_.seed + c, &sd);
+      }
       auto pr = attack::pgdMinimize(net_, cases_[c].input, cases_[c].unsafe, pp);
       noteMargin(c, pr.x, pr.value);
       if (pr.reached && trySat(c, pr.x, "pgd")) return true;
@@ -420,6 +427,25 @@ class Verifier {
     bp.order = p_.bab_order;
     bp.lookahead = p_.bab_lookahead;
     bp.incremental = p_.bab_incremental;
+    bp.combine_iters = p_.bab_combine_iters;
+    uint64_t interludes = 0;
+    if (p_.bab_interlude && net_.isPiecewiseLinear()) {
+      // The falsifier (PGD rounds and LPCC walks) between nodes; its own
+      // replay (trySat) records the answer.
+      bp.interlude_first_s = p_.bab_interlude_first_s;
+      bp.interlude_share = p_.bab_interlude_share;
+      bp.interlude = [this, c, &interludes](double budget, VectorXd* x) {
+        std::vector<int> open(cases_[c].unsafe.disjuncts.size());
+        std::iota(open.begin(), open.end(), 0);
+        FalsifyParams fp = falsifyParams(p_.seed + 4242 + 977 * interludes++);
+        fp.time_limit = std::min(budget, deadline_.remaining());
+        fp.local_every = 2;
+        if (!falsify(c, open, fp, table(c))) return false;
+        std::lock_guard<std::mutex> lock(sat_mu_);
+        *x = r_.x;
+        return true;
+      };
+    }
     auto br = inputBranchAndBound(net_, cases_[c].input, cases_[c].unsafe, bp);
     r_.nodes += br.nodes;
     r_.max_depth = std::max(r_.max_depth, br.max_depth);

@@ -10,7 +10,8 @@
 //     min t s.t. c_k^T y - d_k <= t for the most promising disjuncts, started
 //     at the best PGD point, polished by PGD;
 //  3. prove (or find): low-dimensional inputs (<= input_split_max_dims): branch
-//     and bound over input splits with CROWN bounds (verify/input_bab.h); else
+//     and bound over input splits with CROWN bounds (verify/input_bab.h), the
+//     falsifier (PGD rounds, LPCC walks) interleaved from 0.3 s on; else
 //     per disjunct an alpha-CROWN check at the root, LP-tightened bounds
 //     (bounds/lp_tighten.h) and CROWN again, then an exact method on min t:
 //     branch and bound over ReLU phases with LP bounds (verify/relu_bab.h,
@@ -64,6 +65,9 @@ struct VerifyParams {
   int pgd_steps = 100;
   double pgd_time_frac = 0.05;  // of timeout_s, at most pgd_time_max_s
   double pgd_time_max_s = 5.0;
+  // Low-dimensional inputs (<= input_split_max_dims): half of the PGD starts
+  // are the best of this many uniform samples (0 = off).
+  int pgd_samples = 4096;
   // Stage 2: NLP.
   bool nlp = true;
   int nlp_disjuncts = 3;        // NLP on this many disjuncts per case (smallest PGD margin)
@@ -89,8 +93,14 @@ struct VerifyParams {
   long bab_max_nodes = 20'000'000;
   SplitRule bab_split = SplitRule::kCrownCoef;  // input B&B branching score
   NodeOrder bab_order = NodeOrder::kBestFirst;
-  int bab_lookahead = 0;        // see InputBabParams::lookahead
+  int bab_lookahead = 2;        // see InputBabParams::lookahead
   bool bab_incremental = true;  // see InputBabParams::incremental
+  int bab_combine_iters = 8;     // see InputBabParams::combine_iters
+  // The falsifier between input B&B nodes (InputBabParams::interlude) on
+  // piecewise-linear networks.
+  bool bab_interlude = true;
+  double bab_interlude_first_s = 0.3;
+  double bab_interlude_share = 0.25;
   double prune_tol = 1e-9;      // a constraint is refuted when its lower bound > this
   double mip_unsat_tol = 1e-6;  // a MIP refutes a disjunct when its bound > this
   int mip_threads = 1;          // CBC threads per MIP

@@ -18,6 +18,8 @@
 #include "io/vnnlib.h"
 #include "nn/network.h"
 #include "spec/property.h"
+#include "attack/pgd.h"
+#include "verify/falsify.h"
 #include "verify/input_bab.h"
 #include "verify/refine_bounds.h"
 #include "verify/relu_bab.h"
@@ -538,6 +540,134 @@ TEST(InputBab, ProvesAndFinds) {
   r = verify::inputBranchAndBound(net, box, s, p);
   ASSERT_EQ(r.status, verify::BabStatus::kFound);
   EXPECT_GE(r.y[0], 1.99);
+}
+
+// A conjunction whose constraints are each satisfiable but never together:
+// y0 = x, y1 = -x on [-1, 1], unsafe y0 <= -0.1 and y1 <= -0.1. The
+// combination 0.5 (y0 + 0.1) + 0.5 (y1 + 0.1) = 0.1 > 0 refutes it at the
+// root; without it the box must be split.
+TEST(InputBab, CombinationRefutesAConjunctionAtTheRoot) {
+  // relu(x) - relu(-x) = x: a ReLU network computing (x, -x) exactly.
+  MatrixXd W(2, 1), W2(2, 2);
+  W << 1, -1;
+  W2 << 1, -1, -1, 1;
+  nn::Network net({1}, {denseLayer(W, VectorXd::Zero(2)), actLayer(nn::ActKind::kRelu, 2),
+                        denseLayer(W2, VectorXd::Zero(2))});
+  spec::Box box{VectorXd::Constant(1, -1.0), VectorXd::Constant(1, 1.0)};
+  spec::OutputConstraint c0, c1;
+  c0.coefs = {{0, 1.0}};
+  c0.rhs = -0.1;
+  c1.coefs = {{1, 1.0}};
+  c1.rhs = -0.1;
+  spec::OutputSpec s;
+  s.disjuncts = {{c0, c1}};
+  verify::InputBabParams p;
+  p.combine_iters = 8;
+  auto r = verify::inputBranchAndBound(net, box, s, p);
+  EXPECT_EQ(r.status, verify::BabStatus::kProven);
+  EXPECT_EQ(r.nodes, 1);
+  p.combine_iters = 0;
+  r = verify::inputBranchAndBound(net, box, s, p);
+  EXPECT_EQ(r.status, verify::BabStatus::kProven);
+  EXPECT_GT(r.nodes, 1);
+  // Satisfiable once the thresholds overlap (x = 0 gives y0 = y1 = 0).
+  s.disjuncts[0][0].rhs = s.disjuncts[0][1].rhs = 0.05;
+  p.combine_iters = 8;
+  r = verify::inputBranchAndBound(net, box, s, p);
+  ASSERT_EQ(r.status, verify::BabStatus::kFound);
+  EXPECT_LE(r.y[0], 0.05);
+  EXPECT_LE(r.y[1], 0.05);
+}
+
+// "Output 0 is the smallest" (ACAS Xu properties 3 and 4) on random networks
+// with a margin around the sampled optimum: with the combination of the
+// conjunction's constraints the search is never proven when a sampled point
+// is unsafe, its points are unsafe, and it decides as without the combination.
+TEST(InputBab, CombinationIsSoundOnArgminConjunctions) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  int proven = 0, found = 0;
+  for (int trial = 0; trial < 16; ++trial) {
+    const int n_in = 2 + trial % 3;
+    nn::Network net = randomNet(rng, n_in, {12, 12, 4});
+    spec::Box box{VectorXd::Constant(n_in, -1.0), VectorXd::Constant(n_in, 1.0)};
+    // g(x) = max_j (y0 - yj): unsafe where g <= eps; eps around the sampled min.
+    double gmin = 1e300;
+    std::vector<VectorXd> pts;
+    for (int k = 0; k < 3000; ++k) {
+      VectorXd x(n_in);
+      for (int i = 0; i < n_in; ++i) x[i] = u(rng);
+      VectorXd y = net.forward(x);
+      double g = -1e300;
+      for (int j = 1; j < 4; ++j) g = std::max(g, y[0] - y[j]);
+      gmin = std::min(gmin, g);
+      pts.push_back(x);
+    }
+    const double eps = gmin + (trial % 2 ? 0.05 : -0.05);
+    spec::OutputSpec s;
+    std::vector<spec::OutputConstraint> conj;
+    for (int j = 1; j < 4; ++j) {
+      spec::OutputConstraint c;
+      c.coefs = {{0, 1.0}, {j, -1.0}};
+      c.rhs = eps;
+      conj.push_back(c);
+    }
+    s.disjuncts = {conj};
+    bool sampled_unsafe = false;
+    for (const auto& x : pts) sampled_unsafe |= attack::specMargin(s, net.forward(x)) <= 0.0;
+    verify::BabStatus st[2];
+    for (int combine : {0, 8}) {
+      verify::InputBabParams p;
+      p.combine_iters = combine;
+      p.time_limit = 20.0;
+      auto r = verify::inputBranchAndBound(net, box, s, p);
+      st[combine ? 1 : 0] = r.status;
+      if (sampled_unsafe) {
+        EXPECT_NE(r.status, verify::BabStatus::kProven) << "trial " << trial;
+      }
+      if (r.status == verify::BabStatus::kFound) {
+        EXPECT_TRUE(box.contains(r.x, 0.0));
+        EXPECT_LE(attack::specMargin(s, net.forward(r.x)), 0.0) << "trial " << trial;
+      }
+    }
+    EXPECT_EQ(st[0], st[1]) << "trial " << trial;
+    proven += st[1] == verify::BabStatus::kProven;
+    found += st[1] == verify::BabStatus::kFound;
+  }
+  EXPECT_GT(proven, 0);
+  EXPECT_GT(found, 0);
+}
+
+TEST(Falsify, SampledStartsAreTheBestSamplesInTheBox) {
+  std::mt19937 rng(5);
+  nn::Network net = randomNet(rng, 3, {8, 2});
+  spec::Box box{VectorXd::Constant(3, -1.0), VectorXd::Constant(3, 2.0)};
+  spec::OutputConstraint c;
+  c.coefs = {{0, 1.0}, {1, -1.0}};
+  c.rhs = -100.0;  // never met: only the ordering matters
+  spec::OutputSpec s;
+  s.disjuncts = {{c}};
+  auto pts = verify::sampledStarts(net, box, s, 500, 7, 3);
+  ASSERT_EQ(pts.size(), 7u);
+  double prev = -1e300;
+  for (const auto& x : pts) {
+    EXPECT_TRUE(box.contains(x, 0.0));
+    const double v = attack::specMargin(s, net.forward(x));
+    EXPECT_GE(v, prev);
+    prev = v;
+  }
+  // The best of 500 samples beats most fresh uniform points.
+  std::uniform_real_distribution<double> u(-1.0, 2.0);
+  const double best = attack::specMargin(s, net.forward(pts[0]));
+  int worse = 0;
+  for (int k = 0; k < 200; ++k) {
+    VectorXd x(3);
+    for (int i = 0; i < 3; ++i) x[i] = u(rng);
+    worse += attack::specMargin(s, net.forward(x)) >= best;
+  }
+  EXPECT_GE(worse, 190);
+  EXPECT_EQ(verify::sampledStarts(net, box, s, 3, 7, 3).size(), 3u);
+  EXPECT_TRUE(verify::sampledStarts(net, box, s, 100, 0, 3).empty());
 }
 
 // ---------------------------------------------------------------- VNN-COMP files
