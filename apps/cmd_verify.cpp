@@ -72,9 +72,12 @@ verify::VerifyParams makeParams(const VerifyOptions& o, double timeout) {
   p.bab_incremental = !o.no_incremental;
   if (o.combine_iters < 0) throw Error("--combine-iters must be >= 0");
   p.bab_combine_iters = o.combine_iters;
+  p.bab_exact_unstable_max = o.exact_unstable;
   if (o.pgd_restarts < 1 || o.pgd_steps < 0)
     throw Error("--pgd-restarts must be >= 1 and --pgd-steps >= 0");
   p.pgd_restarts = o.pgd_restarts;
+  if (o.pgd_samples < 0) throw Error("--pgd-samples must be >= 0");
+  p.pgd_samples = o.pgd_samples;
   p.pgd_steps = o.pgd_steps;
   if (o.falsify_rounds < 0 || !(o.falsify_duty > 0 && o.falsify_duty <= 1))
     throw Error("--falsify-rounds must be >= 0 and --falsify-duty in (0, 1]");
@@ -108,6 +111,10 @@ void addVerifyOptions(CLI::App* cmd, VerifyOptions& o) {
                   "relu-bab branching score: intercept (default, BaBSR-like) or gap");
   cmd->add_flag("--no-incremental", o.no_incremental,
                 "input B&B: full CROWN bounds at every node (default: refined from the parent's)");
+  cmd->add_option("--exact-unstable", o.exact_unstable,
+                  "input B&B: decide a node with at most N unstable ReLUs by the ReLU B&B (LP "
+                  "bounds) instead of splitting it further (default " +
+                      std::to_string(o.exact_unstable) + ", -1 = off)");
   cmd->add_option("--combine-iters", o.combine_iters,
                   "input B&B: weight steps for a combination of a conjunction's constraints when "
                   "none is refuted alone (default " + std::to_string(o.combine_iters) +
@@ -116,6 +123,9 @@ void addVerifyOptions(CLI::App* cmd, VerifyOptions& o) {
   cmd->add_option("--seed", o.seed, "seed of the PGD starts");
   cmd->add_flag("--solver-log", o.solver_log, "show the solvers' own logs");
   cmd->add_option("--pgd-restarts", o.pgd_restarts, "PGD starts per input box (default 16)");
+  cmd->add_option("--pgd-samples", o.pgd_samples,
+                  "inputs <= 10: half of the PGD starts are the best of this many uniform samples "
+                  "(default " + std::to_string(o.pgd_samples) + ", 0 = off)");
   cmd->add_option("--pgd-steps", o.pgd_steps, "PGD steps per start (default 100)");
   cmd->add_option("--falsify-rounds", o.falsify_rounds,
                   "falsifier rounds after the PGD, times (disjuncts + 1), each disjunct targeted "

@@ -51,6 +51,8 @@ struct VerifyOptions {
   int lookahead = 2;
   bool no_incremental = false;
   int combine_iters = 8;
+  int exact_unstable = 16;
+  int pgd_samples = 512;
   std::string relu_branching = "intercept";
   bool no_nlp = false;
   bool solver_log = false;

@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "verify/refine_bounds.h"
+#include "verify/relu_bab.h"
 
 namespace nnopt::verify {
 
@@ -304,6 +305,11 @@ class InputBab {
     node.alive = std::move(b.alive);
     node.score = b.score;
     if (search(node)) return false;
+    if (exact(node, b.t)) {
+      ++pruned_;
+      return false;
+    }
+    if (stop_) return false;  // a point found by the ReLU B&B
     node.cands = splitCandidates(node, b);
     if (node.cands.empty()) {
       ++unresolved_;
@@ -314,6 +320,48 @@ class InputBab {
       node.table = std::make_shared<const bounds::BoundTable>(std::move(b.t));
     }
     return true;
+  }
+
+  // Unstable ReLU/LeakyReLU neurons under table t.
+  int unstable(const bounds::BoundTable& t) const {
+    int n = 0;
+    for (size_t i = 0; i < net_.numLayers(); ++i) {
+      if (!net_.layers()[i].isActivation()) continue;
+      const VectorXd& l = t.preLo(i);
+      const VectorXd& u = t.preHi(i);
+      for (Eigen::Index j = 0; j < l.size(); ++j) n += l[j] < 0 && u[j] > 0;
+    }
+    return n;
+  }
+
+  // A node with at most exact_unstable_max unstable neurons: each live
+  // disjunct goes to the ReLU B&B over the node's box (LP bounds, complete).
+  // Proven disjuncts leave node.alive; true when none is left (the node is
+  // refuted). A point it finds ends the search (record).
+  bool exact(Node& node, const bounds::BoundTable& t) {
+    if (p_.exact_unstable_max < 0 || !net_.isPiecewiseLinear() || stop_) return false;
+    if (unstable(t) > p_.exact_unstable_max) return false;
+    std::vector<int> left;
+    for (int d : node.alive) {
+      ReluBabParams rp;
+      rp.time_limit = std::min(p_.exact_time_max_s, deadline_.remaining());
+      rp.cancel = p_.cancel;
+      rp.threads = 1;
+      rp.prune_tol = std::max(p_.prune_tol, 1e-6);
+      rp.pgd_steps = 0;
+      ReluBabResult rr;
+      try {
+        rr = reluBranchAndBound(net_, node.box, t, spec_.disjuncts[d], rp);
+      } catch (const Error&) {
+        left.push_back(d);  // an LP failure decides nothing: the input split goes on
+        continue;
+      }
+      ++exact_runs_;
+      if (rr.status == BabStatus::kFound && record(rr.x)) return false;
+      if (rr.status != BabStatus::kProven) left.push_back(d);
+    }
+    node.alive = std::move(left);
+    return node.alive.empty();
   }
 
   // Centre and a short PGD over the live disjuncts. True when a point
@@ -572,6 +620,7 @@ class InputBab {
   std::atomic<long> nodes_{0}, pruned_{0}, unresolved_{0};
   std::atomic<long> tables_{0};  // tables held by queued nodes
   std::atomic<int> max_depth_{0};
+  std::atomic<long> exact_runs_{0};
   Timer timer_;
   std::atomic<double> next_interlude_{0.0};
   std::atomic<bool> in_interlude_{false};

@@ -87,6 +87,14 @@ struct InputBabParams {
   // Every candidate bound comes from bounds::crownLowerBound itself, so the
   // weights only steer, they never make a bound unsound. 0 = off.
   int combine_iters = 8;
+  // A node whose bounds leave at most this many ReLU/LeakyReLU neurons
+  // unstable is decided per live disjunct by the ReLU B&B (verify/relu_bab.h:
+  // LP bounds over the node's box, complete, at most exact_time_max_s each)
+  // instead of further input splits, which cannot close a nearly tight
+  // property (ACAS Xu 1_1 / prop 5: best margin 0.004, no proof in 116 s).
+  // -1 = off.
+  int exact_unstable_max = -1;
+  double exact_time_max_s = 2.0;
   // Optional falsifier between nodes (one worker at a time, the others go
   // on): called once the search has run interlude_first_s, then again after
   // as long again as the search has run so far (doubling gaps), with a

@@ -428,6 +428,7 @@ class Verifier {
     bp.lookahead = p_.bab_lookahead;
     bp.incremental = p_.bab_incremental;
     bp.combine_iters = p_.bab_combine_iters;
+    bp.exact_unstable_max = p_.bab_exact_unstable_max;
     uint64_t interludes = 0;
     if (p_.bab_interlude && net_.isPiecewiseLinear()) {
       // The falsifier (PGD rounds and LPCC walks) between nodes; its own

@@ -67,7 +67,7 @@ struct VerifyParams {
   double pgd_time_max_s = 5.0;
   // Low-dimensional inputs (<= input_split_max_dims): half of the PGD starts
   // are the best of this many uniform samples (0 = off).
-  int pgd_samples = 4096;
+  int pgd_samples = 512;
   // Stage 2: NLP.
   bool nlp = true;
   int nlp_disjuncts = 3;        // NLP on this many disjuncts per case (smallest PGD margin)
@@ -96,6 +96,7 @@ struct VerifyParams {
   int bab_lookahead = 2;        // see InputBabParams::lookahead
   bool bab_incremental = true;  // see InputBabParams::incremental
   int bab_combine_iters = 8;     // see InputBabParams::combine_iters
+  int bab_exact_unstable_max = 16;  // see InputBabParams::exact_unstable_max
   // The falsifier between input B&B nodes (InputBabParams::interlude) on
   // piecewise-linear networks.
   bool bab_interlude = true;

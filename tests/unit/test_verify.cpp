@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <string>
 #include <thread>
@@ -579,61 +580,89 @@ TEST(InputBab, CombinationRefutesAConjunctionAtTheRoot) {
   EXPECT_LE(r.y[1], 0.05);
 }
 
-// "Output 0 is the smallest" (ACAS Xu properties 3 and 4) on random networks
-// with a margin around the sampled optimum: with the combination of the
-// conjunction's constraints the search is never proven when a sampled point
-// is unsafe, its points are unsafe, and it decides as without the combination.
-TEST(InputBab, CombinationIsSoundOnArgminConjunctions) {
-  std::mt19937 rng(7);
+// "Output 0 is the smallest" (ACAS Xu properties 3 and 4) on random
+// networks, with a margin of +-delta around the sampled optimum: every
+// variant of the input B&B (`tweak` applied to the default parameters) is
+// never proven when a sampled point is unsafe, finds only unsafe points in
+// the box and decides as the first variant. Counts the proven and found
+// trials (of the first variant) into *proven / *found.
+namespace {
+void expectArgminVariantsAgree(uint32_t seed, int trials, const std::vector<int>& widths,
+                               double delta,
+                               const std::vector<std::function<void(verify::InputBabParams&)>>& tweak,
+                               int* proven, int* found) {
+  std::mt19937 rng(seed);
   std::uniform_real_distribution<double> u(-1.0, 1.0);
-  int proven = 0, found = 0;
-  for (int trial = 0; trial < 16; ++trial) {
+  const int n_out = widths.back();
+  for (int trial = 0; trial < trials; ++trial) {
     const int n_in = 2 + trial % 3;
-    nn::Network net = randomNet(rng, n_in, {12, 12, 4});
+    nn::Network net = randomNet(rng, n_in, widths);
     spec::Box box{VectorXd::Constant(n_in, -1.0), VectorXd::Constant(n_in, 1.0)};
     // g(x) = max_j (y0 - yj): unsafe where g <= eps; eps around the sampled min.
     double gmin = 1e300;
     std::vector<VectorXd> pts;
-    for (int k = 0; k < 3000; ++k) {
+    for (int k = 0; k < 2000; ++k) {
       VectorXd x(n_in);
       for (int i = 0; i < n_in; ++i) x[i] = u(rng);
-      VectorXd y = net.forward(x);
+      const VectorXd y = net.forward(x);
       double g = -1e300;
-      for (int j = 1; j < 4; ++j) g = std::max(g, y[0] - y[j]);
+      for (int j = 1; j < n_out; ++j) g = std::max(g, y[0] - y[j]);
       gmin = std::min(gmin, g);
       pts.push_back(x);
     }
-    const double eps = gmin + (trial % 2 ? 0.05 : -0.05);
     spec::OutputSpec s;
-    std::vector<spec::OutputConstraint> conj;
-    for (int j = 1; j < 4; ++j) {
-      spec::OutputConstraint c;
-      c.coefs = {{0, 1.0}, {j, -1.0}};
-      c.rhs = eps;
-      conj.push_back(c);
+    std::vector<spec::OutputConstraint> conj(n_out - 1);
+    for (int j = 1; j < n_out; ++j) {
+      conj[j - 1].coefs = {{0, 1.0}, {j, -1.0}};
+      conj[j - 1].rhs = gmin + (trial % 2 ? delta : -delta);
     }
     s.disjuncts = {conj};
     bool sampled_unsafe = false;
     for (const auto& x : pts) sampled_unsafe |= attack::specMargin(s, net.forward(x)) <= 0.0;
-    verify::BabStatus st[2];
-    for (int combine : {0, 8}) {
+    std::vector<verify::BabStatus> st;
+    for (size_t v = 0; v < tweak.size(); ++v) {
       verify::InputBabParams p;
-      p.combine_iters = combine;
       p.time_limit = 20.0;
+      tweak[v](p);
       auto r = verify::inputBranchAndBound(net, box, s, p);
-      st[combine ? 1 : 0] = r.status;
+      st.push_back(r.status);
       if (sampled_unsafe) {
-        EXPECT_NE(r.status, verify::BabStatus::kProven) << "trial " << trial;
+        EXPECT_NE(r.status, verify::BabStatus::kProven) << "trial " << trial << " variant " << v;
       }
       if (r.status == verify::BabStatus::kFound) {
         EXPECT_TRUE(box.contains(r.x, 0.0));
         EXPECT_LE(attack::specMargin(s, net.forward(r.x)), 0.0) << "trial " << trial;
       }
+      EXPECT_EQ(st[0], r.status) << "trial " << trial << " variant " << v;
     }
-    EXPECT_EQ(st[0], st[1]) << "trial " << trial;
-    proven += st[1] == verify::BabStatus::kProven;
-    found += st[1] == verify::BabStatus::kFound;
+    *proven += st[0] == verify::BabStatus::kProven;
+    *found += st[0] == verify::BabStatus::kFound;
   }
+}
+}  // namespace
+
+// With and without the combination of the conjunction's constraints.
+TEST(InputBab, CombinationIsSoundOnArgminConjunctions) {
+  int proven = 0, found = 0;
+  expectArgminVariantsAgree(
+      7, 16, {12, 12, 4}, 0.05,
+      {[](verify::InputBabParams& p) { p.combine_iters = 8; },
+       [](verify::InputBabParams& p) { p.combine_iters = 0; }},
+      &proven, &found);
+  EXPECT_GT(proven, 0);
+  EXPECT_GT(found, 0);
+}
+
+// Nodes handed to the ReLU B&B (exact_unstable_max: every node, then only
+// nearly stable ones) against input splits alone.
+TEST(InputBab, ExactLeavesAgreeWithInputSplits) {
+  int proven = 0, found = 0;
+  expectArgminVariantsAgree(
+      13, 12, {8, 8, 3}, 0.02,
+      {[](verify::InputBabParams& p) { p.exact_unstable_max = -1; },
+       [](verify::InputBabParams& p) { p.exact_unstable_max = 1000; },
+       [](verify::InputBabParams& p) { p.exact_unstable_max = 4; }},
+      &proven, &found);
   EXPECT_GT(proven, 0);
   EXPECT_GT(found, 0);
 }
