@@ -214,23 +214,9 @@ class Verifier {
     Deadline stage(budget, p_.cancel);
     for (size_t c = 0; c < cases_.size(); ++c) {
       if (deadline_.expired()) return false;
-      attack::PgdParams pp;
-      pp.restarts = p_.pgd_restarts;
-      pp.steps = p_.pgd_steps;
-      pp.seed = p_.seed + c;
-      pp.cancel = p_.cancel;
-      pp.time_limit = std::min(stage.remaining() / static_cast<double>(cases_.size() - c),
-                               deadline_.remaining());
-      if (p_.pgd_samples > 0 && net_.inputSize() <= p_.input_split_max_dims) {
-        // Half of the starts from the best of many uniform samples (cheap
-        // forward passes), the other half from Sobol points and corners.
-        Deadline sd(0.25 * pp.time_limit, p_.cancel);
-        pp.starts = sampledStarts(net_, cases_[c].input, cases_[c].unsafe, p_.pgd_samples,
-                                  std::max(1, p_.pgd_restarts / 2), p_.seed + c, &sd);
-      }
-      auto pr = attack::pgdMinimize(net_, cases_[c].input, cases_[c].unsafe, pp);
-      noteMargin(c, pr.x, pr.value);
-      if (pr.reached && trySat(c, pr.x, "pgd")) return true;
+      const double limit = std::min(stage.remaining() / static_cast<double>(cases_.size() - c),
+                                    deadline_.remaining());
+      if (pgdCase(c, p_.pgd_samples, p_.seed + c, limit)) return true;
     }
     if (p_.falsify_rounds <= 0) return false;
     // Then the falsifier's rounds: every disjunct targeted on its own.
@@ -246,6 +232,26 @@ class Verifier {
       if (falsify(c, all, fp, bounds::BoundTable())) return true;
     }
     return false;
+  }
+
+  // PGD on case c's whole disjunction; on low-dimensional inputs half of the
+  // starts are the best of `samples` uniform points (cheap forward passes),
+  // the other half Sobol points and corners. True on a replayed sat.
+  bool pgdCase(size_t c, int samples, uint64_t seed, double time_limit) {
+    attack::PgdParams pp;
+    pp.restarts = p_.pgd_restarts;
+    pp.steps = p_.pgd_steps;
+    pp.seed = seed;
+    pp.cancel = p_.cancel;
+    pp.time_limit = time_limit;
+    if (samples > 0 && net_.inputSize() <= p_.input_split_max_dims) {
+      Deadline sd(0.25 * pp.time_limit, p_.cancel);
+      pp.starts = sampledStarts(net_, cases_[c].input, cases_[c].unsafe, samples,
+                                std::max(1, p_.pgd_restarts / 2), seed, &sd);
+    }
+    auto pr = attack::pgdMinimize(net_, cases_[c].input, cases_[c].unsafe, pp);
+    noteMargin(c, pr.x, pr.value);
+    return pr.reached && trySat(c, pr.x, "pgd");
   }
 
   FalsifyParams falsifyParams(uint64_t seed) const {
@@ -438,10 +444,15 @@ class Verifier {
       bp.interlude = [this, c, &interludes](double budget, VectorXd* x) {
         std::vector<int> open(cases_[c].unsafe.disjuncts.size());
         std::iota(open.begin(), open.end(), 0);
-        FalsifyParams fp = falsifyParams(p_.seed + 4242 + 977 * interludes++);
-        fp.time_limit = std::min(budget, deadline_.remaining());
+        const uint64_t seed = p_.seed + 4242 + 977 * interludes++;
+        Deadline until(budget, p_.cancel);
+        bool hit = false;
+        if (p_.bab_interlude_samples > 0)  // a fresh PGD, half of it from many samples
+          hit = pgdCase(c, p_.bab_interlude_samples, seed, 0.5 * until.remaining());
+        FalsifyParams fp = falsifyParams(seed);
+        fp.time_limit = std::min(until.remaining(), deadline_.remaining());
         fp.local_every = 2;
-        if (!falsify(c, open, fp, table(c))) return false;
+        if (!hit && !falsify(c, open, fp, table(c))) return false;
         std::lock_guard<std::mutex> lock(sat_mu_);
         *x = r_.x;
         return true;

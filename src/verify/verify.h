@@ -102,6 +102,10 @@ struct VerifyParams {
   bool bab_interlude = true;
   double bab_interlude_first_s = 0.3;
   double bab_interlude_share = 0.25;
+  // Each interlude first runs stage 1's PGD again (new seed) with half of its
+  // starts from the best of this many uniform samples (0 = no PGD there):
+  // the LPCC walk needs a start in the right region (5_3 / prop 2).
+  int bab_interlude_samples = 4096;
   double prune_tol = 1e-9;      // a constraint is refuted when its lower bound > this
   double mip_unsat_tol = 1e-6;  // a MIP refutes a disjunct when its bound > this
   int mip_threads = 1;          // CBC threads per MIP
