@@ -67,6 +67,14 @@ verify::VerifyParams makeParams(const VerifyOptions& o, double timeout) {
     p.relu_branching = verify::ReluBranching::kGap;
   else
     throw Error("--relu-branching must be intercept or gap (got '" + o.relu_branching + "')");
+  if (o.relu_bounds == "auto")
+    p.relu_node_bounds = verify::ReluNodeBounds::kAuto;
+  else if (o.relu_bounds == "lp")
+    p.relu_node_bounds = verify::ReluNodeBounds::kLp;
+  else if (o.relu_bounds == "crown")
+    p.relu_node_bounds = verify::ReluNodeBounds::kCrown;
+  else
+    throw Error("--relu-bounds must be auto, lp or crown (got '" + o.relu_bounds + "')");
   if (o.lookahead < 0) throw Error("--lookahead must be >= 0");
   p.bab_lookahead = o.lookahead;
   p.bab_incremental = !o.no_incremental;
@@ -107,6 +115,9 @@ void addVerifyOptions(CLI::App* cmd, VerifyOptions& o) {
   cmd->add_option("--lookahead", o.lookahead,
                   "input B&B: try the top K smear dimensions and the top crown one, keep the best "
                   "split by the children's refined bounds (default 2, 0 = off)");
+  cmd->add_option("--relu-bounds", o.relu_bounds,
+                  "relu-bab node bounds: auto (default: CROWN with the node's splits, and the "
+                  "node LP unless the root LP is too slow), lp or crown");
   cmd->add_option("--relu-branching", o.relu_branching,
                   "relu-bab branching score: intercept (default, BaBSR-like) or gap");
   cmd->add_flag("--no-incremental", o.no_incremental,
@@ -152,7 +163,12 @@ nlohmann::json toJson(const verify::VerifyResult& r) {
   j["time_s"] = r.time_s;
   j["stage_time_s"] = {
       {"pgd", r.pgd_s}, {"nlp", r.nlp_s}, {"prove", r.prove_s}, {"lp_tighten", r.lp_s}};
+  j["lp_tighten"] = {
+      {"lps", r.lp_lps}, {"stabilised", r.lp_stabilised}, {"gave_up", r.lp_gave_up}};
   j["nodes"] = r.nodes;
+  j["relu_bab"] = {{"crown_nodes", r.bab_crown_nodes},
+                   {"crown_pruned", r.bab_crown_pruned},
+                   {"lp_dropped", r.bab_lp_dropped}};
   j["max_depth"] = r.max_depth;
   j["cases"] = r.cases;
   j["disjuncts"] = r.disjuncts;

@@ -54,6 +54,7 @@ struct VerifyOptions {
   int exact_unstable = 16;
   int pgd_samples = 512;
   std::string relu_branching = "intercept";
+  std::string relu_bounds = "auto";
   bool no_nlp = false;
   bool solver_log = false;
   int pgd_restarts = 16;

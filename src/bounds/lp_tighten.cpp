@@ -96,18 +96,18 @@ class Tightener {
   }
 
   BoundTable run() {
+    countCandidates();
     bool seen_activation = false;
     for (size_t k = 0; k < net_.numLayers(); ++k) {
       const auto& layer = net_.layers()[k];
       if (layer.isDense()) {
         denseBounds(k, layer.dense());
         if (!stopped_) buildDense(k, layer.dense());
-        const bool feeds_act = k + 1 < net_.numLayers() && net_.layers()[k + 1].isActivation();
-        const bool is_out = k + 1 == net_.numLayers();
         // Without an activation before it the layer is an affine map of the
         // box, where the interval step (for the first layer) is exact.
-        if (!stopped_ && seen_activation && (feeds_act || (is_out && p_.tighten_output)))
-          tightenLayer(k, feeds_act ? &net_.layers()[k + 1].activation() : nullptr);
+        bool visited = false;
+        const nn::Activation* next = nextOf(k, seen_activation, visited);
+        if (!stopped_ && visited) tightenLayer(k, next);
       } else if (layer.isMaxPool()) {
         seen_activation = true;
         maxPoolBounds(k, layer.maxPool());
@@ -289,6 +289,50 @@ class Tightener {
     cur_ = std::move(out);
   }
 
+  // Whether neuron j of Dense layer k (followed by `next`, nullptr for the
+  // output) is optimised by tightenLayer under the current bounds.
+  bool isCandidate(size_t k, Eigen::Index j, const nn::Activation* next) const {
+    const bool pwl = next && isPiecewise(*next);
+    return next == nullptr || !p_.only_unstable || (pwl && t_.lo[k][j] < 0 && t_.hi[k][j] > 0);
+  }
+
+  // The activation after Dense layer k when tightenLayer will visit k (the
+  // output layer: nullptr); `visited` false otherwise.
+  const nn::Activation* nextOf(size_t k, bool seen_activation, bool& visited) const {
+    const size_t L = net_.numLayers();
+    const bool feeds_act = k + 1 < L && net_.layers()[k + 1].isActivation();
+    visited = seen_activation && (feeds_act || (k + 1 == L && p_.tighten_output));
+    return feeds_act ? &net_.layers()[k + 1].activation() : nullptr;
+  }
+
+  // Candidates per Dense layer under the start bounds (the layers not reached
+  // yet are projected with these; neurons stabilised on the way need fewer).
+  void countCandidates() {
+    bool seen_activation = false;
+    layer_candidates_.assign(net_.numLayers(), 0);
+    for (size_t k = 0; k < net_.numLayers(); ++k) {
+      if (!net_.layers()[k].isDense()) {
+        seen_activation = true;
+        continue;
+      }
+      bool visited = false;
+      const nn::Activation* next = nextOf(k, seen_activation, visited);
+      if (!visited) continue;
+      for (Eigen::Index j = 0; j < t_.lo[k].size(); ++j)
+        if (isCandidate(k, j, next)) ++layer_candidates_[k];
+    }
+  }
+
+  // LpTightenParams::probe_lps: true when the LPs left cannot be done in time.
+  bool hopeless() const {
+    if (p_.probe_lps <= 0 || st_.lps < 2) return false;
+    const double spent = p_.time_limit_s - deadline_.remaining();
+    if (st_.lps < p_.probe_lps && !(spent >= 0.1 * p_.time_limit_s)) return false;
+    const double projected = 2.0 * static_cast<double>(candidates_left_) * spent /
+                             static_cast<double>(st_.lps);
+    return projected > p_.give_up_factor * deadline_.remaining();
+  }
+
   // Minimises (sense kMinimize) or maximises x[var]; returns the accepted
   // bound or NaN. Sets stopped_ when the time is up.
   double optimise(int var, model::Sense sense) {
@@ -296,15 +340,32 @@ class Tightener {
       stop();
       return std::nan("");
     }
+    if (hopeless()) {
+      stopped_ = true;
+      st_.gave_up = true;
+      return std::nan("");
+    }
     lp_.setObjective({{var, 1.0}}, sense);
-    const LpSession::Result r = lp_.solve(deadline_.remaining());
+    // With the projection on, one LP gets at most a quarter of the time
+    // limit: one that needs more leaves no room for the others (cifar10_large:
+    // 2 LPs in 9 s).
+    const bool probing = p_.probe_lps > 0;
+    const double cap = probing ? std::min(deadline_.remaining(), 0.25 * p_.time_limit_s)
+                               : deadline_.remaining();
+    const LpSession::Result r = lp_.solve(cap);
     ++st_.lps;
     st_.iterations += r.iterations;
     if (r.status == SolveStatus::kOptimal && std::isfinite(r.bound))
       return sense == model::Sense::kMinimize ? r.bound - outward(r.bound)
                                               : r.bound + outward(r.bound);
     ++st_.lps_failed;
-    if (deadline_.expired()) stop();
+    if (deadline_.expired()) {
+      stop();
+    } else if (probing &&
+               (r.status == SolveStatus::kFeasible || r.status == SolveStatus::kNoSolution)) {
+      stopped_ = true;  // stopped by the cap
+      st_.gave_up = true;
+    }
     return std::nan("");
   }
 
@@ -317,10 +378,18 @@ class Tightener {
     VectorXd& lo = t_.lo[k];
     VectorXd& hi = t_.hi[k];
     const bool pwl = next && isPiecewise(*next);
+    // The LPs left: this layer's candidates now, later layers' at the start.
+    candidates_left_ = 0;
+    for (size_t j = 0; j < cur_.size(); ++j)
+      if (isCandidate(k, static_cast<Eigen::Index>(j), next)) ++candidates_left_;
+    for (size_t i = k + 1; i < layer_candidates_.size(); ++i)
+      candidates_left_ += layer_candidates_[i];
     for (size_t j = 0; j < cur_.size() && !stopped_; ++j) {
       const bool unstable = lo[j] < 0 && hi[j] > 0;
-      const bool candidate = next == nullptr || !p_.only_unstable || (pwl && unstable);
-      if (!candidate || cur_[j].var < 0) continue;
+      const bool candidate = isCandidate(k, static_cast<Eigen::Index>(j), next);
+      if (!candidate) continue;
+      --candidates_left_;
+      if (cur_[j].var < 0) continue;
       ++st_.neurons;
       const int var = cur_[j].var;
       double v = optimise(var, model::Sense::kMinimize);
@@ -351,6 +420,8 @@ class Tightener {
   std::vector<Expr> cur_;          // the previous layer's outputs as LP expressions
   std::vector<double> vlo_, vhi_;  // the LP's variable bounds
   bool stopped_ = false;
+  std::vector<long> layer_candidates_;  // per layer, under the start bounds
+  long candidates_left_ = 0;            // neurons still to optimise (projection)
 };
 
 }  // namespace

@@ -4,11 +4,13 @@
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <queue>
 #include <thread>
 
 #include "attack/pgd.h"
+#include "bounds/crown.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "solve/lp_session.h"
@@ -24,6 +26,16 @@ struct Node {
   std::vector<signed char> fix;  // per ReLU with a binary: -1 free, 0 inactive, 1 active
   double bound = -std::numeric_limits<double>::infinity();  // parent's LP bound
   int depth = 0;
+  // Bounds sound for the node's sub-domain (the root table, or the parent's
+  // CROWN table with the parent's splits).
+  std::shared_ptr<const bounds::BoundTable> table;
+};
+
+// A node's CROWN bounds: its table, and the back-substitution coefficients of
+// the constraint whose lower bound came closest to refuting it.
+struct CrownNode {
+  std::shared_ptr<const bounds::BoundTable> table;
+  std::vector<VectorXd> act_coef;
 };
 
 // Deepest first (keeps the LP warm start one bound change away and the queue
@@ -44,11 +56,17 @@ struct Relu {
   double l, u;  // pre-activation bounds
 };
 
+// Queued nodes beyond this many share the root table (a CIFAR CNN's table is
+// about 0.5 MB).
+constexpr size_t kMaxQueuedTables = 512;
+
 class ReluBab {
  public:
   ReluBab(const nn::Network& net, const spec::Box& box, const bounds::BoundTable& bt,
           const std::vector<spec::OutputConstraint>& conj, const ReluBabParams& p)
-      : net_(net), box_(box), conj_(conj), p_(p), deadline_(p.time_limit, p.cancel) {
+      : net_(net), box_(box), conj_(conj), p_(p), deadline_(p.time_limit, p.cancel),
+        root_table_(std::make_shared<const bounds::BoundTable>(bt)),
+        lp_on_(p.node_bounds != ReluNodeBounds::kCrown) {
     formulate::EmbedOptions opt;
     opt.relu = formulate::ReluEncoding::kBigM;
     dm_ = buildDisjunctModel(net, bt, conj, opt);
@@ -100,6 +118,7 @@ class ReluBab {
     res_.unstable = static_cast<int>(relus_.size());
     Node root;
     root.fix.assign(relus_.size(), -1);
+    root.table = root_table_;
     queue_.push(std::move(root));
     const int n = std::max(1, p_.threads);
     std::vector<std::thread> pool;
@@ -111,6 +130,9 @@ class ReluBab {
     res_.unresolved = unresolved_.load();
     res_.max_depth = max_depth_.load();
     res_.lp_iterations = iterations_.load();
+    res_.crown_nodes = crown_nodes_.load();
+    res_.crown_pruned = crown_pruned_.load();
+    res_.lp_dropped = lp_dropped_.load();
     if (found_)
       res_.status = BabStatus::kFound;
     else if (timed_out_)
@@ -188,8 +210,14 @@ class ReluBab {
     int md = max_depth_.load();
     while (node.depth > md && !max_depth_.compare_exchange_weak(md, node.depth)) {
     }
+    CrownNode cn;
+    if (!lp_on_.load()) return crownBound(node, cn) ? crownBranch(node, cn) : std::vector<Node>{};
     load(s, node);
-    auto r = s.lp.solve(deadline_.remaining());
+    const bool capped = node.depth == 0 && p_.node_bounds == ReluNodeBounds::kAuto;
+    Timer lp_timer;
+    auto r = s.lp.solve(capped ? std::min(p_.root_lp_time_s, deadline_.remaining())
+                               : deadline_.remaining());
+    if (node.depth == 0) res_.root_lp_s = lp_timer.seconds();
     iterations_ += r.iterations;
     if (r.status == solve::SolveStatus::kInfeasible) {
       ++pruned_;
@@ -199,9 +227,17 @@ class ReluBab {
       if (deadline_.expired()) {
         timed_out_ = true;
         stop_ = true;
-      } else {
-        ++unresolved_;  // LP trouble: this subdomain stays undecided
+        return {};
       }
+      if (capped) {  // the LP costs more than the search can afford: CROWN alone
+        lp_on_ = false;
+        lp_dropped_ = true;
+      }
+      // LP trouble: in kAuto the node is bounded and branched by CROWN
+      // instead, with kLp it stays undecided.
+      if (p_.node_bounds == ReluNodeBounds::kAuto)
+        return crownBound(node, cn) ? crownBranch(node, cn) : std::vector<Node>{};
+      ++unresolved_;
       return {};
     }
     const double bound = std::isnan(r.bound) ? -std::numeric_limits<double>::infinity() : r.bound;
@@ -239,14 +275,90 @@ class ReluBab {
     }
     // kids[0] is explored first: the phase the LP point leans to.
     const int first = sol[relus_[best].pre] > 0 ? 1 : 0;
+    return children(node, node.table, best, first, bound);
+  }
+
+  std::vector<Node> children(const Node& node, const std::shared_ptr<const bounds::BoundTable>& t,
+                             int best, int first, double bound) {
     std::vector<Node> kids(2);
     for (int v = 0; v < 2; ++v) {
       kids[v].fix = node.fix;
       kids[v].fix[best] = static_cast<signed char>(v == 0 ? first : 1 - first);
       kids[v].bound = bound;
       kids[v].depth = node.depth + 1;
+      kids[v].table = t;
     }
     return kids;
+  }
+
+  // CROWN bounds of the node's sub-domain (see relu_bab.h). False when the
+  // node is closed: empty, refuted by some constraint, or its CROWN
+  // minimiser replays to a counterexample.
+  bool crownBound(const Node& node, CrownNode& cn) {
+    ++crown_nodes_;
+    std::vector<bounds::ReluSplit> splits;
+    for (size_t i = 0; i < relus_.size(); ++i)
+      if (node.fix[i] >= 0) splits.push_back({relus_[i].layer, relus_[i].neuron, node.fix[i] == 1});
+    auto t = bounds::crownBoundsSplit(net_, box_, splits, node.table.get());
+    if (!t) {  // the splits contradict each other: no input reaches this node
+      ++pruned_;
+      ++crown_pruned_;
+      return false;
+    }
+    cn.table = std::make_shared<const bounds::BoundTable>(std::move(*t));
+    double closest = -std::numeric_limits<double>::infinity();
+    for (size_t k = 0; k < conj_.size(); ++k) {
+      auto d = bounds::crownLowerBoundDetail(net_, box_, *cn.table, coefs_[k]);
+      const double v = d.bound - conj_[k].rhs;
+      if (v > p_.prune_tol) {
+        ++pruned_;
+        ++crown_pruned_;
+        return false;
+      }
+      const VectorXd y = net_.forward(d.x);
+      if (conjunctionMargin(conj_, y) <= 0.0) {
+        record(d.x, y);
+        return false;
+      }
+      if (v > closest) {
+        closest = v;
+        cn.act_coef = std::move(d.act_coef);
+      }
+    }
+    return true;
+  }
+
+  // Branches on the free neuron unstable under the node's CROWN table with
+  // the largest BaBSR score: the backward coefficient lambda of its output in
+  // the closest constraint's bound costs max(0, -lambda) times the chord's
+  // intercept -u l (1 - alpha) / (u - l), which a split removes; ties by the
+  // width u - l. No such neuron: an unresolved leaf (the LP would decide it).
+  std::vector<Node> crownBranch(const Node& node, const CrownNode& cn) {
+    const bounds::BoundTable& t = *cn.table;
+    int best = -1;
+    double best_score = -1.0, best_width = 0.0;
+    for (size_t i = 0; i < relus_.size(); ++i) {
+      if (node.fix[i] >= 0) continue;
+      const Relu& rl = relus_[i];
+      const double l = t.preLo(rl.layer)[rl.neuron], u = t.preHi(rl.layer)[rl.neuron];
+      if (!(l < 0 && u > 0)) continue;
+      const VectorXd& a = cn.act_coef[rl.layer];
+      const double lambda = a.size() ? a[rl.neuron] : 0.0;
+      const double alpha = rl.act.apply(-1.0) / -1.0;
+      const double score = std::max(0.0, -lambda) * (-u * l * (1.0 - alpha) / (u - l));
+      if (score > best_score || (score == best_score && u - l > best_width)) {
+        best = static_cast<int>(i);
+        best_score = score;
+        best_width = u - l;
+      }
+    }
+    if (best < 0) {
+      ++unresolved_;
+      return {};
+    }
+    const double l = t.preLo(relus_[best].layer)[relus_[best].neuron];
+    const double u = t.preHi(relus_[best].layer)[relus_[best].neuron];
+    return children(node, cn.table, best, u > -l ? 1 : 0, node.bound);
   }
 
   // Branching neuron, -1 when no free neuron has a relaxation gap at the LP
@@ -360,6 +472,9 @@ class ReluBab {
         }
         {
           std::lock_guard<std::mutex> lk(mu_);
+          // Queued nodes keep their parent's table while the queue is short;
+          // beyond that the root table (sound, looser) bounds their memory.
+          if (queue_.size() >= kMaxQueuedTables) kids[1].table = root_table_;
           queue_.push(std::move(kids[1]));
         }
         cv_.notify_one();
@@ -378,6 +493,8 @@ class ReluBab {
   const std::vector<spec::OutputConstraint>& conj_;
   const ReluBabParams& p_;
   Deadline deadline_;
+  std::shared_ptr<const bounds::BoundTable> root_table_;
+  std::atomic<bool> lp_on_;  // false: CROWN bounds every node (kCrown, or kAuto's LP dropped)
   DisjunctModel dm_;
   std::vector<Relu> relus_;
   int dropped_rows_ = 0;
@@ -393,6 +510,8 @@ class ReluBab {
   std::atomic<bool> stop_{false}, timed_out_{false}, limit_hit_{false};
   bool found_ = false;
   std::atomic<long> nodes_{0}, pruned_{0}, unresolved_{0}, iterations_{0};
+  std::atomic<long> crown_nodes_{0}, crown_pruned_{0};
+  std::atomic<bool> lp_dropped_{false};
   std::atomic<int> max_depth_{0};
   ReluBabResult res_;
 };

@@ -537,8 +537,13 @@ class Verifier {
       bounds::LpTightenParams lp;
       lp.time_limit_s = lp_budget;
       lp.cancel = p_.cancel;
-      tables_[c] = bounds::lpTightenBounds(net_, cases_[c].input, table(c), lp);
+      lp.probe_lps = p_.lp_tighten_probe_lps;
+      bounds::LpTightenStats st;
+      tables_[c] = bounds::lpTightenBounds(net_, cases_[c].input, table(c), lp, &st);
       r_.lp_s += t.seconds();
+      r_.lp_lps += st.lps;
+      r_.lp_stabilised += st.stabilised;
+      r_.lp_gave_up = r_.lp_gave_up || st.gave_up;
       openDisjuncts(c, tables_[c], "lp+crown");
     }
     return false;
@@ -615,6 +620,7 @@ class Verifier {
     rp.threads = threads_;
     rp.prune_tol = p_.mip_unsat_tol;
     rp.branching = p_.relu_branching;
+    rp.node_bounds = p_.relu_node_bounds;
     return rp;
   }
 
@@ -718,6 +724,9 @@ class Verifier {
 
   bool onReluBab(size_t c, int d, const ReluBabResult& rr) {
     r_.nodes += rr.nodes;
+    r_.bab_crown_nodes += rr.crown_nodes;
+    r_.bab_crown_pruned += rr.crown_pruned;
+    r_.bab_lp_dropped = r_.bab_lp_dropped || rr.lp_dropped;
     r_.max_depth = std::max(r_.max_depth, rr.max_depth);
     methods_.insert("relu-bab");
     switch (rr.status) {

@@ -110,9 +110,13 @@ struct VerifyParams {
   double mip_unsat_tol = 1e-6;  // a MIP refutes a disjunct when its bound > this
   int mip_threads = 1;          // CBC threads per MIP
   ReluBranching relu_branching = ReluBranching::kIntercept;  // relu-bab prover
+  ReluNodeBounds relu_node_bounds = ReluNodeBounds::kAuto;   // relu-bab prover
   // LP bound tightening before the exact stage (high-dimensional route).
   double lp_tighten_frac = 0.15;  // of timeout_s, at most lp_tighten_max_s
   double lp_tighten_max_s = 20.0;
+  // Give the tightening up when its LPs left cannot be done in the budget
+  // (bounds::LpTightenParams::probe_lps; 0 = use the whole budget).
+  int lp_tighten_probe_lps = 16;
   bool solver_log = false;  // solver logs to stdout (CLI debugging only)
   // Optional: once *cancel is true every stage stops as on the deadline
   // (within about a second) and the answer is `unknown` with reason
@@ -141,10 +145,17 @@ struct VerifyResult {
   // Time per stage (seconds).
   double pgd_s = 0.0, nlp_s = 0.0, prove_s = 0.0;
   double lp_s = 0.0;  // of prove_s: LP bound tightening
+  long lp_lps = 0;          // its LPs
+  long lp_stabilised = 0;   // ReLUs it made stable
+  bool lp_gave_up = false;  // stopped by the projection (lp_tighten_probe_lps)
   // The falsifier (stage 1 and beside the search): rounds, PGD starts, walks.
   int falsify_rounds = 0;
   long falsify_starts = 0;
   int falsify_local = 0;
+  // ReLU B&B: nodes bounded by CROWN, closed by CROWN; whether the LP was
+  // dropped (ReluNodeBounds::kAuto, root LP too slow) in some disjunct.
+  long bab_crown_nodes = 0, bab_crown_pruned = 0;
+  bool bab_lp_dropped = false;
   // Portfolio prover: disjuncts decided by each side.
   int portfolio_bab_wins = 0, portfolio_mip_wins = 0;
 };

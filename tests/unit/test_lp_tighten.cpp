@@ -416,6 +416,44 @@ TEST(LpTighten, TimeLimitReturnsSoundBounds) {
   EXPECT_LE(checkSound(net, box, t, 1, 300, 10).violation, kTol);
 }
 
+// The give-up projection (probe_lps): with an ample budget it never fires and
+// the bounds equal those without it (same LPs, bit for bit); with a budget the
+// LPs left cannot fit in, it stops early (gave_up, not timed out) with bounds
+// that are sound and no looser than the start, after at least 2 LPs and
+// before the time limit.
+TEST(LpTighten, GivesUpWhenTheLpsLeftCannotFitTheBudget) {
+  const nn::Network small = randomNet(51, 6, {10, 10}, 3, act(nn::ActKind::kRelu));
+  const spec::Box sbox = randomBox(52, 6, 1.2);
+  const BoundTable scrown = bounds::crownBounds(small, sbox);
+  LpTightenParams p;
+  p.time_limit_s = 60;
+  LpTightenStats a, b;
+  const BoundTable full = bounds::lpTightenBounds(small, sbox, scrown, p, &a);
+  p.probe_lps = 4;
+  const BoundTable probed = bounds::lpTightenBounds(small, sbox, scrown, p, &b);
+  EXPECT_FALSE(b.gave_up || b.timed_out);
+  EXPECT_EQ(a.lps, b.lps);
+  for (size_t i = 0; i < full.lo.size(); ++i) {
+    EXPECT_TRUE(full.lo[i] == probed.lo[i]);
+    EXPECT_TRUE(full.hi[i] == probed.hi[i]);
+  }
+  // Many unstable neurons in wide layers, 0.5 s: hundreds of LPs left after
+  // the probe, each taking more than 0.5 s / hundreds.
+  const nn::Network wide = randomNet(53, 20, {120, 120, 120}, 3, act(nn::ActKind::kRelu));
+  const spec::Box wbox = randomBox(54, 20, 2.0);
+  const BoundTable wcrown = bounds::crownBounds(wide, wbox);
+  ASSERT_GT(bounds::countRelus(wide, wcrown).unstable, 100);
+  p.time_limit_s = 0.5;
+  p.probe_lps = 2;
+  LpTightenStats c;
+  const BoundTable early = bounds::lpTightenBounds(wide, wbox, wcrown, p, &c);
+  EXPECT_TRUE(c.gave_up) << c.lps << " LPs in " << c.time_s << " s";
+  EXPECT_GE(c.lps, 2);
+  EXPECT_FALSE(c.timed_out);
+  EXPECT_LE(looserThan(early, wcrown), 0.0);
+  EXPECT_LE(checkSound(wide, wbox, early, 2, 300, 10).violation, kTol);
+}
+
 // Independent calls in several threads give the same bounds as a serial call
 // (Clp is deterministic; no shared state between sessions).
 TEST(LpTighten, ThreadsIndependent) {
