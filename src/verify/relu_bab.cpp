@@ -320,7 +320,7 @@ class ReluBab {
         record(d.x, y);
         return false;
       }
-      if (v > closest) {
+      if (k == 0 || v > closest) {  // the first always: a bound may be -inf
         closest = v;
         cn.act_coef = std::move(d.act_coef);
       }
@@ -342,8 +342,8 @@ class ReluBab {
       const Relu& rl = relus_[i];
       const double l = t.preLo(rl.layer)[rl.neuron], u = t.preHi(rl.layer)[rl.neuron];
       if (!(l < 0 && u > 0)) continue;
-      const VectorXd& a = cn.act_coef[rl.layer];
-      const double lambda = a.size() ? a[rl.neuron] : 0.0;
+      const bool has = rl.layer < cn.act_coef.size() && cn.act_coef[rl.layer].size() > rl.neuron;
+      const double lambda = has ? cn.act_coef[rl.layer][rl.neuron] : 0.0;
       const double alpha = rl.act.apply(-1.0) / -1.0;
       const double score = std::max(0.0, -lambda) * (-u * l * (1.0 - alpha) / (u - l));
       if (score > best_score || (score == best_score && u - l > best_width)) {
