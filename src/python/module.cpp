@@ -137,7 +137,9 @@ PYBIND11_MODULE(_nnopt, m) {
            [](const nn::Network& n, const std::vector<double>& mean,
               const std::vector<double>& stdv) { return io::withNormalization(n, mean, stdv); });
 
-  m.def("load_onnx", &io::loadOnnx, py::call_guard<py::gil_scoped_release>());
+  m.def(
+      "load_onnx", [](const std::string& path) { return io::loadOnnx(path); },
+      py::call_guard<py::gil_scoped_release>());
   m.def("load_onnx_bytes",
         [](py::bytes b, const std::string& name) {
           std::string s = b;
