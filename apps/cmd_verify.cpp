@@ -62,17 +62,17 @@ verify::VerifyParams makeParams(const VerifyOptions& o, double timeout) {
   else
     throw Error("--order must be depth or best (got '" + o.order + "')");
   if (o.relu_branching == "intercept")
-    p.relu_branching = verify::ReluBranching::kIntercept;
+    p.relu_branching = bab::BabBranching::kBabsr;
   else if (o.relu_branching == "gap")
-    p.relu_branching = verify::ReluBranching::kGap;
+    p.relu_branching = bab::BabBranching::kLpViolation;
   else
     throw Error("--relu-branching must be intercept or gap (got '" + o.relu_branching + "')");
   if (o.relu_bounds == "auto")
-    p.relu_node_bounds = verify::ReluNodeBounds::kAuto;
+    p.relu_node_bounds = bab::NodeBounds::kAuto;
   else if (o.relu_bounds == "lp")
-    p.relu_node_bounds = verify::ReluNodeBounds::kLp;
+    p.relu_node_bounds = bab::NodeBounds::kLp;
   else if (o.relu_bounds == "crown")
-    p.relu_node_bounds = verify::ReluNodeBounds::kCrown;
+    p.relu_node_bounds = bab::NodeBounds::kCrown;
   else
     throw Error("--relu-bounds must be auto, lp or crown (got '" + o.relu_bounds + "')");
   if (o.lookahead < 0) throw Error("--lookahead must be >= 0");
@@ -119,7 +119,7 @@ void addVerifyOptions(CLI::App* cmd, VerifyOptions& o) {
                   "relu-bab node bounds: auto (default: CROWN with the node's splits, and the "
                   "node LP unless the root LP is too slow), lp or crown");
   cmd->add_option("--relu-branching", o.relu_branching,
-                  "relu-bab branching score: intercept (default, BaBSR-like) or gap");
+                  "relu-bab branching score: intercept (default, BaBSR: CROWN coefficient x triangle intercept) or gap (CROWN coefficient x relaxation gap at the node LP point)");
   cmd->add_flag("--no-incremental", o.no_incremental,
                 "input B&B: full CROWN bounds at every node (default: refined from the parent's)");
   cmd->add_option("--exact-unstable", o.exact_unstable,

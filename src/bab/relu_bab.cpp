@@ -4,11 +4,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "bab/branching.h"
 #include "bab/node_lp.h"
 #include "bounds/lp_tighten.h"
 #include "core/atomic_minmax.h"
@@ -36,25 +40,33 @@ using bounds::ReluSplit;
 using Eigen::VectorXd;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
+// Queued nodes beyond max(512, this many bytes of tables) keep the root table
+// instead of their own (a CIFAR CNN's table is about 0.5 MB); their
+// children's CROWN bounds are then computed from the root's, sound but looser.
+constexpr double kQueuedTableBytes = 256e6;
+
 struct Node {
   std::vector<ReluSplit> splits;
   std::shared_ptr<const BoundTable> table;
   double lb = -kInf;
   int depth = 0;
-  bool leaf = false;  // no unstable neuron left: nothing to branch on
-  ReluSplit branch;   // the neuron to split next (`active` unused)
+  ReluSplit branch;        // the neuron to split next (`active` unused)
   double branch_viol = 0;  // its LP violation (for pseudocosts)
 };
 
-void checkInputs(const nn::Network& net, const spec::Box& box, const VectorXd& c) {
+void checkInputs(const nn::Network& net, const spec::Box& box,
+                 const std::vector<spec::OutputConstraint>& obj, const BabParams& p) {
   require(box.lo.size() == net.inputSize() && box.hi.size() == net.inputSize(),
           "bab: box has " + std::to_string(box.size()) + " dimensions, network input has " +
               std::to_string(net.inputSize()));
   require(box.lo.allFinite() && box.hi.allFinite(), "bab: the input box must be finite");
   require(!box.empty(), "bab: the input box is empty (some lower bound > upper bound)");
-  require(c.size() == net.outputSize(), "bab: objective has " + std::to_string(c.size()) +
-                                            " coefficients, network output has " +
-                                            std::to_string(net.outputSize()));
+  require(!obj.empty(), "bab: the objective has no function");
+  for (const auto& c : obj)
+    for (const auto& [j, a] : c.coefs)
+      require(j >= 0 && j < net.outputSize(),
+              "bab: objective refers to output " + std::to_string(j) + ", network output has " +
+                  std::to_string(net.outputSize()));
   for (const auto& l : net.layers()) {
     if (!l.isActivation()) continue;
     const auto& a = l.activation();
@@ -63,43 +75,63 @@ void checkInputs(const nn::Network& net, const spec::Box& box, const VectorXd& c
     require(relu, "bab: layer '" + l.name + "' is " + nn::actName(a.kind) +
                       "; branch and bound over splits needs ReLU or LeakyReLU (alpha in [0, 1))");
   }
-}
-
-// Pre-activation interval of neuron j of activation layer i.
-struct PreBound {
-  double l, u;
-};
-
-PreBound preBound(const BoundTable& t, size_t i, Eigen::Index j) {
-  return {t.preLo(i)[j], t.preHi(i)[j]};
+  if (p.root_table != nullptr)
+    require(p.root_table->in_lo.size() == net.inputSize() &&
+                p.root_table->lo.size() == net.numLayers(),
+            "bab: the root table does not match the network");
 }
 
 class Search {
  public:
-  Search(const nn::Network& net, const spec::Box& box, const VectorXd& c, const BabParams& p)
-      : net_(net), box_(box), c_(c), p_(p), deadline_(p.time_limit, p.cancel), pc_(net.numLayers()) {}
+  Search(const nn::Network& net, const spec::Box& box,
+         const std::vector<spec::OutputConstraint>& obj, const BabParams& p)
+      : net_(net), box_(box), obj_(obj), p_(p), deadline_(p.time_limit, p.cancel),
+        threads_(std::max(1, p.threads)) {
+    for (const auto& c : obj) {
+      VectorXd v = VectorXd::Zero(net.outputSize());
+      for (const auto& [j, a] : c.coefs) v[j] += a;
+      coefs_.push_back(std::move(v));
+    }
+    lp_on_ = p.node_bounds != NodeBounds::kCrown;
+  }
 
   BabResult run() {
     rootTable();
     for (const auto& x : p_.starts) tryPoint(x);
     if (p_.starts.empty()) tryPoint(0.5 * (box_.lo + box_.hi));
+    workers_.resize(threads_);
+    for (int w = 0; w < threads_; ++w) workers_[w] = std::make_unique<Worker>(net_);
     Node root;
     root.table = root_table_;
-    const bool open = bound(root);
-    if (lp_ && p_.purge_cuts && lp_->numCuts() > 0) r_.cuts_kept = lp_->purgeCuts();
+    Worker& w0 = *workers_[0];
+    const bool open = !violated() && bound(w0, root);
+    if (w0.lp && p_.purge_cuts && w0.lp->numCuts() > 0) r_.cuts_kept = w0.lp->purgeCuts();
+    if (w0.lp) root_cuts_ = w0.lp->cutRows();
     r_.root_bound = root.lb;
-    if (open) push(std::move(root));
-    loop();
+    if (open) open_.push_back(std::move(root));
+    std::vector<std::thread> pool;
+    for (int w = 1; w < threads_; ++w) pool.emplace_back([this, w] { work(w); });
+    work(0);
+    for (auto& t : pool) t.join();
     finish();
     return r_;
   }
 
  private:
+  // Per worker thread: its LP session and branching statistics.
+  struct Worker {
+    std::unique_ptr<NodeLp> lp;
+    Pseudocosts pc;
+    double inflight = kInf;  // lower bound of the node it holds (guarded by mu_)
+    explicit Worker(const nn::Network& net) : pc(net) {}
+  };
+
   // --- incumbent and pruning rules
 
   // The best objective known: own incumbent or another solver's replayed one.
   double upper() const {
-    return p_.shared_upper ? std::min(r_.objective, p_.shared_upper->load()) : r_.objective;
+    const double own = best_.load();
+    return p_.shared_upper ? std::min(own, p_.shared_upper->load()) : own;
   }
   double gap() const { return std::max(p_.abs_gap, p_.rel_gap * std::abs(upper())); }
 
@@ -110,44 +142,88 @@ class Search {
     return std::isfinite(u) && lb >= u - gap();
   }
 
-  bool violated() const { return p_.mode == BabMode::kDecide && r_.objective < p_.threshold; }
+  bool violates(double v) const {
+    if (p_.mode != BabMode::kDecide) return false;
+    return std::isnan(p_.violation_level) ? v < p_.threshold : v <= p_.violation_level;
+  }
+  bool violated() const { return violates(best_.load()); }
+
+  double value(const VectorXd& y) const {
+    double v = -kInf;
+    for (const auto& c : obj_) {
+      const double e = c.eval(y);
+      v = std::isnan(e) ? kInf : std::max(v, e);
+    }
+    return v;
+  }
 
   // Replays x (clamped into the box); returns its objective value.
   double tryPoint(const VectorXd& x) {
     VectorXd xc = x.cwiseMax(box_.lo).cwiseMin(box_.hi);
-    const double v = c_.dot(net_.forward(xc));
-    if (std::isfinite(v) && v < r_.objective) {
-      r_.objective = v;
-      r_.x = std::move(xc);
-      if (p_.shared_upper) atomicMin(*p_.shared_upper, v);
+    const double v = value(net_.forward(xc));
+    if (std::isfinite(v) && v < best_.load()) {
+      std::lock_guard<std::mutex> lk(best_mu_);
+      if (v < r_.objective) {
+        r_.objective = v;
+        r_.x = std::move(xc);
+        best_ = v;
+        if (p_.shared_upper) atomicMin(*p_.shared_upper, v);
+      }
     }
+    if (violated()) stop();
     return v;
+  }
+
+  // A node LP point: replayed, and polished when it does not violate.
+  double tryLpPoint(const VectorXd& x) {
+    const double v = tryPoint(x);
+    if (!p_.polish || violates(v) || stopped()) return v;
+    const VectorXd px = p_.polish(x);
+    return px.size() == x.size() ? std::min(v, tryPoint(px)) : v;
   }
 
   // --- bounding
 
   void rootTable() {
     Timer t;
-    auto table = bounds::crownBounds(net_, box_, p_.crown_root);
-    const double lp_budget = std::min(p_.root_lp_time_limit, 0.2 * p_.time_limit);
-    if (lp_budget > 0) {
-      bounds::LpTightenParams lp;
-      lp.time_limit_s = lp_budget;
-      lp.cancel = p_.cancel;
-      table = bounds::lpTightenBounds(net_, box_, table, lp);
+    if (p_.root_table != nullptr) {
+      root_table_ = std::make_shared<const BoundTable>(*p_.root_table);
+    } else {
+      auto table = bounds::crownBounds(net_, box_, p_.crown_root);
+      const double lp_budget = std::min(p_.root_lp_time_limit, 0.2 * p_.time_limit);
+      if (lp_budget > 0) {
+        bounds::LpTightenParams lp;
+        lp.time_limit_s = lp_budget;
+        lp.cancel = p_.cancel;
+        table = bounds::lpTightenBounds(net_, box_, table, lp);
+      }
+      root_table_ = std::make_shared<const BoundTable>(std::move(table));
     }
-    r_.unstable_root = static_cast<int>(bounds::countRelus(net_, table).unstable);
-    root_table_ = std::make_shared<const BoundTable>(std::move(table));
-    if (p_.node_lp)
-      lp_ = std::make_unique<NodeLp>(net_, box_, *root_table_, c_, p_.lp_node_bounds);
+    r_.unstable_root = static_cast<int>(bounds::countRelus(net_, *root_table_).unstable);
+    double bytes = 16.0 * static_cast<double>(root_table_->in_lo.size());
+    for (const auto& v : root_table_->lo) bytes += 16.0 * static_cast<double>(v.size());
+    max_tables_ = std::max<size_t>(512, static_cast<size_t>(kQueuedTableBytes / bytes));
     r_.root_time_s = t.seconds();
   }
 
+  // The worker's LP session, built on first use (with the root's cuts).
+  NodeLp* lpOf(Worker& w) {
+    if (!lp_on_.load()) return nullptr;
+    if (!w.lp) {
+      w.lp = std::make_unique<NodeLp>(net_, box_, *root_table_, obj_, p_.lp_node_bounds,
+                                      p_.drop_dead_rows);
+      std::lock_guard<std::mutex> lk(mu_);
+      if (!root_cuts_.empty()) w.lp->addCutRows(root_cuts_);
+    }
+    return w.lp.get();
+  }
+
   // Bounds n (its table is set) and picks its branching neuron. Returns false
-  // when the node is closed.
-  bool bound(Node& n) {
-    ++r_.nodes;
-    r_.max_depth = std::max(r_.max_depth, n.depth);
+  // when the node is closed (or the search stops).
+  bool bound(Worker& w, Node& n) {
+    ++nodes_;
+    for (int d = max_depth_.load(); n.depth > d && !max_depth_.compare_exchange_weak(d, n.depth);) {
+    }
     if (n.depth > 0 && n.depth <= p_.tighten_depth) {
       bounds::LpTightenParams lp;
       lp.time_limit_s = std::min(p_.root_lp_time_limit, deadline_.remaining());
@@ -155,23 +231,41 @@ class Search {
       n.table = std::make_shared<const BoundTable>(
           bounds::lpTightenBounds(net_, box_, *n.table, lp));
     }
-    const auto d = bounds::crownLowerBoundDetail(net_, box_, *n.table, c_, p_.crown_node);
-    tryPoint(d.x);
-    n.lb = std::max(n.lb, d.bound);
-    if (closeIfDone(n.lb)) return false;
-    std::vector<Candidate> cands = candidates(*n.table, d.act_coef);
-    double leaf_value = kInf;  // replayed value of the node's last LP point
-    if (p_.node_lp) {
-      NodeLpResult lp;
-      if (!nodeLp(n, lp, leaf_value)) return false;
-      addViolations(cands, lp);
+    // CROWN bound of every function; the closest one's coefficients branch.
+    std::vector<VectorXd> act_coef;
+    double closest = -kInf;
+    for (size_t k = 0; k < obj_.size(); ++k) {
+      auto d = bounds::crownLowerBoundDetail(net_, box_, *n.table, coefs_[k], p_.crown_node);
+      const double v = d.bound - obj_[k].rhs;
+      tryPoint(d.x);
+      if (k == 0 || v > closest) {  // the first always: a bound may be -inf
+        closest = v;
+        act_coef = std::move(d.act_coef);
+      }
     }
-    n.leaf = cands.empty();
-    if (n.leaf) {
+    n.lb = std::max(n.lb, closest);
+    NodeLp* lp = lpOf(w);
+    if (closeIfDone(n.lb)) {
+      ++crown_nodes_;
+      ++crown_pruned_;
+      return false;
+    }
+    std::vector<Candidate> cands = candidates(net_, *n.table, act_coef);
+    double leaf_value = kInf;  // replayed value of the node's last LP point
+    bool lp_solved = false;
+    if (lp) {
+      NodeLpResult res;
+      if (!nodeLp(w, *lp, n, res, leaf_value)) return false;
+      lp_solved = res.solved;
+      if (lp_solved) addViolations(net_, cands, res, p_.branching == BabBranching::kLpViolation);
+    }
+    if (!lp_solved) ++crown_nodes_;
+    if (stopped()) return false;
+    if (cands.empty()) {
       closeLeaf(n, leaf_value);
       return false;
     }
-    chooseBranch(n, cands);
+    chooseBranch(w, n, cands);
     return true;
   }
 
@@ -181,6 +275,7 @@ class Search {
   // tolerance, else left unresolved.
   void closeLeaf(const Node& n, double value) {
     const double tol = std::max(gap(), kLeafTol * (1.0 + std::abs(value)));
+    std::lock_guard<std::mutex> lk(mu_);
     if (p_.mode == BabMode::kOptimize && std::isfinite(value) && value - n.lb <= tol) {
       ++r_.pruned;
       closed_lb_ = std::min(closed_lb_, n.lb);
@@ -194,55 +289,74 @@ class Search {
 
   // Closes the node when its bound allows (or the decision is already made).
   bool closeIfDone(double lb) {
-    if (violated()) return true;
+    if (violated() || stopped()) return true;
     if (!closes(lb)) return false;
+    std::lock_guard<std::mutex> lk(mu_);
     ++r_.pruned;
     closed_lb_ = std::min(closed_lb_, lb);
     return true;
   }
 
   // Returns false when the node LP closes the node.
-  bool nodeLp(Node& n, NodeLpResult& lp, double& value) {
+  bool nodeLp(Worker& w, NodeLp& lp, Node& n, NodeLpResult& res, double& value) {
     Timer t;
-    lp = p_.fresh_node_lp ? solveFreshNodeLp(net_, box_, *n.table, c_, deadline_.remaining())
-                          : lp_->solve(*n.table, deadline_.remaining());
-    r_.lp_time_s += t.seconds();
-    r_.lp_iterations += lp.iterations;
-    if (lp.infeasible) {
+    const bool capped = n.depth == 0 && p_.node_bounds == NodeBounds::kAuto;
+    const double limit = capped ? std::min(p_.root_lp_cap_s, deadline_.remaining())
+                                : deadline_.remaining();
+    res = p_.fresh_node_lp ? solveFreshNodeLp(net_, box_, *n.table, obj_, limit)
+                           : lp.solve(*n.table, n.splits, limit);
+    const double secs = t.seconds();
+    if (n.depth == 0) r_.root_lp_s = secs;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      r_.lp_time_s += secs;
+      r_.lp_iterations += res.iterations;
+    }
+    if (res.infeasible) {  // no input reaches the node: no bound to keep
+      std::lock_guard<std::mutex> lk(mu_);
       ++r_.pruned;
       return false;
     }
-    if (!lp.solved) {
-      ++r_.lp_failures;
+    if (!res.solved) {
+      ++lp_failures_;
+      // The LP costs more than the search can afford: CROWN alone from now.
+      if (capped && !deadline_.expired()) {
+        lp_on_ = false;
+        r_.lp_dropped = true;
+      }
       return true;
     }
-    ++r_.lps;
-    n.lb = std::max(n.lb, lp.bound);
-    value = tryPoint(lp.x);
+    ++lps_;
+    n.lb = std::max(n.lb, res.bound);
+    value = tryLpPoint(res.x);
     if (closeIfDone(n.lb)) return false;
-    return cutRounds(n, lp, value);
+    return cutRounds(w, lp, n, res, value);
   }
 
   // Cut rounds (NodeLp::addCuts) with re-solves while they raise the bound.
-  bool cutRounds(Node& n, NodeLpResult& lp, double& value) {
+  // Only the first worker's session gets cuts; the root's are shared with
+  // the sessions built later.
+  bool cutRounds(Worker& w, NodeLp& lp, Node& n, NodeLpResult& res, double& value) {
     const int rounds = n.depth == 0 ? p_.cut_rounds_root : p_.cut_rounds_node;
+    if (&w != workers_[0].get() || (n.depth > 0 && threads_ > 1)) return true;
     for (int k = 0; k < rounds && !p_.fresh_node_lp && !deadline_.expired(); ++k) {
-      const int room = p_.max_cuts - lp_->numCuts();
-      if (room <= 0 || lp_->addCuts(p_.cut_min_violation, room) == 0) break;
+      const int room = p_.max_cuts - lp.numCuts();
+      if (room <= 0 || lp.addCuts(p_.cut_min_violation, room) == 0) break;
       Timer t;
-      NodeLpResult next = lp_->solve(*n.table, deadline_.remaining());
+      NodeLpResult next = lp.solve(*n.table, n.splits, deadline_.remaining());
       r_.lp_time_s += t.seconds();
       r_.lp_iterations += next.iterations;
-      ++r_.lps;
+      ++lps_;
       if (next.infeasible) {
+        std::lock_guard<std::mutex> lk(mu_);
         ++r_.pruned;
         return false;
       }
       if (!next.solved) break;
       const double gain = next.bound - n.lb;
       n.lb = std::max(n.lb, next.bound);
-      value = tryPoint(next.x);
-      lp = std::move(next);
+      value = tryLpPoint(next.x);
+      res = std::move(next);
       if (closeIfDone(n.lb)) return false;
       if (gain < 1e-4 * (1.0 + std::abs(n.lb))) break;
     }
@@ -251,77 +365,27 @@ class Search {
 
   // --- branching
 
-  struct Candidate {
-    ReluSplit split;  // `active` unused
-    double babsr = 0;     // |coef| * triangle intercept
-    double coef = 0;      // |coef| of the CROWN objective bound
-    double viol = 0;      // y - relu(t) at the node LP solution
-    double score = 0;     // ranking for the choice / strong branching
-  };
-
-  // Unstable (hence unsplit) neurons of the node with their BaBSR scores: the
-  // intercept of the triangle relaxation, weighted by the neuron's coefficient
-  // in the CROWN objective bound.
-  std::vector<Candidate> candidates(const BoundTable& t, const std::vector<VectorXd>& coef) const {
-    std::vector<Candidate> out;
-    for (size_t i = 0; i < net_.numLayers(); ++i) {
-      if (!net_.layers()[i].isActivation()) continue;
-      for (Eigen::Index j = 0; j < t.preLo(i).size(); ++j) {
-        const auto [l, u] = preBound(t, i, j);
-        if (!(l < 0 && u > 0)) continue;
-        Candidate c;
-        c.split = {i, j, true};
-        c.coef = coef[i].size() ? std::abs(coef[i][j]) : 0.0;
-        // A tiny unweighted term breaks ties among neurons the bound ignores.
-        c.babsr = (c.coef + 1e-6) * (-l * u / (u - l));
-        c.score = c.babsr;
-        out.push_back(c);
-      }
-    }
-    return out;
-  }
-
-  // LP rule: the estimated bound change |coef| * (y - relu(t)) at the LP
-  // solution (the relaxation gap the LP actually uses), BaBSR as tie-break.
-  void addViolations(std::vector<Candidate>& cands, const NodeLpResult& lp) const {
-    if (p_.branching != BabBranching::kLpViolation || lp.relus.empty()) return;
-    std::vector<std::vector<double>> viol(net_.numLayers());
-    for (const auto& r : lp.relus) {
-      auto& v = viol[r.layer];
-      if (v.empty()) v.assign(net_.layerInSize(r.layer), 0.0);
-      const double alpha = net_.layers()[r.layer].activation().kind == nn::ActKind::kLeakyRelu
-                               ? net_.layers()[r.layer].activation().alpha
-                               : 0.0;
-      v[r.neuron] = std::max(0.0, r.y - std::max(r.t, alpha * r.t));
-    }
-    for (auto& c : cands) {
-      const auto& v = viol[c.split.layer];
-      const double g = v.empty() ? 0.0 : v[c.split.neuron];
-      c.viol = g;
-      c.score = (c.coef + 1e-6) * g + 1e-3 * c.babsr;
-    }
-  }
-
-  // Reliability branching: candidates in order of their LP-rule score; a
-  // candidate with reliable pseudocosts is scored by them, an unreliable one
-  // by strong branching (at most strong_branching LPs pairs per node, and
-  // none after `lookahead` evaluations without a better candidate).
-  void chooseBranch(Node& n, std::vector<Candidate>& cands) {
+  // Reliability branching: candidates in order of their score; a candidate
+  // with reliable pseudocosts is scored by them, an unreliable one by strong
+  // branching (at most strong_branching LP pairs per node, and none after
+  // kLookahead evaluations without a better candidate).
+  void chooseBranch(Worker& w, Node& n, std::vector<Candidate>& cands) {
     auto by_score = [](const Candidate& a, const Candidate& b) { return a.score > b.score; };
     std::sort(cands.begin(), cands.end(), by_score);
     n.branch = cands.front().split;
     n.branch_viol = cands.front().viol;
-    if (p_.strong_branching <= 1 || !lp_) return;
+    NodeLp* lp = lpOf(w);
+    if (p_.strong_branching <= 1 || !lp) return;
     const size_t m = std::min(cands.size(), static_cast<size_t>(4 * p_.strong_branching));
     double best = -1.0;
     int strong = 0, since_best = 0;
     for (size_t i = 0; i < m; ++i) {
       const Candidate& c = cands[i];
       double s;
-      if (reliable(c.split)) {
-        s = pseudoScore(c);
+      if (w.pc.reliable(c.split)) {
+        s = w.pc.score(c);
       } else if (strong < p_.strong_branching && since_best < kLookahead) {
-        s = strongScore(n, c);
+        s = strongScore(w, *lp, n, c);
         ++strong;
         ++since_best;
       } else {
@@ -337,51 +401,24 @@ class Search {
   }
 
   static constexpr int kLookahead = 4;
-  static constexpr int kReliable = 2;  // observations per direction
-
-  struct PseudoCost {
-    double sum[2] = {0, 0};  // bound gain per unit of LP violation, inactive / active child
-    int n[2] = {0, 0};
-  };
-
-  PseudoCost& pc(const ReluSplit& s) {
-    auto& v = pc_[s.layer];
-    if (v.empty()) v.resize(net_.layerInSize(s.layer));
-    return v[s.neuron];
-  }
-
-  bool reliable(const ReluSplit& s) {
-    const PseudoCost& q = pc(s);
-    return std::min(q.n[0], q.n[1]) >= kReliable;
-  }
-
-  void recordGain(const ReluSplit& s, bool active, double gain, double viol) {
-    if (!(viol > 1e-9) || !std::isfinite(gain)) return;
-    PseudoCost& q = pc(s);
-    q.sum[active] += std::max(gain, 0.0) / viol;
-    ++q.n[active];
-  }
-
-  double pseudoScore(const Candidate& c) {
-    const PseudoCost& q = pc(c.split);
-    const double g0 = q.sum[0] / q.n[0] * c.viol, g1 = q.sum[1] / q.n[1] * c.viol;
-    return std::max(g0, 1e-6) * std::max(g1, 1e-6);
-  }
 
   // Product of the two children's LP bound gains (SCIP's product score).
-  double strongScore(const Node& n, const Candidate& c) {
+  double strongScore(Worker& w, NodeLp& lp, const Node& n, const Candidate& c) {
     double gain[2];
     ReluSplit s = c.split;
     for (int a = 0; a < 2; ++a) {
       s.active = a == 1;
       Timer t;
-      const auto lp = lp_->solveChild(*n.table, s, deadline_.remaining());
-      r_.lp_time_s += t.seconds();
-      r_.lp_iterations += lp.iterations;
-      ++r_.strong_lps;
+      const auto res = lp.solveChild(*n.table, n.splits, s, deadline_.remaining());
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        r_.lp_time_s += t.seconds();
+        r_.lp_iterations += res.iterations;
+        ++r_.strong_lps;
+      }
       // An infeasible child counts as a large gain (it is pruned at once).
-      gain[a] = lp.infeasible ? 1e6 : (lp.solved ? std::max(lp.bound - n.lb, 0.0) : 0.0);
-      if (lp.solved) recordGain(s, s.active, gain[a], c.viol);
+      gain[a] = res.infeasible ? 1e6 : (res.solved ? std::max(res.bound - n.lb, 0.0) : 0.0);
+      if (res.solved) w.pc.record(s, s.active, gain[a], c.viol);
     }
     return std::max(gain[0], 1e-6) * std::max(gain[1], 1e-6);
   }
@@ -393,13 +430,14 @@ class Search {
     return a.lb > b.lb;
   }
 
-  void push(Node n) {
+  void push(Node n) {  // mu_ held
+    if (open_.size() >= max_tables_ && n.table != root_table_) n.table = root_table_;
     open_.push_back(std::move(n));
     std::push_heap(open_.begin(), open_.end(),
                    [this](const Node& a, const Node& b) { return before(a, b); });
   }
 
-  Node pop() {
+  Node pop() {  // mu_ held
     std::pop_heap(open_.begin(), open_.end(),
                   [this](const Node& a, const Node& b) { return before(a, b); });
     Node n = std::move(open_.back());
@@ -407,108 +445,205 @@ class Search {
     return n;
   }
 
-  void expand(const Node& n) {
+  // The open children of n, bounded.
+  std::vector<Node> expand(Worker& w, const Node& n) {
+    std::vector<Node> kids;
     for (bool active : {false, true}) {
+      if (stopped()) break;
       Node child;
       child.splits = n.splits;
       child.splits.push_back({n.branch.layer, n.branch.neuron, active});
       child.depth = n.depth + 1;
       child.lb = n.lb;
       auto t = bounds::crownBoundsSplit(net_, box_, child.splits, n.table.get(), p_.crown_node);
-      if (!t) {
-        ++r_.pruned;  // empty sub-domain
+      if (!t) {  // empty sub-domain
+        std::lock_guard<std::mutex> lk(mu_);
+        ++r_.pruned;
         continue;
       }
       child.table = std::make_shared<const BoundTable>(std::move(*t));
-      const bool open = bound(child);
-      recordGain(n.branch, active, child.lb - n.lb, n.branch_viol);
-      if (open) push(std::move(child));
-      if (violated()) return;
+      const bool open = bound(w, child);
+      w.pc.record(n.branch, active, child.lb - n.lb, n.branch_viol);
+      if (open) kids.push_back(std::move(child));
     }
+    return kids;
   }
 
-  void loop() {
+  bool stopped() const { return stop_.load(); }
+
+  void stop() {
+    stop_ = true;
+    cv_.notify_all();
+  }
+
+  // The reason to stop now, if any (time, cancel, node limit).
+  std::optional<BabStatus> limitHit() const {
+    if (deadline_.expired() || (p_.cancel != nullptr && p_.cancel->load()))
+      return BabStatus::kTimeout;
+    if (nodes_.load() >= p_.max_nodes) return BabStatus::kNodeLimit;
+    return std::nullopt;
+  }
+
+  void work(int wi) {
+    Worker& w = *workers_[wi];
     Timer since_log, since_publish;
-    while (!open_.empty() && !violated()) {
-      if (deadline_.expired() || (p_.cancel != nullptr && p_.cancel->load())) {
-        stop_ = BabStatus::kTimeout;
-        return;
+    for (;;) {
+      Node n;
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(lk, [&] { return stop_ || !open_.empty() || busy_ == 0; });
+        if (stop_ || open_.empty()) {
+          cv_.notify_all();
+          return;
+        }
+        n = pop();
+        w.inflight = n.lb;
+        ++busy_;
       }
-      if (p_.lower_out != nullptr && since_publish.seconds() > 0.2) {
-        p_.lower_out->store(std::min({openMin(), closed_lb_, unresolved_lb_}));
-        since_publish = Timer();
+      // Dive (depth-first): go on with the child of lower bound, queue the other.
+      for (;;) {
+        if (closeIfDone(n.lb)) break;
+        if (auto why = limitHit()) {
+          std::lock_guard<std::mutex> lk(mu_);
+          if (!limit_) limit_ = why;
+          push(std::move(n));  // still open: its bound counts
+          stop();
+          break;
+        }
+        std::vector<Node> kids = expand(w, n);
+        if (stopped() && !violated()) {  // interrupted: the parent stays open
+          std::lock_guard<std::mutex> lk(mu_);
+          push(std::move(n));
+          break;
+        }
+        if (kids.empty()) break;
+        std::sort(kids.begin(), kids.end(),
+                  [](const Node& a, const Node& b) { return a.lb < b.lb; });
+        const bool dive = p_.order == BabOrder::kDepthFirst;
+        {
+          std::lock_guard<std::mutex> lk(mu_);
+          for (size_t k = dive ? 1 : 0; k < kids.size(); ++k) push(std::move(kids[k]));
+          if (dive) w.inflight = kids[0].lb;
+        }
+        cv_.notify_all();
+        if (!dive) break;
+        n = std::move(kids[0]);
       }
-      if (r_.nodes >= p_.max_nodes) {
-        stop_ = BabStatus::kNodeLimit;
-        return;
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        w.inflight = kInf;
+        --busy_;
       }
-      Node n = pop();
-      if (closeIfDone(n.lb)) continue;
-      expand(n);
-      if (since_log.seconds() > p_.log_interval_s) {
-        logProgress();
-        since_log = Timer();
+      cv_.notify_all();
+      if (wi == 0) {
+        if (p_.lower_out != nullptr && since_publish.seconds() > 0.2) {
+          p_.lower_out->store(globalLower());
+          since_publish = Timer();
+        }
+        if (since_log.seconds() > p_.log_interval_s) {
+          logProgress();
+          since_log = Timer();
+        }
       }
     }
   }
 
-  double openMin() const {
-    double m = kInf;
+  // min over open, in-flight, closed and unresolved nodes (takes mu_).
+  double globalLower() {
+    std::lock_guard<std::mutex> lk(mu_);
+    return globalLowerLocked();
+  }
+
+  double globalLowerLocked() const {
+    double m = std::min(closed_lb_, unresolved_lb_);
     for (const auto& n : open_) m = std::min(m, n.lb);
+    for (const auto& w : workers_) m = std::min(m, w->inflight);
     return m;
   }
 
-  void logProgress() const {
+  void logProgress() {
+    std::lock_guard<std::mutex> lk(mu_);
     logInfo(fmt::format("bab: {} nodes, {} open, depth {}, bound {:.6g}, best {:.6g}, {:.1f} s",
-                        r_.nodes, open_.size(), r_.max_depth,
-                        std::min({openMin(), closed_lb_, unresolved_lb_}), r_.objective,
-                        timer_.seconds()));
+                        nodes_.load(), open_.size(), max_depth_.load(), globalLowerLocked(),
+                        best_.load(), timer_.seconds()));
   }
 
   void finish() {
-    r_.lower_bound = std::min({openMin(), closed_lb_, unresolved_lb_});
+    r_.nodes = nodes_.load();
+    r_.lps = lps_.load();
+    r_.lp_failures = lp_failures_.load();
+    r_.max_depth = max_depth_.load();
+    r_.crown_nodes = crown_nodes_.load();
+    r_.crown_pruned = crown_pruned_.load();
+    r_.lower_bound = globalLowerLocked();
     // The incumbent's value bounds the minimum from above: an empty search
     // (everything closed by emptiness) still has a consistent pair.
     if (!std::isfinite(r_.lower_bound) && std::isfinite(r_.objective))
       r_.lower_bound = r_.objective;
     if (violated())
       r_.status = BabStatus::kViolated;
-    else if (stop_)
-      r_.status = *stop_;
+    else if (limit_)
+      r_.status = *limit_;
     else if (r_.unresolved > 0)
       r_.status = BabStatus::kIncomplete;
     else
       r_.status = p_.mode == BabMode::kDecide ? BabStatus::kHolds : BabStatus::kOptimal;
-    r_.cuts = lp_ ? lp_->numCuts() : 0;
+    for (const auto& w : workers_)
+      if (w->lp) r_.cuts = std::max(r_.cuts, w->lp->numCuts());
     r_.time_s = timer_.seconds();
     if (p_.lower_out != nullptr) p_.lower_out->store(r_.lower_bound);
   }
 
   const nn::Network& net_;
   const spec::Box& box_;
-  const VectorXd& c_;
+  const std::vector<spec::OutputConstraint>& obj_;
   const BabParams& p_;
   Deadline deadline_;
-  std::vector<std::vector<PseudoCost>> pc_;  // per activation layer and neuron
+  const int threads_;
+  std::vector<VectorXd> coefs_;  // per function of obj_
   Timer timer_;
   BabResult r_;
   std::shared_ptr<const BoundTable> root_table_;
-  std::unique_ptr<NodeLp> lp_;
+  std::vector<LpCutRow> root_cuts_;
+  size_t max_tables_ = 512;  // see kQueuedTableBytes
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::atomic<bool> lp_on_{true};
+
+  std::mutex best_mu_;  // r_.objective, r_.x
+  std::atomic<double> best_{kInf};
+
+  std::mutex mu_;  // the queue, the closed / unresolved bounds, r_'s counters
+  std::condition_variable cv_;
   std::vector<Node> open_;  // heap ordered by before()
+  int busy_ = 0;
   double closed_lb_ = kInf;      // min lower bound of nodes closed by their bound
   double unresolved_lb_ = kInf;  // min lower bound of unresolved leaves
-  std::optional<BabStatus> stop_;
+  std::optional<BabStatus> limit_;
+  std::atomic<bool> stop_{false};
+  std::atomic<long> nodes_{0}, lps_{0}, lp_failures_{0}, crown_nodes_{0}, crown_pruned_{0};
+  std::atomic<int> max_depth_{0};
 };
 
 }  // namespace
 
-BabResult reluBranchAndBound(const nn::Network& net, const spec::Box& box, const VectorXd& c,
-                             const BabParams& p) {
-  checkInputs(net, box, c);
+BabResult reluBranchAndBound(const nn::Network& net, const spec::Box& box,
+                             const std::vector<spec::OutputConstraint>& obj, const BabParams& p) {
+  checkInputs(net, box, obj, p);
   require(!net.hasMaxPool(),
           "branch and bound over ReLU splits does not support MaxPool layers; use --method mip "
           "or nlp");
-  return Search(net, box, c, p).run();
+  return Search(net, box, obj, p).run();
+}
+
+BabResult reluBranchAndBound(const nn::Network& net, const spec::Box& box, const VectorXd& c,
+                             const BabParams& p) {
+  require(c.size() == net.outputSize(), "bab: objective has " + std::to_string(c.size()) +
+                                            " coefficients, network output has " +
+                                            std::to_string(net.outputSize()));
+  spec::OutputConstraint f;
+  for (Eigen::Index j = 0; j < c.size(); ++j)
+    if (c[j] != 0.0) f.coefs.push_back({static_cast<int>(j), c[j]});
+  return reluBranchAndBound(net, box, std::vector<spec::OutputConstraint>{f}, p);
 }
 
 }  // namespace nnopt::bab

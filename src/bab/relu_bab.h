@@ -1,22 +1,38 @@
 #pragma once
-// Branch and bound over ReLU splits: minimise c^T f(x) over an input box, to a
-// proven optimum within a gap (optimisation mode) or until it is decided
-// whether min c^T f(x) > threshold (decision mode, what verification needs).
+// The branch and bound over ReLU splits: the one engine behind `attack
+// --method bab`, the attack portfolio, and the ReLU B&B prover of `verify`
+// (and the input-split search's exact leaves).
+//
+// Objective: v(x) = max_k (c_k^T f(x) - d_k) over an input box, for one or
+// more linear functions of the output (one: a margin; several: a VNN-LIB
+// conjunction "all c_k^T y <= d_k", which some x satisfies iff min v <= 0).
+// Modes: a proven minimum within a gap (optimisation), or whether
+// min v > threshold (decision: holds / violated, what verification needs).
 //
 // A node is a set of splits (pre-activation >= 0 or <= 0 for some neurons).
 // Bounding, cheapest first:
 //  1. intermediate bounds: CROWN with the splits (bounds::crownBoundsSplit),
-//     intersected with the parent's table (the root table: CROWN, optionally
-//     LP-tightened); an empty sub-domain is pruned;
-//  2. objective: CROWN lower bound; its minimising box corner is replayed
-//     as an incumbent candidate;
-//  3. when CROWN cannot prune: the LP relaxation of the node (bab/node_lp.h);
-//     its input point is replayed too. When the replayed value is within the
-//     gap of the LP bound the node is solved (the relaxation is tight there).
-// A node without unstable neurons has an exact LP, so the search terminates.
+//     intersected with the parent's table (the root table: given by the
+//     caller, or CROWN, optionally LP-tightened); an empty sub-domain is pruned;
+//  2. objective: max over k of the CROWN lower bound of c_k^T f - d_k; each
+//     minimising box corner is replayed as an incumbent candidate;
+//  3. when CROWN cannot close it: the LP relaxation of the node (bab/node_lp.h,
+//     one warm-started Clp session per worker thread); its input point is
+//     replayed (and optionally polished, e.g. by PGD, then replayed). When the
+//     replayed value is within the gap of the LP bound the node is solved.
+//     NodeBounds::kAuto drops the LP for the whole search when the root LP
+//     does not finish within root_lp_cap_s (large CNNs), and bounds a node by
+//     CROWN alone where its LP fails.
+// A node whose LP has no relaxation gap left (or without unstable neurons) is
+// a leaf: exact on its region, decided by its bound or left unresolved.
 // Branching: BaBSR-style score |backward coefficient| * (-l u / (u - l)) of the
-// node's CROWN objective bound over unstable, unsplit neurons. Node order:
-// best-first (lowest bound) or depth-first.
+// closest constraint's CROWN bound, or that coefficient times the neuron's
+// relaxation gap at the node LP point; optionally reliability branching
+// (pseudocosts, strong branching on the node LP). Node order: best-first
+// (lowest bound) or depth-first, where each worker dives into the child with
+// the lower bound and queues the other (bounded memory, warm LP starts).
+// Threads: workers share the queue, the incumbent and the counters; each has
+// its own LP session (pseudocosts are per worker).
 //
 // Every objective value reported is recomputed by Network::forward in double
 // at a point inside the box; lower bounds come from CROWN or from the
@@ -24,10 +40,12 @@
 // declares infeasible are pruned (not certified; Clp's tolerances apply).
 #include <Eigen/Dense>
 #include <atomic>
+#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include "bounds/bound_table.h"
 #include "bounds/crown.h"
 #include "nn/network.h"
 #include "spec/property.h"
@@ -36,12 +54,19 @@ namespace nnopt::bab {
 
 enum class BabMode {
   kOptimize,  // proven optimum within abs_gap / rel_gap
-  kDecide,    // is min c^T f(x) > threshold?
+  kDecide,    // is min v(x) > threshold?
 };
 
 enum class BabOrder {
   kBestFirst,   // lowest lower bound first
-  kDepthFirst,  // deepest first, ties by lowest bound (bounded memory)
+  kDepthFirst,  // dives: each worker goes on with a child, deepest queued next (bounded memory)
+};
+
+// How nodes are bounded beyond CROWN.
+enum class NodeBounds {
+  kAuto,   // kLp; CROWN alone once the root LP took longer than root_lp_cap_s
+  kLp,     // CROWN, then the node LP where CROWN cannot close the node
+  kCrown,  // CROWN only (nodes left without unstable neurons stay unresolved)
 };
 
 enum class BabBranching {
@@ -51,12 +76,19 @@ enum class BabBranching {
 
 struct BabParams {
   BabMode mode = BabMode::kOptimize;
-  double threshold = 0.0;  // decision mode
+  double threshold = 0.0;  // decision mode: holds when min v > threshold
+  // Decision mode: a replayed point with v(x) <= violation_level violates;
+  // NaN: v(x) < threshold (VNN-LIB counterexamples need v(x) <= 0).
+  double violation_level = std::numeric_limits<double>::quiet_NaN();
   double abs_gap = 1e-4;   // optimisation mode: stop when best - bound <= max(abs, rel * |best|)
   double rel_gap = 1e-4;
   double time_limit = std::numeric_limits<double>::infinity();  // seconds, everything
   long max_nodes = 10'000'000;                                  // nodes bounded
   BabOrder order = BabOrder::kBestFirst;
+  int threads = 1;  // worker threads
+  // Root bounds given by the caller (sound for the box): used as they are.
+  // nullptr: computed as follows.
+  const bounds::BoundTable* root_table = nullptr;
   // Root bounds: CROWN, then LP tightening (bounds::lpTightenBounds) for at
   // most this many seconds (and at most a fifth of time_limit); 0 = CROWN only.
   double root_lp_time_limit = 10.0;
@@ -70,8 +102,10 @@ struct BabParams {
   double cut_min_violation = 1e-3;
   bool purge_cuts = true;  // after the root: keep only the cuts binding there
   int tighten_depth = 0;  // LP-tighten the bounds of nodes up to this depth
-  bool node_lp = true;             // LP bounding when CROWN cannot prune
+  NodeBounds node_bounds = NodeBounds::kLp;
+  double root_lp_cap_s = 5.0;  // kAuto: the root LP's time before the LP is dropped
   bool lp_node_bounds = false;     // see bab/node_lp.h (NodeLp's node_bounds)
+  bool drop_dead_rows = true;      // see bab/node_lp.h
   BabBranching branching = BabBranching::kLpViolation;
   // Strong branching: the top k candidates of `branching` are scored by the
   // LP bounds of both children (product of the gains); 0 or 1 = off.
@@ -82,6 +116,10 @@ struct BabParams {
   // Points evaluated before the search (e.g. an attack's result); each is
   // clamped into the box and replayed. Empty: the box centre.
   std::vector<Eigen::VectorXd> starts;
+  // Optional: improves a node LP point that does not violate (e.g. a few PGD
+  // steps); the result is clamped and replayed like any candidate. Called
+  // from worker threads concurrently.
+  std::function<Eigen::VectorXd(const Eigen::VectorXd&)> polish;
   double log_interval_s = 5.0;  // progress lines via nnopt::log (info)
   // Racing another exact solver (attack::Method::kPortfolio), all optional:
   // stop (status kTimeout) when *cancel becomes true; `shared_upper` holds the
@@ -97,7 +135,7 @@ struct BabParams {
 enum class BabStatus {
   kOptimal,     // optimisation mode: objective - lower_bound within the gap
   kHolds,       // decision mode: lower_bound > threshold
-  kViolated,    // decision mode: x replays to objective < threshold
+  kViolated,    // decision mode: x replays to a violating objective (see violation_level)
   kTimeout,
   kNodeLimit,
   kIncomplete,  // search ended with unresolved nodes (LP failures at leaves)
@@ -106,9 +144,9 @@ const char* babStatusName(BabStatus s);
 
 struct BabResult {
   BabStatus status = BabStatus::kIncomplete;
-  double objective = std::numeric_limits<double>::infinity();  // c^T forward(x)
+  double objective = std::numeric_limits<double>::infinity();  // v(x), by forward(x)
   Eigen::VectorXd x;                                           // best point, inside the box
-  // Proven lower bound on min c^T f(x) over the box (min over open, pruned
+  // Proven lower bound on min v(x) over the box (min over open, pruned
   // and unresolved nodes).
   double lower_bound = -std::numeric_limits<double>::infinity();
   double root_bound = -std::numeric_limits<double>::infinity();  // before branching
@@ -125,11 +163,21 @@ struct BabResult {
   int max_depth = 0;
   double root_time_s = 0.0;  // root bounds
   double lp_time_s = 0.0;    // node LPs
+  long crown_nodes = 0;     // nodes decided or branched without a node LP solution
+  long crown_pruned = 0;    // of them, closed by their CROWN bound
+  bool lp_dropped = false;  // kAuto: the root LP did not finish in time, CROWN alone
+  double root_lp_s = 0.0;   // the root LP's time
   double time_s = 0.0;
 };
 
-// Throws Error when the network is not ReLU/LeakyReLU-only (alpha in [0, 1)),
-// the box does not match it or is empty, or c has the wrong size.
+// v(x) = max_k obj[k].eval(f(x)) = max_k (c_k^T f(x) - d_k). Throws Error
+// when the network is not ReLU/LeakyReLU-only (alpha in [0, 1)) or has
+// MaxPool layers, the box does not match it or is empty, obj is empty or
+// refers to an output out of range, or the root table does not match.
+BabResult reluBranchAndBound(const nn::Network& net, const spec::Box& box,
+                             const std::vector<spec::OutputConstraint>& obj,
+                             const BabParams& p = {});
+// The same for one function v(x) = c^T f(x).
 BabResult reluBranchAndBound(const nn::Network& net, const spec::Box& box, const Eigen::VectorXd& c,
                              const BabParams& p = {});
 

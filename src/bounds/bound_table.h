@@ -4,6 +4,7 @@
 // layer i are those of layer i-1 (or the input box when i == 0).
 #include <Eigen/Dense>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nn/network.h"
@@ -31,6 +32,12 @@ ReluCounts countRelus(const nn::Network& net, const BoundTable& t);
 // bounds. lo/hi may alias in_lo/in_hi.
 void maxPoolRange(const nn::MaxPool& mp, const Eigen::VectorXd& in_lo,
                   const Eigen::VectorXd& in_hi, Eigen::VectorXd& lo, Eigen::VectorXd& hi);
+
+// Range [lo, hi] of max_k (c_k^T y - d_k) over the table's output bounds
+// (-inf, -inf for an empty conjunction): the objective of min t s.t.
+// c_k^T y - d_k <= t lies in it at every optimum.
+std::pair<double, double> conjunctionRange(const nn::Network& net, const BoundTable& t,
+                                           const std::vector<spec::OutputConstraint>& conj);
 
 // Interval bound propagation (sound, loose).
 BoundTable intervalBounds(const nn::Network& net, const spec::Box& box);

@@ -6,6 +6,24 @@
 
 namespace nnopt::bounds {
 
+std::pair<double, double> conjunctionRange(const nn::Network& net, const BoundTable& t,
+                                           const std::vector<spec::OutputConstraint>& conj) {
+  const Eigen::VectorXd& ylo = net.numLayers() ? t.lo.back() : t.in_lo;
+  const Eigen::VectorXd& yhi = net.numLayers() ? t.hi.back() : t.in_hi;
+  const double inf = std::numeric_limits<double>::infinity();
+  double tlo = -inf, thi = -inf;
+  for (const auto& c : conj) {
+    double lo = -c.rhs, hi = -c.rhs;
+    for (const auto& [j, a] : c.coefs) {
+      lo += a > 0 ? a * ylo[j] : a * yhi[j];
+      hi += a > 0 ? a * yhi[j] : a * ylo[j];
+    }
+    tlo = std::max(tlo, lo);
+    thi = std::max(thi, hi);
+  }
+  return {tlo, thi};
+}
+
 ReluCounts countRelus(const nn::Network& net, const BoundTable& t) {
   ReluCounts c;
   for (size_t i = 0; i < net.numLayers(); ++i) {

@@ -88,18 +88,7 @@ DisjunctModel buildDisjunctModel(const nn::Network& net, const bounds::BoundTabl
                                        " outputs");
   DisjunctModel dm;
   dm.e = formulate::embedNetwork(dm.m, net, bt, opt);
-  const Eigen::VectorXd& ylo = net.numLayers() ? bt.lo.back() : bt.in_lo;
-  const Eigen::VectorXd& yhi = net.numLayers() ? bt.hi.back() : bt.in_hi;
-  double tlo = -model::kInf, thi = -model::kInf;
-  for (const auto& c : conj) {
-    double lo = -c.rhs, hi = -c.rhs;
-    for (const auto& [j, a] : c.coefs) {
-      lo += a > 0 ? a * ylo[j] : a * yhi[j];
-      hi += a > 0 ? a * yhi[j] : a * ylo[j];
-    }
-    tlo = std::max(tlo, lo);
-    thi = std::max(thi, hi);
-  }
+  auto [tlo, thi] = bounds::conjunctionRange(net, bt, conj);
   if (conj.empty()) tlo = thi = -1.0;  // always satisfied: any point has t = -1
   tlo = std::isfinite(tlo) ? widen(tlo, -1.0) : -model::kInf;
   thi = std::isfinite(thi) ? widen(thi, 1.0) : model::kInf;

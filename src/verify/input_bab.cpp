@@ -14,7 +14,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "verify/refine_bounds.h"
-#include "verify/relu_bab.h"
+#include "verify/relu_prover.h"
 
 namespace nnopt::verify {
 
@@ -343,22 +343,22 @@ class InputBab {
     if (unstable(t) > p_.exact_unstable_max) return false;
     std::vector<int> left;
     for (int d : node.alive) {
-      ReluBabParams rp;
+      ReluProverParams rp;
       rp.time_limit = std::min(p_.exact_time_max_s, deadline_.remaining());
       rp.cancel = p_.cancel;
       rp.threads = 1;
       rp.prune_tol = std::max(p_.prune_tol, 1e-6);
       rp.pgd_steps = 0;
-      ReluBabResult rr;
+      bab::BabResult rr;
       try {
-        rr = reluBranchAndBound(net_, node.box, t, spec_.disjuncts[d], rp);
+        rr = decideDisjunct(net_, node.box, t, spec_.disjuncts[d], rp);
       } catch (const Error&) {
         left.push_back(d);  // an LP failure decides nothing: the input split goes on
         continue;
       }
       ++exact_runs_;
-      if (rr.status == BabStatus::kFound && record(rr.x)) return false;
-      if (rr.status != BabStatus::kProven) left.push_back(d);
+      if (rr.status == bab::BabStatus::kViolated && record(rr.x)) return false;
+      if (rr.status != bab::BabStatus::kHolds) left.push_back(d);
     }
     node.alive = std::move(left);
     return node.alive.empty();

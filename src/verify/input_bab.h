@@ -88,7 +88,7 @@ struct InputBabParams {
   // weights only steer, they never make a bound unsound. 0 = off.
   int combine_iters = 8;
   // A node whose bounds leave at most this many ReLU/LeakyReLU neurons
-  // unstable is decided per live disjunct by the ReLU B&B (verify/relu_bab.h:
+  // unstable is decided per live disjunct by the ReLU B&B (verify/relu_prover.h:
   // LP bounds over the node's box, complete, at most exact_time_max_s each)
   // instead of further input splits, which cannot close a nearly tight
   // property (ACAS Xu 1_1 / prop 5: best margin 0.004, no proof in 116 s).

@@ -16,7 +16,7 @@
 #include "verify/disjunct_model.h"
 #include "verify/falsify.h"
 #include "verify/input_bab.h"
-#include "verify/relu_bab.h"
+#include "verify/relu_prover.h"
 
 namespace nnopt::verify {
 
@@ -613,8 +613,8 @@ class Verifier {
     return mp;
   }
 
-  ReluBabParams reluBabParams() const {
-    ReluBabParams rp;
+  ReluProverParams reluBabParams() const {
+    ReluProverParams rp;
     rp.time_limit = deadline_.remaining();
     rp.cancel = exactCancel();
     rp.threads = threads_;
@@ -650,8 +650,8 @@ class Verifier {
   }
 
   bool reluBab(size_t c, int d, const bounds::BoundTable& bt) {
-    const ReluBabParams rp = reluBabParams();
-    auto rr = reluBranchAndBound(net_, cases_[c].input, bt, cases_[c].unsafe.disjuncts[d], rp);
+    const ReluProverParams rp = reluBabParams();
+    auto rr = decideDisjunct(net_, cases_[c].input, bt, cases_[c].unsafe.disjuncts[d], rp);
     return onReluBab(c, d, rr);
   }
 
@@ -663,20 +663,20 @@ class Verifier {
   bool portfolio(size_t c, int d, const bounds::BoundTable& bt) {
     std::atomic<bool> race{false};
     std::atomic<bool> done_bab{false}, done_mip{false};
-    ReluBabParams rp = reluBabParams();
+    ReluProverParams rp = reluBabParams();
     rp.cancel = &race;
     rp.threads = std::max(1, threads_ - 1);
     MipParams mp = mipParams(c);
     mp.cancel = &race;
     mp.threads = 1;
     const auto& conj = cases_[c].unsafe.disjuncts[d];
-    ReluBabResult rr;
+    bab::BabResult rr;
     MipResult mr;
     std::exception_ptr err_bab, err_mip;
     std::thread tb([&] {
       try {
-        rr = reluBranchAndBound(net_, cases_[c].input, bt, conj, rp);
-        if (rr.status == BabStatus::kProven || rr.status == BabStatus::kFound) race = true;
+        rr = decideDisjunct(net_, cases_[c].input, bt, conj, rp);
+        if (decided(rr)) race = true;
       } catch (...) {
         err_bab = std::current_exception();
       }
@@ -700,8 +700,7 @@ class Verifier {
     tb.join();
     tm.join();
     if (err_bab && err_mip) std::rethrow_exception(err_bab);
-    const bool bab_decided =
-        !err_bab && (rr.status == BabStatus::kProven || rr.status == BabStatus::kFound);
+    const bool bab_decided = !err_bab && decided(rr);
     const bool mip_decided = !err_mip && (mr.outcome == MipOutcome::kRefuted ||
                                           mr.outcome == MipOutcome::kCandidate);
     methods_.insert("portfolio");
@@ -722,7 +721,11 @@ class Verifier {
     return onMip(c, d, mr);
   }
 
-  bool onReluBab(size_t c, int d, const ReluBabResult& rr) {
+  static bool decided(const bab::BabResult& rr) {
+    return rr.status == bab::BabStatus::kHolds || rr.status == bab::BabStatus::kViolated;
+  }
+
+  bool onReluBab(size_t c, int d, const bab::BabResult& rr) {
     r_.nodes += rr.nodes;
     r_.bab_crown_nodes += rr.crown_nodes;
     r_.bab_crown_pruned += rr.crown_pruned;
@@ -730,19 +733,21 @@ class Verifier {
     r_.max_depth = std::max(r_.max_depth, rr.max_depth);
     methods_.insert("relu-bab");
     switch (rr.status) {
-      case BabStatus::kProven:
+      case bab::BabStatus::kHolds:
         refuted_[c][d] = true;
         return false;
-      case BabStatus::kFound:
+      case bab::BabStatus::kViolated:
         return candidate(c, d, rr.x, "relu-bab");
-      case BabStatus::kTimeout:
+      case bab::BabStatus::kTimeout:
         timed_out_ = true;
         return false;
-      case BabStatus::kIncomplete:
+      case bab::BabStatus::kNodeLimit:
+        reason_ = "ReLU B&B stopped at its node limit";
+        return false;
+      default:
         reason_ = "ReLU B&B left " + std::to_string(rr.unresolved) + " subdomains undecided";
         return false;
     }
-    return false;
   }
 
   void finish() {

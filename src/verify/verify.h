@@ -14,8 +14,8 @@
 //     falsifier (PGD rounds, LPCC walks) interleaved from 0.3 s on; else
 //     per disjunct an alpha-CROWN check at the root, LP-tightened bounds
 //     (bounds/lp_tighten.h) and CROWN again, then an exact method on min t:
-//     branch and bound over ReLU phases with LP bounds (verify/relu_bab.h,
-//     the default) or the big-M MIP in CBC with early stop below 0
+//     the ReLU-split branch and bound (bab/relu_bab.h through
+//     verify/relu_prover.h, the default) or the big-M MIP in CBC with early stop below 0
 //     (verify/disjunct_model.h).
 // Soundness rules: every `sat` is replayed (x clamped into its case's box,
 // forward pass in double, Property::isUnsafe with tolerance 0) before it is
@@ -33,7 +33,7 @@
 #include "nn/network.h"
 #include "spec/property.h"
 #include "verify/input_bab.h"
-#include "verify/relu_bab.h"
+#include "verify/relu_prover.h"
 
 namespace nnopt::verify {
 
@@ -45,7 +45,7 @@ enum class Prover {
   kAuto,      // input B&B for <= input_split_max_dims inputs (or smooth nets), else relu-bab
   kInputBab,  // input-split B&B with CROWN (any dimension; weak for images)
   kMip,       // CROWN root check, LP-tightened bounds, exact MIP (CBC) per disjunct
-  kReluBab,   // same, with the LP-based ReLU-split B&B (verify/relu_bab.h) for the MIP
+  kReluBab,   // same, with the ReLU-split B&B (bab/relu_bab.h) for the MIP
   // same, the ReLU B&B (threads - 1 workers) and the MIP (one thread) racing
   // per disjunct: the first sound decision ends both
   kPortfolio,
@@ -109,8 +109,8 @@ struct VerifyParams {
   double prune_tol = 1e-9;      // a constraint is refuted when its lower bound > this
   double mip_unsat_tol = 1e-6;  // a MIP refutes a disjunct when its bound > this
   int mip_threads = 1;          // CBC threads per MIP
-  ReluBranching relu_branching = ReluBranching::kIntercept;  // relu-bab prover
-  ReluNodeBounds relu_node_bounds = ReluNodeBounds::kAuto;   // relu-bab prover
+  bab::BabBranching relu_branching = bab::BabBranching::kBabsr;  // relu-bab prover
+  bab::NodeBounds relu_node_bounds = bab::NodeBounds::kAuto;      // relu-bab prover
   // LP bound tightening before the exact stage (high-dimensional route).
   double lp_tighten_frac = 0.15;  // of timeout_s, at most lp_tighten_max_s
   double lp_tighten_max_s = 20.0;

@@ -33,6 +33,34 @@ inline nn::Network randomNet(const std::vector<int>& widths, unsigned seed,
   return nn::Network({widths[0]}, layers);
 }
 
+// in -> widths[0] -> act -> ... -> widths.back() (no activation on the
+// output) drawing from rng: weights N(0, 1/fan_in), biases N(0, 0.09), row
+// by row (each row's weights, then its bias).
+inline nn::Network randomNet(std::mt19937& rng, int in, const std::vector<int>& widths,
+                             nn::ActKind kind = nn::ActKind::kRelu, double alpha = 0.0) {
+  std::normal_distribution<double> nd(0.0, 1.0);
+  std::vector<nn::Layer> layers;
+  int prev = in;
+  for (size_t k = 0; k < widths.size(); ++k) {
+    nn::Dense d;
+    d.W = Eigen::MatrixXd(widths[k], prev);
+    d.b.resize(widths[k]);
+    for (int r = 0; r < widths[k]; ++r) {
+      for (int c = 0; c < prev; ++c) d.W(r, c) = nd(rng) / std::sqrt(double(prev));
+      d.b[r] = 0.3 * nd(rng);
+    }
+    layers.push_back(nn::Layer{"fc", d, {widths[k]}});
+    if (k + 1 < widths.size()) {
+      nn::Activation a;
+      a.kind = kind;
+      a.alpha = alpha;
+      layers.push_back(nn::Layer{"act", a, {widths[k]}});
+    }
+    prev = widths[k];
+  }
+  return nn::Network({in}, layers);
+}
+
 // A point with coordinates uniform in [0, 1].
 inline Eigen::VectorXd randomPoint(int n, unsigned seed) {
   std::mt19937 rng(seed);

@@ -21,11 +21,13 @@
 #include "nn/network.h"
 #include "solve/solver.h"
 #include "spec/property.h"
+#include "random_net.h"
 
 using namespace nnopt;
 using bounds::ReluSplit;
 using Eigen::MatrixXd;
 using Eigen::VectorXd;
+using test::randomNet;
 
 namespace {
 
@@ -43,25 +45,6 @@ nn::Layer actLayer(nn::ActKind kind, int64_t n, double alpha = 0.0) {
   return nn::Layer{"act", a, {n}};
 }
 
-// in -> widths[0] -> act -> ... -> widths.back() (no activation on the output).
-nn::Network randomNet(std::mt19937& rng, int in, const std::vector<int>& widths,
-                      nn::ActKind kind = nn::ActKind::kRelu, double alpha = 0.0) {
-  std::normal_distribution<double> nd(0.0, 1.0);
-  std::vector<nn::Layer> layers;
-  int prev = in;
-  for (size_t k = 0; k < widths.size(); ++k) {
-    MatrixXd W(widths[k], prev);
-    VectorXd b(widths[k]);
-    for (int r = 0; r < widths[k]; ++r) {
-      for (int c = 0; c < prev; ++c) W(r, c) = nd(rng) / std::sqrt(double(prev));
-      b[r] = 0.3 * nd(rng);
-    }
-    layers.push_back(denseLayer(W, b));
-    if (k + 1 < widths.size()) layers.push_back(actLayer(kind, widths[k], alpha));
-    prev = widths[k];
-  }
-  return nn::Network({in}, layers);
-}
 
 spec::Box randomBox(std::mt19937& rng, int n, double width) {
   std::uniform_real_distribution<double> u(-1.0, 1.0);

@@ -8,10 +8,12 @@
 #include "core/error.h"
 #include "nn/network.h"
 #include "spec/property.h"
+#include "random_net.h"
 
 using namespace nnopt;
 using Eigen::MatrixXd;
 using Eigen::VectorXd;
+using test::randomNet;
 
 namespace {
 
@@ -29,25 +31,6 @@ nn::Layer actLayer(nn::ActKind k, int64_t n, double alpha = 0.1) {
   return nn::Layer{"act", a, {n}};
 }
 
-// in -> widths... (activation after every layer but the last).
-nn::Network randomNet(std::mt19937& rng, int in, const std::vector<int>& widths,
-                      nn::ActKind kind = nn::ActKind::kRelu) {
-  std::normal_distribution<double> nd(0.0, 1.0);
-  std::vector<nn::Layer> layers;
-  int prev = in;
-  for (size_t i = 0; i < widths.size(); ++i) {
-    MatrixXd W(widths[i], prev);
-    VectorXd b(widths[i]);
-    for (int r = 0; r < widths[i]; ++r) {
-      for (int c = 0; c < prev; ++c) W(r, c) = nd(rng) / std::sqrt(double(prev));
-      b[r] = 0.3 * nd(rng);
-    }
-    layers.push_back(denseLayer(W, b));
-    if (i + 1 < widths.size()) layers.push_back(actLayer(kind, widths[i]));
-    prev = widths[i];
-  }
-  return nn::Network({in}, std::move(layers));
-}
 
 spec::Box unitBox(int n, double lo = -1.0, double hi = 1.0) {
   return {VectorXd::Constant(n, lo), VectorXd::Constant(n, hi)};

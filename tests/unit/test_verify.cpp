@@ -24,13 +24,14 @@
 #include "verify/disjunct_model.h"
 #include "verify/input_bab.h"
 #include "verify/refine_bounds.h"
-#include "verify/relu_bab.h"
 #include "verify/verify.h"
 #include "verify/vnncomp.h"
+#include "random_net.h"
 
 using namespace nnopt;
 using Eigen::MatrixXd;
 using Eigen::VectorXd;
+using test::randomNet;
 using verify::VerifyAnswer;
 
 namespace {
@@ -48,24 +49,6 @@ nn::Layer actLayer(nn::ActKind k, int64_t n) {
   return nn::Layer{"act", a, {n}};
 }
 
-nn::Network randomNet(std::mt19937& rng, int in, const std::vector<int>& widths,
-                      nn::ActKind kind = nn::ActKind::kRelu) {
-  std::normal_distribution<double> nd(0.0, 1.0);
-  std::vector<nn::Layer> layers;
-  int prev = in;
-  for (size_t i = 0; i < widths.size(); ++i) {
-    MatrixXd W(widths[i], prev);
-    VectorXd b(widths[i]);
-    for (int r = 0; r < widths[i]; ++r) {
-      for (int c = 0; c < prev; ++c) W(r, c) = nd(rng) / std::sqrt(double(prev));
-      b[r] = 0.3 * nd(rng);
-    }
-    layers.push_back(denseLayer(W, b));
-    if (i + 1 < widths.size()) layers.push_back(actLayer(kind, widths[i]));
-    prev = widths[i];
-  }
-  return nn::Network({in}, std::move(layers));
-}
 
 // y0 = relu(x0 + x1), y1 = relu(x0 - x1): 2 inputs, 2 outputs.
 nn::Network sumDiffNet() {
@@ -495,174 +478,6 @@ TEST(RefineBounds, SoundAndNoLooserThanTheParent) {
       t = std::move(c);
     }
   }
-}
-
-TEST(ReluBab, ProvesAndFinds) {
-  std::mt19937 rng(77);
-  nn::Network net = randomNet(rng, 6, {12, 12, 2});
-  spec::Box box{VectorXd::Constant(6, -1.0), VectorXd::Constant(6, 1.0)};
-  auto t = bounds::crownBounds(net, box);
-  // y0 >= the sampled max - 0.01: found; y0 >= crown ub + 0.01: proven.
-  std::uniform_real_distribution<double> u(-1.0, 1.0);
-  double best = -1e300;
-  for (int s = 0; s < 3000; ++s) {
-    VectorXd x(6);
-    for (int j = 0; j < 6; ++j) x[j] = u(rng);
-    best = std::max(best, net.forward(x)[0]);
-  }
-  spec::OutputConstraint c;
-  c.coefs = {{0, -1.0}};
-  c.rhs = -(best - 0.01);
-  verify::ReluBabParams p;
-  p.threads = 2;
-  p.pgd_steps = 0;
-  auto r = verify::reluBranchAndBound(net, box, t, {c}, p);
-  ASSERT_EQ(r.status, verify::BabStatus::kFound);
-  EXPECT_GE(net.forward(r.x)[0], best - 0.01);
-  EXPECT_TRUE(box.contains(r.x, 0.0));
-  c.rhs = -(t.hi.back()[0] + 0.01);
-  r = verify::reluBranchAndBound(net, box, t, {c}, p);
-  EXPECT_EQ(r.status, verify::BabStatus::kProven);
-}
-
-// The node bounds of the ReLU B&B (LP, CROWN with the node's splits, auto)
-// never contradict each other nor a sampled counterexample: on random MLPs
-// and conjunctions of two constraints near the sampled optimum, the LP-only
-// search decides every case; CROWN-only and auto give the same decision or
-// (CROWN-only, whose split-out leaves need the LP) an incomplete search;
-// `found` points replay inside the box; `proven` never where a sample
-// satisfies the conjunction.
-TEST(ReluBab, NodeBoundModesAgreeAndStaySound) {
-  std::mt19937 rng(5);
-  std::uniform_real_distribution<double> u(-1.0, 1.0);
-  int proven = 0, found = 0, crown_pruned = 0;
-  for (int trial = 0; trial < 8; ++trial) {
-    nn::Network net = randomNet(rng, 4, {10, 10, 3}, trial % 2 ? nn::ActKind::kLeakyRelu
-                                                                : nn::ActKind::kRelu);
-    spec::Box box{VectorXd::Constant(4, -1.0), VectorXd::Constant(4, 1.0)};
-    auto t = bounds::crownBounds(net, box);
-    // Unsafe: y0 >= thr and y1 - y2 >= -1 (thr around the sampled max of y0).
-    std::vector<VectorXd> samples;
-    double best = -1e300;
-    for (int s = 0; s < 4000; ++s) {
-      VectorXd x(4);
-      for (int j = 0; j < 4; ++j) x[j] = u(rng);
-      const VectorXd y = net.forward(x);
-      if (y[1] - y[2] >= -1.0) best = std::max(best, y[0]);
-      samples.push_back(x);
-    }
-    if (best < -1e299) continue;
-    const double thr = best + (trial % 3 == 0 ? -0.02 : 0.05 * (t.hi.back()[0] - best));
-    spec::OutputConstraint c0, c1;
-    c0.coefs = {{0, -1.0}};
-    c0.rhs = -thr;
-    c1.coefs = {{1, -1.0}, {2, 1.0}};
-    c1.rhs = 1.0;
-    const std::vector<spec::OutputConstraint> conj = {c0, c1};
-    bool sampled_sat = false;
-    for (const auto& x : samples) sampled_sat |= verify::conjunctionMargin(conj, net.forward(x)) <= 0;
-    std::vector<verify::ReluBabResult> rs;
-    // lp, crown, auto, auto with no time for the root LP (falls back to CROWN)
-    for (int v = 0; v < 4; ++v) {
-      verify::ReluBabParams p;
-      p.threads = 1;
-      p.pgd_steps = 0;
-      p.node_bounds = v == 0   ? verify::ReluNodeBounds::kLp
-                      : v == 1 ? verify::ReluNodeBounds::kCrown
-                               : verify::ReluNodeBounds::kAuto;
-      if (v == 3) p.root_lp_time_s = 0.0;
-      p.time_limit = 30;
-      auto r = verify::reluBranchAndBound(net, box, t, conj, p);
-      SCOPED_TRACE("trial " + std::to_string(trial) + " variant " + std::to_string(v));
-      if (sampled_sat) EXPECT_NE(r.status, verify::BabStatus::kProven);
-      if (r.status == verify::BabStatus::kFound) {
-        EXPECT_TRUE(box.contains(r.x, 0.0));
-        EXPECT_LE(verify::conjunctionMargin(conj, net.forward(r.x)), 0.0);
-      }
-      EXPECT_NE(r.status, verify::BabStatus::kTimeout);
-      EXPECT_EQ(r.crown_nodes > 0, v == 1 || v == 3);
-      EXPECT_EQ(r.lp_dropped, v == 3);
-      crown_pruned += r.crown_pruned;
-      rs.push_back(r);
-    }
-    const auto lp = rs[0].status;
-    ASSERT_TRUE(lp == verify::BabStatus::kProven || lp == verify::BabStatus::kFound);
-    EXPECT_EQ(rs[2].status, lp) << "auto";
-    EXPECT_EQ(rs[2].nodes, rs[0].nodes) << "auto with a fast LP is the LP search";
-    EXPECT_TRUE(rs[1].status == lp || rs[1].status == verify::BabStatus::kIncomplete) << "crown";
-    EXPECT_EQ(rs[3].status, rs[1].status) << "auto without the LP is the CROWN search";
-    proven += lp == verify::BabStatus::kProven;
-    found += lp == verify::BabStatus::kFound;
-  }
-  EXPECT_GT(proven, 0);
-  EXPECT_GT(found, 0);
-  EXPECT_GT(crown_pruned, 0);
-}
-
-// A convolutional network (sparse weights): the CROWN-only B&B agrees with
-// the LP B&B (or stops incomplete), never proves a margin threshold a sample
-// violates, and its points replay.
-TEST(ReluBab, CrownNodeBoundsOnAConvNet) {
-  const nn::Network net =
-      io::loadOnnx(NNOPT_FIXTURES_DIR "/../../models/mnist_convnet.onnx")
-          .withInputNormalization(0.1307, 0.3081);
-  VectorXd x0 = VectorXd::Zero(net.inputSize());
-  for (Eigen::Index i = 300; i < 480; ++i) x0[i] = 0.9;
-  const spec::Box box = spec::linfBall(x0, 0.06, 0.0, 1.0);
-  const auto t = bounds::crownBounds(net, box);
-  const VectorXd y0 = net.forward(x0);
-  Eigen::Index label;
-  y0.maxCoeff(&label);
-  const int other = label == 0 ? 1 : 0;
-  // y_other - y_label >= thr
-  VectorXd c = VectorXd::Zero(net.outputSize());
-  c[other] = -1.0;
-  c[label] = 1.0;
-  const double lb = bounds::crownLowerBound(net, box, t, c);  // of y_label - y_other
-  std::mt19937 rng(3);
-  std::uniform_real_distribution<double> u(0.0, 1.0);
-  double worst = y0[label] - y0[other];
-  for (int s = 0; s < 200; ++s) {
-    VectorXd x(box.size());
-    for (Eigen::Index i = 0; i < x.size(); ++i) x[i] = box.lo[i] + u(rng) * (box.hi[i] - box.lo[i]);
-    const VectorXd y = net.forward(x);
-    worst = std::min(worst, y[label] - y[other]);
-  }
-  ASSERT_LT(lb, worst);
-  int decided = 0;
-  // Unsafe: margin y_label - y_other <= tau, for tau just above the sampled
-  // minimum (a sample satisfies it) and just above CROWN's bound (proven
-  // after a few splits: 9 nodes, 5 closed by CROWN, when written).
-  for (double tau : {worst + 1e-3, lb + 0.05 * (worst - lb)}) {
-    spec::OutputConstraint k;
-    k.coefs = {{static_cast<int>(label), 1.0}, {other, -1.0}};
-    k.rhs = tau;
-    verify::ReluBabParams p;
-    p.threads = 1;
-    p.pgd_steps = 0;
-    p.time_limit = 60;
-    p.node_bounds = verify::ReluNodeBounds::kCrown;
-    const auto rc = verify::reluBranchAndBound(net, box, t, {k}, p);
-    p.node_bounds = verify::ReluNodeBounds::kLp;
-    const auto rl = verify::reluBranchAndBound(net, box, t, {k}, p);
-    SCOPED_TRACE("tau " + std::to_string(tau));
-    EXPECT_TRUE(rl.status == verify::BabStatus::kProven || rl.status == verify::BabStatus::kFound);
-    EXPECT_TRUE(rc.status == rl.status || rc.status == verify::BabStatus::kIncomplete);
-    if (tau > worst) {
-      EXPECT_NE(rc.status, verify::BabStatus::kProven);
-      EXPECT_NE(rl.status, verify::BabStatus::kProven);
-    }
-    if (rc.status == verify::BabStatus::kFound) {
-      EXPECT_TRUE(box.contains(rc.x, 0.0));
-      const VectorXd y = net.forward(rc.x);
-      EXPECT_LE(y[label] - y[other], tau);
-    }
-    decided += rc.status == verify::BabStatus::kProven || rc.status == verify::BabStatus::kFound;
-    EXPECT_GT(rc.crown_nodes, 0);
-    std::fprintf(stderr, "mnist_convnet tau %.4f: crown %d (%ld nodes, %ld closed by CROWN), lp %d (%ld nodes)\n",
-                 tau, int(rc.status), rc.nodes, rc.crown_pruned, int(rl.status), rl.nodes);
-  }
-  EXPECT_GT(decided, 0);
 }
 
 TEST(InputBab, ProvesAndFinds) {
