@@ -81,6 +81,31 @@ void checkInputs(const nn::Network& net, const spec::Box& box,
             "bab: the root table does not match the network");
 }
 
+// A copy of t with the pre-activation bounds of every split neuron clipped at
+// 0 (and its activation's output bounds with them); nullopt when a split
+// contradicts t (the sub-domain is empty).
+std::optional<BoundTable> withSplits(const nn::Network& net, const BoundTable& t,
+                                     const std::vector<ReluSplit>& splits) {
+  BoundTable out = t;
+  for (const auto& s : splits) {
+    Eigen::VectorXd& lo = s.layer == 0 ? out.in_lo : out.lo[s.layer - 1];
+    Eigen::VectorXd& hi = s.layer == 0 ? out.in_hi : out.hi[s.layer - 1];
+    double& l = lo[s.neuron];
+    double& u = hi[s.neuron];
+    if (s.active) {
+      if (u < 0) return std::nullopt;
+      l = std::max(l, 0.0);
+    } else {
+      if (l > 0) return std::nullopt;
+      u = std::min(u, 0.0);
+    }
+    const auto& act = net.layers()[s.layer].activation();
+    out.lo[s.layer][s.neuron] = std::max(out.lo[s.layer][s.neuron], act.apply(l));
+    out.hi[s.layer][s.neuron] = std::min(out.hi[s.layer][s.neuron], act.apply(u));
+  }
+  return out;
+}
+
 class Search {
  public:
   Search(const nn::Network& net, const spec::Box& box,
@@ -455,7 +480,9 @@ class Search {
       child.splits.push_back({n.branch.layer, n.branch.neuron, active});
       child.depth = n.depth + 1;
       child.lb = n.lb;
-      auto t = bounds::crownBoundsSplit(net_, box_, child.splits, n.table.get(), p_.crown_node);
+      auto t = p_.node_crown || !lp_on_.load()
+                   ? bounds::crownBoundsSplit(net_, box_, child.splits, n.table.get(), p_.crown_node)
+                   : withSplits(net_, *n.table, child.splits);
       if (!t) {  // empty sub-domain
         std::lock_guard<std::mutex> lk(mu_);
         ++r_.pruned;

@@ -1,5 +1,8 @@
 #include "verify/relu_prover.h"
 
+#include <chrono>
+#include <thread>
+
 #include "attack/pgd.h"
 #include "core/error.h"
 
@@ -26,6 +29,7 @@ bab::BabResult decideDisjunct(const nn::Network& net, const spec::Box& box,
   bp.order = bab::BabOrder::kDepthFirst;
   bp.root_table = &bt;
   bp.node_bounds = p.node_bounds;
+  bp.node_crown = false;
   bp.root_lp_cap_s = p.root_lp_time_s;
   bp.branching = p.branching;
   bp.strong_branching = 0;
@@ -45,6 +49,47 @@ bab::BabResult decideDisjunct(const nn::Network& net, const spec::Box& box,
     };
   }
   return bab::reluBranchAndBound(net, box, conj, bp);
+}
+
+bool decidedBy(const bab::BabResult& r) {
+  return r.status == bab::BabStatus::kHolds || r.status == bab::BabStatus::kViolated;
+}
+
+DisjunctRace raceDisjunct(const nn::Network& net, const spec::Box& box,
+                          const bounds::BoundTable& bt,
+                          const std::vector<spec::OutputConstraint>& conj, ReluProverParams rp,
+                          MipParams mp, const std::atomic<bool>* outer, const Deadline& deadline) {
+  std::atomic<bool> race{false};
+  std::atomic<bool> done_bab{false}, done_mip{false};
+  rp.cancel = &race;
+  mp.cancel = &race;
+  DisjunctRace out;
+  std::thread tb([&] {
+    try {
+      out.bab = decideDisjunct(net, box, bt, conj, rp);
+      if (decidedBy(out.bab)) race = true;
+    } catch (...) {
+      out.err_bab = std::current_exception();
+    }
+    done_bab = true;
+  });
+  std::thread tm([&] {
+    try {
+      out.mip = solveDisjunctMip(net, box, bt, conj, mp);
+      if (out.mip.outcome == MipOutcome::kRefuted || out.mip.outcome == MipOutcome::kCandidate)
+        race = true;
+    } catch (...) {
+      out.err_mip = std::current_exception();
+    }
+    done_mip = true;
+  });
+  while (!(done_bab && done_mip)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if ((outer != nullptr && outer->load()) || deadline.expired()) race = true;
+  }
+  tb.join();
+  tm.join();
+  return out;
 }
 
 }  // namespace nnopt::verify

@@ -8,13 +8,16 @@
 // root table; every worker dives (depth-first) with its own warm-started LP,
 // node LP points are polished by a few PGD steps.
 #include <atomic>
+#include <exception>
 #include <limits>
 #include <vector>
 
 #include "bab/relu_bab.h"
 #include "bounds/bound_table.h"
+#include "core/log.h"
 #include "nn/network.h"
 #include "spec/property.h"
+#include "verify/disjunct_model.h"
 
 namespace nnopt::verify {
 
@@ -38,5 +41,24 @@ bab::BabResult decideDisjunct(const nn::Network& net, const spec::Box& box,
                               const bounds::BoundTable& bt,
                               const std::vector<spec::OutputConstraint>& conj,
                               const ReluProverParams& p);
+
+// True when the search decided the disjunct (refuted, or a point found).
+bool decidedBy(const bab::BabResult& r);
+
+// The portfolio on one disjunct: decideDisjunct and the CBC MIP
+// (solveDisjunctMip) race on two threads; each watches a shared flag, set
+// when the other decided (refuted or a candidate), when *outer is set or the
+// deadline passes. Both outcomes are returned (sound either way: a
+// refutation from a finished search, a candidate only to be replayed), with
+// the exception each side threw, if any. rp.cancel / mp.cancel are replaced.
+struct DisjunctRace {
+  bab::BabResult bab;
+  MipResult mip;
+  std::exception_ptr err_bab, err_mip;
+};
+DisjunctRace raceDisjunct(const nn::Network& net, const spec::Box& box,
+                          const bounds::BoundTable& bt,
+                          const std::vector<spec::OutputConstraint>& conj, ReluProverParams rp,
+                          MipParams mp, const std::atomic<bool>* outer, const Deadline& deadline);
 
 }  // namespace nnopt::verify

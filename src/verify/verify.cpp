@@ -661,46 +661,17 @@ class Verifier {
   // outcome is taken (both sound: a refutation from a finished search, a
   // candidate only after replay); undecided, the better-informed one.
   bool portfolio(size_t c, int d, const bounds::BoundTable& bt) {
-    std::atomic<bool> race{false};
-    std::atomic<bool> done_bab{false}, done_mip{false};
     ReluProverParams rp = reluBabParams();
-    rp.cancel = &race;
     rp.threads = std::max(1, threads_ - 1);
     MipParams mp = mipParams(c);
-    mp.cancel = &race;
     mp.threads = 1;
-    const auto& conj = cases_[c].unsafe.disjuncts[d];
-    bab::BabResult rr;
-    MipResult mr;
-    std::exception_ptr err_bab, err_mip;
-    std::thread tb([&] {
-      try {
-        rr = decideDisjunct(net_, cases_[c].input, bt, conj, rp);
-        if (decided(rr)) race = true;
-      } catch (...) {
-        err_bab = std::current_exception();
-      }
-      done_bab = true;
-    });
-    std::thread tm([&] {
-      try {
-        mr = solveDisjunctMip(net_, cases_[c].input, bt, conj, mp);
-        if (mr.outcome == MipOutcome::kRefuted || mr.outcome == MipOutcome::kCandidate)
-          race = true;
-      } catch (...) {
-        err_mip = std::current_exception();
-      }
-      done_mip = true;
-    });
-    const std::atomic<bool>* outer = exactCancel();
-    while (!(done_bab && done_mip)) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      if ((outer != nullptr && outer->load()) || deadline_.expired()) race = true;
-    }
-    tb.join();
-    tm.join();
+    auto race = raceDisjunct(net_, cases_[c].input, bt, cases_[c].unsafe.disjuncts[d], rp, mp,
+                             exactCancel(), deadline_);
+    const bab::BabResult& rr = race.bab;
+    const MipResult& mr = race.mip;
+    const std::exception_ptr &err_bab = race.err_bab, &err_mip = race.err_mip;
     if (err_bab && err_mip) std::rethrow_exception(err_bab);
-    const bool bab_decided = !err_bab && decided(rr);
+    const bool bab_decided = !err_bab && decidedBy(rr);
     const bool mip_decided = !err_mip && (mr.outcome == MipOutcome::kRefuted ||
                                           mr.outcome == MipOutcome::kCandidate);
     methods_.insert("portfolio");
@@ -719,10 +690,6 @@ class Verifier {
       return onReluBab(c, d, rr);
     }
     return onMip(c, d, mr);
-  }
-
-  static bool decided(const bab::BabResult& rr) {
-    return rr.status == bab::BabStatus::kHolds || rr.status == bab::BabStatus::kViolated;
   }
 
   bool onReluBab(size_t c, int d, const bab::BabResult& rr) {
