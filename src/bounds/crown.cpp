@@ -1,12 +1,12 @@
 #include "bounds/crown.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include "bounds/crown_internal.h"
 #include "core/error.h"
 
 namespace nnopt::bounds {
@@ -15,6 +15,11 @@ namespace {
 
 using Eigen::MatrixXd;
 using Eigen::VectorXd;
+using detail::LayerRelax;
+using detail::SplitsByLayer;
+using detail::checkBox;
+using detail::groupSplits;
+using detail::relaxAll;
 
 // Below this width an S-shaped activation is relaxed by the constants
 // f(l) <= f(t) <= f(u) (exact up to f' * width).
@@ -139,18 +144,6 @@ LinearRelaxation relaxPiecewise(double s, double l, double u, ReluLowerSlope mod
   return r;
 }
 
-// Relaxation vectors of one activation layer, or the relaxation of a max
-// pool: x[pool_lo[j]] <= y_j (the input with the largest lower bound) and
-// y_j <= x[pool_up[j]] when that input's lower bound is at least every other
-// input's upper bound (y_j is then exactly that input), else y_j <= pool_ub[j]
-// (the largest upper bound; pool_up[j] = -1).
-struct LayerRelax {
-  VectorXd lw, lb, uw, ub, slope_lo, slope_hi;
-  bool optimisable = false;  // some neuron has slope_lo < slope_hi
-  std::vector<int64_t> pool_lo, pool_up;
-  VectorXd pool_ub;
-};
-
 LayerRelax relaxMaxPool(const nn::MaxPool& mp, const VectorXd& l, const VectorXd& u) {
   const size_t n = mp.windows.size();
   LayerRelax r;
@@ -248,13 +241,17 @@ void intersect(VectorXd& lo, VectorXd& hi, const VectorXd& lo2, const VectorXd& 
   hi = hi.cwiseMin(hi2);
 }
 
-void checkBox(const nn::Network& net, const spec::Box& box, const char* what) {
+}  // namespace
+
+void detail::checkBox(const nn::Network& net, const spec::Box& box, const char* what) {
   require(box.lo.size() == net.inputSize() && box.hi.size() == net.inputSize(),
           std::string(what) + ": box has " + std::to_string(box.size()) +
               " dimensions, network input has " + std::to_string(net.inputSize()));
   require(box.lo.allFinite() && box.hi.allFinite(),
           std::string(what) + ": input box must be finite");
 }
+
+namespace {
 
 // Entries of one block of back-substituted forms (crownCore bounds a layer's
 // rows in blocks): 2^19 doubles = 4 MB per matrix.
@@ -404,126 +401,10 @@ void tightenByL1Budget(const nn::Network& net, const std::vector<LayerRelax>& re
   }
 }
 
-// Lower bound of c^T (output of the last layer) for one objective, recording
-// the coefficient vector at each activation output when rec != nullptr.
-double lowerPass(const nn::Network& net, const std::vector<LayerRelax>& relax, const VectorXd& c,
-                 const VectorXd& mid, const VectorXd& rad, std::vector<VectorXd>* rec,
-                 VectorXd* a_in) {
-  VectorXd a = c;
-  double k = 0.0;
-  for (int i = static_cast<int>(net.numLayers()) - 1; i >= 0; --i) {
-    const auto& layer = net.layers()[i];
-    if (layer.isDense()) {
-      const auto& d = layer.dense();
-      k += a.dot(d.b);
-      a = d.W.applyT(a);
-    } else if (layer.isMaxPool()) {
-      const auto& r = relax[i];
-      if (rec) (*rec)[i] = a;
-      VectorXd in = VectorXd::Zero(net.layerInSize(i));
-      for (Eigen::Index j = 0; j < a.size(); ++j) {
-        if (a[j] >= 0)
-          in[r.pool_lo[j]] += a[j];
-        else if (r.pool_up[j] >= 0)
-          in[r.pool_up[j]] += a[j];
-        else
-          k += a[j] * r.pool_ub[j];
-      }
-      a = std::move(in);
-    } else {
-      const auto& r = relax[i];
-      if (rec) (*rec)[i] = a;
-      VectorXd pos = a.cwiseMax(0.0), neg = a.cwiseMin(0.0);
-      k += pos.dot(r.lb) + neg.dot(r.ub);
-      a = pos.cwiseProduct(r.lw) + neg.cwiseProduct(r.uw);
-    }
-  }
-  if (a_in) *a_in = a;
-  return k + a.dot(mid) - a.cwiseAbs().dot(rad);
-}
+}  // namespace
 
-// alpha-CROWN: maximise the lower bound over the lower slopes of unstable
-// ReLU/LeakyReLU neurons (projected Adam). Returns the best bound seen; the
-// starting slopes are evaluated first.
-// When `best_rec` / `best_a` are given they receive the coefficient vectors
-// and input coefficients of the best iterate.
-double optimisedLowerBound(const nn::Network& net, std::vector<LayerRelax> relax,
-                           const VectorXd& c, const VectorXd& mid, const VectorXd& rad,
-                           const CrownParams& p, std::vector<VectorXd>* best_rec = nullptr,
-                           VectorXd* best_a = nullptr) {
-  const size_t L = net.numLayers();
-  std::vector<VectorXd> rec(L);
-  VectorXd a0;
-  double best = lowerPass(net, relax, c, mid, rad, &rec, &a0);
-  auto keep = [&] {
-    if (best_rec) *best_rec = rec;
-    if (best_a) *best_a = a0;
-  };
-  keep();
-  size_t last_opt = 0;
-  bool any = false;
-  for (size_t i = 0; i < L; ++i)
-    if (net.layers()[i].isActivation() && relax[i].optimisable) any = true, last_opt = i;
-  if (!any || p.alpha_iters <= 0) return best;
-
-  std::vector<VectorXd> m1(L), m2(L);
-  for (size_t i = 0; i <= last_opt; ++i)
-    if (net.layers()[i].isActivation()) {
-      m1[i] = VectorXd::Zero(relax[i].lw.size());
-      m2[i] = VectorXd::Zero(relax[i].lw.size());
-    }
-  const double b1 = 0.9, b2 = 0.999, eps = 1e-12;
-  const auto start = std::chrono::steady_clock::now();
-  for (int it = 1; it <= p.alpha_iters; ++it) {
-    // Gradient of the bound w.r.t. the coefficient vectors, swept upwards.
-    VectorXd g = mid - a0.cwiseSign().cwiseProduct(rad);
-    for (size_t i = 0; i <= last_opt; ++i) {
-      const auto& layer = net.layers()[i];
-      if (layer.isDense()) {
-        const auto& d = layer.dense();
-        g = d.W.apply(g) + d.b;
-        continue;
-      }
-      if (layer.isMaxPool()) {  // the relaxation's value at the bound's input point
-        const auto& r = relax[i];
-        const VectorXd& ao = rec[i];
-        VectorXd gout(ao.size());
-        for (Eigen::Index j = 0; j < ao.size(); ++j)
-          gout[j] = ao[j] >= 0 ? g[r.pool_lo[j]]
-                               : (r.pool_up[j] >= 0 ? g[r.pool_up[j]] : r.pool_ub[j]);
-        g = std::move(gout);
-        continue;
-      }
-      auto& r = relax[i];
-      const VectorXd& ao = rec[i];
-      VectorXd gout(g.size());
-      for (Eigen::Index j = 0; j < g.size(); ++j)
-        gout[j] = ao[j] > 0 ? r.lw[j] * g[j] + r.lb[j] : r.uw[j] * g[j] + r.ub[j];
-      if (r.optimisable) {
-        VectorXd grad = g.cwiseProduct(ao.cwiseMax(0.0));
-        m1[i] = b1 * m1[i] + (1 - b1) * grad;
-        m2[i] = b2 * m2[i] + (1 - b2) * grad.cwiseAbs2();
-        const double c1 = 1 - std::pow(b1, it), c2 = 1 - std::pow(b2, it);
-        for (Eigen::Index j = 0; j < g.size(); ++j) {
-          if (!(r.slope_lo[j] < r.slope_hi[j])) continue;
-          double step = p.alpha_lr * (m1[i][j] / c1) / (std::sqrt(m2[i][j] / c2) + eps);
-          r.lw[j] = std::clamp(r.lw[j] + step, r.slope_lo[j], r.slope_hi[j]);
-        }
-      }
-      g = std::move(gout);
-    }
-    double v = lowerPass(net, relax, c, mid, rad, &rec, &a0);
-    if (std::isfinite(v) && v > best) {
-      best = v;
-      keep();
-    }
-    std::chrono::duration<double> el = std::chrono::steady_clock::now() - start;
-    if (el.count() > p.alpha_time_limit_s) break;
-  }
-  return best;
-}
-
-std::vector<LayerRelax> relaxAll(const nn::Network& net, const BoundTable& t, ReluLowerSlope mode) {
+std::vector<LayerRelax> detail::relaxAll(const nn::Network& net, const BoundTable& t,
+                                         ReluLowerSlope mode) {
   std::vector<LayerRelax> relax(net.numLayers());
   for (size_t i = 0; i < net.numLayers(); ++i) {
     const auto& layer = net.layers()[i];
@@ -535,8 +416,6 @@ std::vector<LayerRelax> relaxAll(const nn::Network& net, const BoundTable& t, Re
   return relax;
 }
 
-}  // namespace
-
 LinearRelaxation relaxActivation(const nn::Activation& a, double l, double u, ReluLowerSlope mode) {
   switch (a.kind) {
     case nn::ActKind::kRelu: return relaxPiecewise(0.0, l, u, mode);
@@ -547,12 +426,7 @@ LinearRelaxation relaxActivation(const nn::Activation& a, double l, double u, Re
   throw Error("crown: unsupported activation");
 }
 
-namespace {
-
-// Splits grouped by activation layer: (neuron, active) pairs.
-using SplitsByLayer = std::vector<std::vector<std::pair<int64_t, bool>>>;
-
-SplitsByLayer groupSplits(const nn::Network& net, const std::vector<ReluSplit>& splits) {
+SplitsByLayer detail::groupSplits(const nn::Network& net, const std::vector<ReluSplit>& splits) {
   SplitsByLayer g(net.numLayers());
   for (const auto& s : splits) {
     require(s.layer < net.numLayers() && net.layers()[s.layer].isActivation(),
@@ -566,6 +440,8 @@ SplitsByLayer groupSplits(const nn::Network& net, const std::vector<ReluSplit>& 
   }
   return g;
 }
+
+namespace {
 
 // Clips the pre-activation bounds [lo, hi] of activation layer `layer` by its splits.
 void clipSplits(const SplitsByLayer* splits, size_t layer, VectorXd& lo, VectorXd& hi) {
@@ -588,6 +464,10 @@ bool monotoneActivations(const nn::Network& net) {
   return true;
 }
 
+detail::OptimiseSettings alphaSettings(const CrownParams& p) {
+  return {p.alpha_iters, p.alpha_lr, 0.0, p.alpha_time_limit_s};
+}
+
 // alpha-CROWN on the final outputs (intermediate bounds fixed). False when
 // detect_empty and an output pair crosses beyond rounding.
 bool refineOutputs(const nn::Network& net, const std::vector<LayerRelax>& relax,
@@ -600,8 +480,8 @@ bool refineOutputs(const nn::Network& net, const std::vector<LayerRelax>& relax,
   for (Eigen::Index j = 0; j < n; ++j) {
     VectorXd e = VectorXd::Zero(n);
     e[j] = 1.0;
-    lo[j] = std::max(lo[j], optimisedLowerBound(net, relax, e, mid, rad, p));
-    hi[j] = std::min(hi[j], -optimisedLowerBound(net, relax, -e, mid, rad, p));
+    lo[j] = std::max(lo[j], detail::optimiseLowerBound(net, relax, e, mid, rad, alphaSettings(p)));
+    hi[j] = std::min(hi[j], -detail::optimiseLowerBound(net, relax, -e, mid, rad, alphaSettings(p)));
   }
   return settle(lo, hi, detect_empty);
 }
@@ -742,31 +622,12 @@ std::optional<BoundTable> crownBoundsSplit(const nn::Network& net, const spec::B
 CrownLowerBoundDetail crownLowerBoundDetail(const nn::Network& net, const spec::Box& box,
                                             const BoundTable& t, const Eigen::VectorXd& c,
                                             const CrownParams& p) {
-  checkBox(net, box, "crown lower bound");
-  const size_t L = net.numLayers();
-  require(c.size() == net.outputSize(), "crown lower bound: objective has " +
-                                            std::to_string(c.size()) +
-                                            " coefficients, network output has " +
-                                            std::to_string(net.outputSize()));
-  require(t.lo.size() == L && t.hi.size() == L,
-          "crown lower bound: bound table does not match the network");
-  // The table's input bounds may be tighter than the box (a split on an
-  // activation applied to the input); they are sound for the same domain.
-  const VectorXd lo = box.lo.cwiseMax(t.in_lo), hi = box.hi.cwiseMin(t.in_hi);
-  const VectorXd mid = 0.5 * (lo + hi), rad = 0.5 * (hi - lo).cwiseMax(0.0);
+  const detail::ObjectiveDomain dom = detail::objectiveDomain(net, box, t, c, "crown lower bound");
+  detail::BestIterate best;
+  const double v = detail::optimiseLowerBound(net, relaxAll(net, t, p.relu_lower), c, dom.mid,
+                                              dom.rad, alphaSettings(p), nullptr, &best);
   CrownLowerBoundDetail d;
-  // Bound from the table's output bounds alone.
-  const VectorXd& ylo = L ? t.lo[L - 1] : lo;
-  const VectorXd& yhi = L ? t.hi[L - 1] : hi;
-  const double from_table = c.cwiseMax(0.0).dot(ylo) + c.cwiseMin(0.0).dot(yhi);
-  VectorXd a_in;
-  d.symbolic =
-      optimisedLowerBound(net, relaxAll(net, t, p.relu_lower), c, mid, rad, p, &d.act_coef, &a_in);
-  d.bound = std::isfinite(d.symbolic) ? std::max(from_table, d.symbolic) : from_table;
-  // Clamped: mid -+ rad may round just outside [lo, hi].
-  d.x = (mid - a_in.cwiseSign().cwiseProduct(rad)).cwiseMax(lo).cwiseMin(hi);
-  for (size_t i = 0; i < L; ++i)
-    if (!net.layers()[i].isActivation()) d.act_coef[i].resize(0);
+  detail::fillDetail(net, dom, v, best, d);
   return d;
 }
 
