@@ -343,6 +343,30 @@ TEST(BetaCrown, RandomConvNetsNeverLooserAndSound) {
   EXPECT_GT(improved, 0);
 }
 
+// Max pooling between the split layers: 4 -> dense 12 -> ReLU -> max pool
+// (6 windows of 2) -> dense 8 -> ReLU -> dense 3.
+TEST(BetaCrown, MaxPoolNetNeverLooserAndSound) {
+  BetaCrownParams p;
+  p.iters = 30;
+  p.time_limit_s = 10;
+  int improved = 0;
+  for (unsigned seed = 1; seed <= 4; ++seed) {
+    std::mt19937 rng(seed + 30);
+    const auto base = randomDense(rng, {4, 12, 8, 3}, nn::ActKind::kRelu);
+    nn::MaxPool mp;
+    for (int64_t j = 0; j < 6; ++j) mp.windows.push_back({2 * j, 2 * j + 1});
+    const auto& L = base.layers();
+    // The second dense layer reads the 6 pooled values: keep its first 6 columns.
+    nn::Dense d2 = L[2].dense();
+    d2.W = nn::Linear(d2.W.toDense().leftCols(6).eval());
+    const nn::Network net({4}, {L[0], L[1], nn::Layer{"pool", mp, {6}}, nn::Layer{"fc", d2, {8}},
+                                L[3], L[4]});
+    const auto box = centredBox(rng, 4, 0.6);
+    improved += checkRandomSplits(net, box, 300 + seed, 10, p);
+  }
+  EXPECT_GT(improved, 0);
+}
+
 // No splits: alpha-CROWN (the same optimiser, beta absent).
 TEST(BetaCrown, NoSplitsIsAlphaCrown) {
   for (unsigned seed = 1; seed <= 4; ++seed) {
