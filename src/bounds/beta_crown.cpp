@@ -292,13 +292,17 @@ bool betaCrownTightenTable(const nn::Network& net, const spec::Box& box, BoundTa
       if (s.layer < k) below.push_back(s);
     VectorXd& lo = t.lo[k - 1];
     VectorXd& hi = t.hi[k - 1];
+    // A bound past 0 makes the neuron stable: its relaxation is then exact
+    // whatever the other bound, so the optimisation can stop there.
+    BetaCrownParams pz = p;
+    pz.stop_above = 0.0;
     VectorXd c = VectorXd::Zero(lo.size());
     for (Eigen::Index j = 0; j < lo.size(); ++j) {
       if (!(lo[j] < 0 && hi[j] > 0)) continue;
       c[j] = 1.0;
-      lo[j] = std::max(lo[j], betaCrownLowerBound(sub, box, ts, below, c, p).bound);
+      lo[j] = std::max(lo[j], betaCrownLowerBound(sub, box, ts, below, c, pz).bound);
       c[j] = -1.0;
-      hi[j] = std::min(hi[j], -betaCrownLowerBound(sub, box, ts, below, c, p).bound);
+      if (lo[j] < 0) hi[j] = std::min(hi[j], -betaCrownLowerBound(sub, box, ts, below, c, pz).bound);
       c[j] = 0.0;
       if (lo[j] > hi[j]) {
         if (lo[j] - hi[j] > kEmptyTol * (1.0 + std::max(std::abs(lo[j]), std::abs(hi[j]))))
