@@ -13,6 +13,7 @@
 #include "bounds/bound_table.h"
 #include "bounds/crown.h"
 #include "nn/network.h"
+#include "random_net.h"
 #include "spec/property.h"
 
 using namespace nnopt;
@@ -47,21 +48,10 @@ nn::Network twoLayer(const MatrixXd& W1, const VectorXd& b1, const MatrixXd& W2,
                                    denseLayer(W2, b2)});
 }
 
-// Dense layers of the given widths, activation k between them.
+// Dense layers of the given widths (w[0]: the input), activation k between
+// them (LeakyReLU slope 0.1).
 nn::Network randomDense(std::mt19937& rng, const std::vector<int>& w, nn::ActKind k) {
-  std::normal_distribution<double> nd(0.0, 1.0);
-  std::vector<nn::Layer> layers;
-  for (size_t i = 1; i < w.size(); ++i) {
-    MatrixXd W(w[i], w[i - 1]);
-    VectorXd b(w[i]);
-    for (int r = 0; r < w[i]; ++r) {
-      b[r] = 0.3 * nd(rng);
-      for (int c = 0; c < w[i - 1]; ++c) W(r, c) = nd(rng) / std::sqrt(double(w[i - 1]));
-    }
-    layers.push_back(denseLayer(W, b));
-    if (i + 1 < w.size()) layers.push_back(actLayer(k, w[i]));
-  }
-  return nn::Network({w[0]}, layers);
+  return test::randomNet(rng, w[0], std::vector<int>(w.begin() + 1, w.end()), k, 0.1);
 }
 
 // 1x6x6 -> conv 3x3 (2 channels, stride 1) -> ReLU -> conv 3x3 (2 channels,
