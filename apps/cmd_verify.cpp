@@ -75,6 +75,8 @@ verify::VerifyParams makeParams(const VerifyOptions& o, double timeout) {
     p.relu_node_bounds = bab::NodeBounds::kCrown;
   else
     throw Error("--relu-bounds must be auto, lp or crown (got '" + o.relu_bounds + "')");
+  if (o.relu_beta < 0) throw Error("--relu-beta must be >= 0 (got " + std::to_string(o.relu_beta) + ")");
+  p.relu_beta_iters = o.relu_beta;
   if (o.lookahead < 0) throw Error("--lookahead must be >= 0");
   p.bab_lookahead = o.lookahead;
   p.bab_incremental = !o.no_incremental;
@@ -118,6 +120,9 @@ void addVerifyOptions(CLI::App* cmd, VerifyOptions& o) {
   cmd->add_option("--relu-bounds", o.relu_bounds,
                   "relu-bab node bounds: auto (default: CROWN with the node's splits, and the "
                   "node LP unless the root LP is too slow), lp or crown");
+  cmd->add_option("--relu-beta", o.relu_beta,
+                  "relu-bab: beta-CROWN node bounds, this many optimisation steps per node "
+                  "warm-started from the parent (default 0 = plain CROWN)");
   cmd->add_option("--relu-branching", o.relu_branching,
                   "relu-bab branching score: intercept (default, BaBSR: CROWN coefficient x triangle intercept) or gap (CROWN coefficient x relaxation gap at the node LP point)");
   cmd->add_flag("--no-incremental", o.no_incremental,

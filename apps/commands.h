@@ -55,6 +55,7 @@ struct VerifyOptions {
   int pgd_samples = 512;
   std::string relu_branching = "intercept";
   std::string relu_bounds = "auto";
+  int relu_beta = 0;
   bool no_nlp = false;
   bool solver_log = false;
   int pgd_restarts = 16;

@@ -50,6 +50,9 @@ struct Node {
   std::shared_ptr<const BoundTable> table;
   double lb = -kInf;
   int depth = 0;
+  // beta-CROWN's optimised multipliers and slopes per objective function
+  // (BabParams::beta_iters), the children's warm start; null without.
+  std::shared_ptr<const std::vector<bounds::BetaCrownState>> beta;
   ReluSplit branch;        // the neuron to split next (`active` unused)
   double branch_viol = 0;  // its LP violation (for pseudocosts)
 };
@@ -259,8 +262,27 @@ class Search {
     // CROWN bound of every function; the closest one's coefficients branch.
     std::vector<VectorXd> act_coef;
     double closest = -kInf;
+    std::vector<bounds::BetaCrownState> beta;
     for (size_t k = 0; k < obj_.size(); ++k) {
-      auto d = bounds::crownLowerBoundDetail(net_, box_, *n.table, coefs_[k], p_.crown_node);
+      bounds::CrownLowerBoundDetail d;
+      if (p_.beta_iters > 0) {
+        bounds::BetaCrownParams bp;
+        bp.iters = n.depth == 0 ? 3 * p_.beta_iters : p_.beta_iters;
+        if (p_.mode == BabMode::kDecide) bp.stop_above = p_.threshold + obj_[k].rhs;
+        auto b = bounds::betaCrownLowerBound(net_, box_, *n.table, n.splits, coefs_[k], bp,
+                                             n.beta ? &(*n.beta)[k] : nullptr);
+        if (b.empty) {  // no input reaches the node
+          std::lock_guard<std::mutex> lk(mu_);
+          ++r_.pruned;
+          ++crown_pruned_;
+          ++crown_nodes_;
+          return false;
+        }
+        beta.push_back(std::move(b.state));
+        d = std::move(b);
+      } else {
+        d = bounds::crownLowerBoundDetail(net_, box_, *n.table, coefs_[k], p_.crown_node);
+      }
       const double v = d.bound - obj_[k].rhs;
       tryPoint(d.x);
       if (k == 0 || v > closest) {  // the first always: a bound may be -inf
@@ -268,6 +290,8 @@ class Search {
         act_coef = std::move(d.act_coef);
       }
     }
+    if (!beta.empty())
+      n.beta = std::make_shared<const std::vector<bounds::BetaCrownState>>(std::move(beta));
     n.lb = std::max(n.lb, closest);
     NodeLp* lp = lpOf(w);
     if (closeIfDone(n.lb)) {
@@ -480,6 +504,7 @@ class Search {
       child.splits.push_back({n.branch.layer, n.branch.neuron, active});
       child.depth = n.depth + 1;
       child.lb = n.lb;
+      child.beta = n.beta;
       auto t = p_.node_crown || !lp_on_.load()
                    ? bounds::crownBoundsSplit(net_, box_, child.splits, n.table.get(), p_.crown_node)
                    : withSplits(net_, *n.table, child.splits);

@@ -45,6 +45,7 @@
 #include <string>
 #include <vector>
 
+#include "bounds/beta_crown.h"
 #include "bounds/bound_table.h"
 #include "bounds/crown.h"
 #include "nn/network.h"
@@ -110,6 +111,10 @@ struct BabParams {
   // measured 5x more nodes per second on MNIST 256x2/256x4). Without the LP
   // (kCrown, or kAuto once it is dropped) CROWN tables are always computed.
   bool node_crown = true;
+  // beta-CROWN objective bounds (bounds/beta_crown.h): optimised split
+  // multipliers and slopes, warm-started from the parent node, this many
+  // Adam steps per node (the root gets 3x); 0 = plain CROWN.
+  int beta_iters = 0;
   double root_lp_cap_s = 5.0;  // kAuto: the root LP's time before the LP is dropped
   bool lp_node_bounds = false;     // see bab/node_lp.h (NodeLp's node_bounds)
   bool drop_dead_rows = true;      // see bab/node_lp.h

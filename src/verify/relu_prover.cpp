@@ -30,6 +30,7 @@ bab::BabResult decideDisjunct(const nn::Network& net, const spec::Box& box,
   bp.root_table = &bt;
   bp.node_bounds = p.node_bounds;
   bp.node_crown = false;
+  bp.beta_iters = p.beta_iters;
   bp.root_lp_cap_s = p.root_lp_time_s;
   bp.branching = p.branching;
   bp.strong_branching = 0;

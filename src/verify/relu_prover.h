@@ -31,6 +31,7 @@ struct ReluProverParams {
   bab::BabBranching branching = bab::BabBranching::kBabsr;
   bab::NodeBounds node_bounds = bab::NodeBounds::kAuto;
   double root_lp_time_s = 5.0;  // kAuto: the root LP's time limit before the LP is dropped
+  int beta_iters = 0;  // beta-CROWN node bounds (bab::BabParams::beta_iters), 0 = CROWN
 };
 
 // bt: sound bounds for net over box. The result's status: kHolds (refuted),

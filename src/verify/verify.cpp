@@ -621,6 +621,7 @@ class Verifier {
     rp.prune_tol = p_.mip_unsat_tol;
     rp.branching = p_.relu_branching;
     rp.node_bounds = p_.relu_node_bounds;
+    rp.beta_iters = p_.relu_beta_iters;
     return rp;
   }
 

@@ -303,7 +303,7 @@ TEST(ReluBab, OptionsDoNotChangeTheOptimum) {
   const auto box = randomBox(rng, 5, 2.0);
   const VectorXd c = marginObjective(2);
   const double mip = mipOptimum(net, box, c);
-  for (int variant = 0; variant < 6; ++variant) {
+  for (int variant = 0; variant < 8; ++variant) {
     bab::BabParams p = tightParams();
     p.order = variant % 2 ? bab::BabOrder::kDepthFirst : bab::BabOrder::kBestFirst;
     if (variant == 2) p.branching = bab::BabBranching::kBabsr;
@@ -315,6 +315,11 @@ TEST(ReluBab, OptionsDoNotChangeTheOptimum) {
     if (variant == 5) {
       p.cut_rounds_node = 2;
       p.crown_node.alpha_iters = 5;
+    }
+    if (variant == 6) p.beta_iters = 5;  // beta-CROWN node bounds
+    if (variant == 7) {  // parents' tables with clipped splits, two workers
+      p.node_crown = false;
+      p.threads = 2;
     }
     const auto r = bab::reluBranchAndBound(net, box, c, p);
     ASSERT_EQ(r.status, bab::BabStatus::kOptimal) << "variant " << variant;

@@ -62,6 +62,7 @@ TEST(ReluProver, NodeBoundModesAgreeAndStaySound) {
   std::mt19937 rng(5);
   std::uniform_real_distribution<double> u(-1.0, 1.0);
   int proven = 0, found = 0, crown_pruned = 0;
+  long beta_nodes = 0, crown_only_nodes = 0;
   for (int trial = 0; trial < 8; ++trial) {
     nn::Network net = randomNet(rng, 4, {10, 10, 3}, trial % 2 ? nn::ActKind::kLeakyRelu
                                                                 : nn::ActKind::kRelu);
@@ -88,8 +89,9 @@ TEST(ReluProver, NodeBoundModesAgreeAndStaySound) {
     bool sampled_sat = false;
     for (const auto& x : samples) sampled_sat |= verify::conjunctionMargin(conj, net.forward(x)) <= 0;
     std::vector<bab::BabResult> rs;
-    // lp, crown, auto, auto with no time for the root LP (falls back to CROWN)
-    for (int v = 0; v < 4; ++v) {
+    // lp, crown, auto, auto with no time for the root LP (falls back to
+    // CROWN), crown with beta-CROWN node bounds
+    for (int v = 0; v < 5; ++v) {
       verify::ReluProverParams p;
       p.threads = 1;
       p.pgd_steps = 0;
@@ -97,6 +99,10 @@ TEST(ReluProver, NodeBoundModesAgreeAndStaySound) {
                       : v == 1 ? bab::NodeBounds::kCrown
                                : bab::NodeBounds::kAuto;
       if (v == 3) p.root_lp_time_s = 0.0;
+      if (v == 4) {
+        p.node_bounds = bab::NodeBounds::kCrown;
+        p.beta_iters = 10;
+      }
       p.time_limit = 30;
       auto r = verify::decideDisjunct(net, box, t, conj, p);
       SCOPED_TRACE("trial " + std::to_string(trial) + " variant " + std::to_string(v));
@@ -108,7 +114,7 @@ TEST(ReluProver, NodeBoundModesAgreeAndStaySound) {
       EXPECT_NE(r.status, bab::BabStatus::kTimeout);
       // Only the CROWN modes branch without an LP; CROWN closes nodes before
       // their LP in every mode. The root LP is dropped only when it had no time.
-      if (v == 1) EXPECT_EQ(r.crown_nodes, r.nodes);
+      if (v == 1 || v == 4) EXPECT_EQ(r.crown_nodes, r.nodes);
       if (v == 0 || v == 2) EXPECT_EQ(r.crown_nodes, r.crown_pruned);
       if (v == 3 && r.nodes > 1) EXPECT_TRUE(r.lp_dropped);
       if (v != 3) EXPECT_FALSE(r.lp_dropped);
@@ -121,12 +127,19 @@ TEST(ReluProver, NodeBoundModesAgreeAndStaySound) {
     EXPECT_EQ(rs[2].nodes, rs[0].nodes) << "auto with a fast LP is the LP search";
     EXPECT_TRUE(rs[1].status == lp || rs[1].status == bab::BabStatus::kIncomplete) << "crown";
     EXPECT_EQ(rs[3].status, rs[1].status) << "auto without the LP is the CROWN search";
+    EXPECT_TRUE(rs[4].status == lp || rs[4].status == bab::BabStatus::kIncomplete) << "beta";
+    // beta-CROWN's node bounds are at least as tight as CROWN's from the
+    // same table: wherever the CROWN-only search decides, so does beta's.
+    if (rs[1].status == lp) EXPECT_EQ(rs[4].status, lp) << "beta decides where CROWN does";
+    beta_nodes += rs[4].nodes;
+    crown_only_nodes += rs[1].nodes;
     proven += lp == bab::BabStatus::kHolds;
     found += lp == bab::BabStatus::kViolated;
   }
   EXPECT_GT(proven, 0);
   EXPECT_GT(found, 0);
   EXPECT_GT(crown_pruned, 0);
+  std::fprintf(stderr, "nodes: crown-only %ld, beta-crown %ld\n", crown_only_nodes, beta_nodes);
 }
 
 // A convolutional network (sparse weights): the CROWN-only B&B agrees with
