@@ -7,7 +7,9 @@
 #include <cstdio>
 #include <fmt/core.h>
 #include <iostream>
+#include <string>
 
+#include "attack/exact_policy.h"
 #include "commands.h"
 #include "format.h"
 #include "pool_run.h"
@@ -39,8 +41,12 @@ CLI::App* addSweepCommand(CLI::App& app, SweepCli& o) {
   cmd->add_option("--index", p.index, "0-based item of --dataset (default 0)");
   cmd->add_option("--eps", p.eps, "L-inf budget in pixel space")->required();
   cmd->add_option("--methods", o.methods,
-                  "comma-separated: mip, nlp (= nlp:scholtes), nlp:<form>, mpec:<form>, auto "
-                  "(forms: scholtes, product, inequality, fb, cm, penalty)")
+                  "comma-separated: mip (CBC), portfolio (CBC and the ReLU BaB racing on two "
+                  "threads), exact (per network: the portfolio from --portfolio-min-unstable "
+                  "ReLUs unstable under CROWN, else CBC), nlp (= nlp:pwl), nlp:<form>, "
+                  "mpec:<form>, auto (forms: pwl, scholtes, product, inequality, fb, cm, "
+                  "penalty); the first of mip, exact, portfolio is the reference the others are "
+                  "compared with")
       ->delimiter(',')
       ->required();
   cmd->add_option("--starts", p.starts,
@@ -48,6 +54,10 @@ CLI::App* addSweepCommand(CLI::App& app, SweepCli& o) {
   cmd->add_flag("--early-stop", p.early_stop, "multi-start: stop at the first replayed attack");
   cmd->add_option("--threads", p.threads, "multi-start workers (default: all cores)");
   cmd->add_option("--time-limit", p.time_limit, "seconds per run (default 600)");
+  cmd->add_option("--portfolio-min-unstable", p.portfolio_min_unstable,
+                  "method exact: the portfolio from N ReLUs unstable under CROWN over the box, "
+                  "else CBC alone (default " +
+                      std::to_string(attack::ExactPolicy{}.portfolio_min_unstable) + ")");
   cmd->add_option("--out", p.out_dir, "output directory")->required();
   cmd->add_flag("--resume", p.resume, "continue OUT/results.jsonl: skip finished (network, method) pairs");
   addNormalizationOptions(cmd, p.mean, p.stdv);

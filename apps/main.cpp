@@ -152,6 +152,8 @@ struct AttackOptions {
   bool eps_given = false;  // set from the parser: a negative --eps is an error, not "absent"
   std::string target = "runner-up";
   std::string method = "mip";
+  std::string exact = "auto";  // --method auto: its exact stage (auto, mip, portfolio)
+  int portfolio_min_unstable = attack::ExactPolicy{}.portfolio_min_unstable;
   std::string nlp_form = "scholtes";
   bool nlp_form_given = false;
   std::string local = "auto";
@@ -268,6 +270,15 @@ int runAttack(const AttackOptions& o) {
   } else {
     throw Error("--method must be mip, nlp, mpec, bab, portfolio or auto (got '" + o.method + "')");
   }
+  // --method auto's exact stage: chosen per network (exact_policy.h) or forced.
+  attack::Method exact_stage = attack::Method::kNlp;
+  if (o.exact == "mip")
+    exact_stage = attack::Method::kMip;
+  else if (o.exact == "portfolio")
+    exact_stage = attack::Method::kPortfolio;
+  else if (o.exact != "auto")
+    throw Error("--exact must be auto, mip or portfolio (got '" + o.exact + "')");
+  if (o.portfolio_min_unstable < 0) throw Error("--portfolio-min-unstable must be >= 0");
   if (o.starts < 0) throw Error("--starts must be >= 1");
   const int n_starts = o.starts > 0 ? o.starts : (o.method == "auto" ? 16 : 1);
   if (o.time_limit <= 0) throw Error("--time-limit must be > 0");
@@ -314,6 +325,8 @@ int runAttack(const AttackOptions& o) {
       ap.mip = p;
       ap.mip.method = attack::Method::kMip;
       ap.mip.threads = 1;
+      ap.exact = exact_stage;
+      ap.policy.portfolio_min_unstable = o.portfolio_min_unstable;
       auto a = attack::autoAttack(net, box, img.pixels, label, targets[t], ap);
       extra["decided_by"] = a.decided_by;
       extra["reason"] = a.reason;
@@ -605,7 +618,15 @@ int main(int argc, char** argv) {
                      "mip (exact, CBC), bab (exact, branch and bound over ReLU splits), "
                      "portfolio (mip and bab in parallel on two threads, sharing incumbents and "
                      "bounds), nlp (local solve, see --local), mpec (--mpec-form, Ipopt) or auto "
-                     "(multi-start local screen, then MIP)");
+                     "(multi-start local screen, then the exact stage of --exact)");
+  attack->add_option("--exact", ao.exact,
+                     "--method auto's exact stage: auto (default: the portfolio from "
+                     "--portfolio-min-unstable ReLUs unstable under CROWN over the box, else CBC "
+                     "alone, whose proofs on smaller nets are faster than the race's fixed "
+                     "costs), mip or portfolio");
+  attack->add_option("--portfolio-min-unstable", ao.portfolio_min_unstable,
+                     "--exact auto: the portfolio from N unstable ReLUs (default " +
+                         std::to_string(ao.portfolio_min_unstable) + ")");
   attack->add_option("--local", ao.local,
                      "local solver of nlp/auto/warm starts: auto (default: pwl on ReLU/LeakyReLU/"
                      "MaxPool networks, ipopt otherwise), pwl (native active-set walk over linear "

@@ -584,11 +584,15 @@ class VerifyResult:
         return self.answer
 
 
-def verify(net: Network, vnnlib: str, timeout: float = 60.0) -> VerifyResult:
+def verify(net: Network, vnnlib: str, timeout: float = 60.0, *,
+           prover: str = "auto") -> VerifyResult:
     """Decide a VNN-LIB property, as ``nnopt verify`` (sat only after a replay).
+    ``prover`` is ``--prover``: auto (input B&B for <= 10 inputs, else the ReLU
+    B&B), input-bab, relu-bab, mip, portfolio (the ReLU B&B and CBC racing per
+    disjunct) or none; ``decided_by`` names the methods that decided.
     Ctrl-C stops every stage within about a second and raises ``KeyboardInterrupt``."""
     with _Translate():
-        d = _nnopt.verify(net._core, _os.fspath(vnnlib), float(timeout))
+        d = _nnopt.verify(net._core, _os.fspath(vnnlib), float(timeout), str(prover))
     return VerifyResult(**d)
 
 

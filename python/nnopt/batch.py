@@ -253,8 +253,12 @@ def sweep(models: Union[str, Sequence[str]], dataset: str, *, eps: float, method
           progress: Optional[Callable[[dict], None]] = None) -> SweepResult:
     """The MIP-vs-NLP study on one image, as ``nnopt sweep`` (same files in ``out``:
     results.jsonl, table.md/csv, summary.json, times.svg/png; ``resume`` skips
-    finished pairs). ``progress(dict)`` is called after every run. Ctrl-C stops
-    the run in flight within about a second and raises ``KeyboardInterrupt``:
+    finished pairs). ``methods``: ``mip``, ``portfolio`` (CBC and the ReLU BaB
+    racing), ``exact`` (per network: the portfolio from 60 ReLUs unstable under
+    CROWN, else CBC; the record's ``decided_by`` names the one chosen), ``nlp``,
+    ``nlp:<form>``, ``mpec:<form>``, ``auto``. ``progress(dict)`` is called after
+    every run. Ctrl-C stops the run in flight within about a second and raises
+    ``KeyboardInterrupt``:
     that run is not recorded, results.jsonl keeps the whole records of the
     finished ones, so ``resume=True`` goes on from there."""
     _, InputError, _, _Translate = _base()
@@ -321,14 +325,15 @@ def _stem(path: str) -> str:
 
 def verify_batch(*, out: str, instances: Optional[str] = None, reference: Optional[str] = None,
                  dir: str = "", resume: bool = False, timeout_scale: float = 1.0, limit: int = 0,
-                 ce_dir: Optional[str] = None,
+                 ce_dir: Optional[str] = None, prover: str = "auto",
                  progress: Optional[Callable[[BatchRow], None]] = None) -> BatchResult:
     """An instance list (VNN-COMP instances.csv, or the reference.csv of
     :func:`score`) verified one by one, as ``nnopt verify-batch``: each result
     appended to ``out`` as one whole, fsynced CSV row
     (network,property,result,time_s); ``resume`` skips instances already
     there; a bad instance gives an ``error`` row, not an exception; ``ce_dir``
-    receives the counterexample files of sat answers. Only one writer per
+    receives the counterexample files of sat answers; ``prover`` is
+    ``--prover`` (see :func:`nnopt.verify`). Only one writer per
     results file at a time. Ctrl-C stops the instance in flight within about a
     second and raises ``KeyboardInterrupt``; that instance gets no row, so
     ``resume=True`` runs it again."""
@@ -339,6 +344,9 @@ def verify_batch(*, out: str, instances: Optional[str] = None, reference: Option
         raise InputError("verify-batch needs --instances FILE or --reference FILE")
     if not (timeout_scale > 0 and np.isfinite(timeout_scale)):
         raise InputError(f"--timeout-scale must be > 0 (got {timeout_scale})")
+    provers = ("auto", "input-bab", "mip", "relu-bab", "portfolio", "none")
+    if prover not in provers:
+        raise InputError(f"unknown prover '{prover}' (supported: {', '.join(provers)})")
     with _Translate():
         todo = _nnopt.read_instances(os.fspath(instances or ""), os.fspath(reference or ""))
     out = os.fspath(out)
@@ -371,7 +379,7 @@ def verify_batch(*, out: str, instances: Optional[str] = None, reference: Option
         counts: Dict[str, int] = {}
         for onnx, vnnlib, timeout in runs:
             row = _run_instance(_join(dir, onnx), _join(dir, vnnlib), timeout * timeout_scale, nets,
-                                ce_dir, Network)
+                                ce_dir, Network, prover)
             with _Translate():
                 _nnopt.append_result_row(out, row.network, row.property, row.result, row.time_s)
             counts[row.result] = counts.get(row.result, 0) + 1
@@ -384,7 +392,7 @@ def verify_batch(*, out: str, instances: Optional[str] = None, reference: Option
 
 
 def _run_instance(onnx: str, vnnlib: str, timeout: float, nets: dict, ce_dir: Optional[str],
-                  Network: Any) -> BatchRow:
+                  Network: Any, prover: str = "auto") -> BatchRow:
     import time
 
     from . import Error, verify
@@ -394,7 +402,8 @@ def _run_instance(onnx: str, vnnlib: str, timeout: float, nets: dict, ce_dir: Op
     try:
         if onnx not in nets:
             nets[onnx] = Network.from_onnx(onnx)
-        r = verify(nets[onnx], vnnlib, timeout=max(0.05, timeout - (time.monotonic() - t0)))
+        r = verify(nets[onnx], vnnlib, timeout=max(0.05, timeout - (time.monotonic() - t0)),
+                   prover=prover)
         result = r.answer
         detail = "by " + r.decided_by if r.decided_by else r.reason
         if r.answer == "sat" and ce_dir:

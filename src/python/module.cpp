@@ -203,8 +203,10 @@ PYBIND11_MODULE(_nnopt, m) {
       .def_readwrite("mean", &pyjobs::MinDistJob::mean)
       .def_readwrite("std", &pyjobs::MinDistJob::stdv);
 
-  m.def("verify", [](const nn::Network& net, const std::string& vnnlib, double timeout) {
+  m.def("verify", [](const nn::Network& net, const std::string& vnnlib, double timeout,
+                     const std::string& prover) {
     if (!(timeout > 0)) throw Error("--timeout must be > 0");
+    const verify::Prover pv = verify::parseProver(prover);
     verify::VerifyResult r;
     std::atomic<bool> cancel{false};
     // Ctrl-C: every stage stops within about a second and KeyboardInterrupt
@@ -214,6 +216,7 @@ PYBIND11_MODULE(_nnopt, m) {
           const spec::Property prop = io::loadVnnlib(vnnlib, net.inputSize(), net.outputSize());
           verify::VerifyParams p;
           p.timeout_s = timeout;
+          p.prover = pv;
           p.cancel = &cancel;
           r = verify::verifyProperty(net, prop, p);
         },
@@ -227,7 +230,7 @@ PYBIND11_MODULE(_nnopt, m) {
     d["time_s"] = r.time_s;
     d["result_file"] = verify::formatResultFile(r.answer, r.x, r.y);
     return d;
-  });
+  }, py::arg("net"), py::arg("vnnlib"), py::arg("timeout"), py::arg("prover") = "auto");
 
   pymodel::bind(m);
   pyapi::bind(m);

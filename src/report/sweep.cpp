@@ -100,7 +100,11 @@ SweepOutcome runSweepWith(const SweepParams& p, const SweepHooks& hooks,
   // ---- parameters
   require(std::isfinite(p.eps) && p.eps >= 0,
           fmt::format("--eps must be a finite number >= 0 (got {})", p.eps));
-  require(!p.methods.empty(), "--methods: give at least one of mip, nlp, nlp:<form>, mpec:<form>, auto");
+  require(!p.portfolio_min_unstable || *p.portfolio_min_unstable >= 0,
+          "--portfolio-min-unstable must be >= 0");
+  require(!p.methods.empty(),
+          "--methods: give at least one of mip, portfolio, exact, nlp, nlp:<form>, mpec:<form>, "
+          "auto");
   std::vector<MethodSpec> methods;
   for (const auto& s : p.methods) {
     MethodSpec m = parseMethodSpec(s);
@@ -229,7 +233,7 @@ SweepOutcome runSweepWith(const SweepParams& p, const SweepHooks& hooks,
     if (cancelled()) return {};
     const NetJob& n = *jobs[static_cast<size_t>(i)].net;
     const MethodSpec& m = *jobs[static_cast<size_t>(i)].method;
-    const int starts = m.kind == SweepMethodKind::kMip
+    const int starts = m.exactType()
                            ? 1
                            : (p.starts > 0 ? p.starts : (m.kind == SweepMethodKind::kAuto ? 16 : 1));
     Timer wall;

@@ -24,16 +24,23 @@
 namespace nnopt::report {
 
 // ------------------------------------------------------------ method specs
-enum class SweepMethodKind { kMip, kNlp, kMpec, kAuto };
+enum class SweepMethodKind { kMip, kNlp, kMpec, kAuto, kPortfolio, kExact };
 
-// "mip", "nlp" (= nlp:scholtes), "nlp:<form>", "mpec" (= mpec:fb),
-// "mpec:<form>", "auto"; forms: scholtes, product, inequality (alias
-// product-ineq), fb, cm, penalty.
+// "mip", "nlp" (= nlp:pwl), "nlp:<form>", "mpec" (= mpec:fb),
+// "mpec:<form>", "auto", "portfolio" (CBC and the ReLU BaB racing),
+// "exact" (per network: the portfolio or CBC, attack::chooseExactMethod);
+// forms: pwl (nlp only), scholtes, product, inequality (alias product-ineq),
+// fb, cm, penalty.
 struct MethodSpec {
   SweepMethodKind kind = SweepMethodKind::kMip;
   std::string form;   // NLP/MPEC form, canonical name; empty for mip/auto
-  std::string name;   // canonical: "mip", "nlp:scholtes", "mpec:fb", "auto"
+  std::string name;   // canonical: "mip", "nlp:scholtes", "mpec:fb", "auto", "exact"
   bool nlpType() const { return kind == SweepMethodKind::kNlp || kind == SweepMethodKind::kMpec; }
+  // One exact solve (mip, portfolio, exact): one start, a proven bound.
+  bool exactType() const {
+    return kind == SweepMethodKind::kMip || kind == SweepMethodKind::kPortfolio ||
+           kind == SweepMethodKind::kExact;
+  }
 };
 // Throws Error naming the accepted specs.
 MethodSpec parseMethodSpec(const std::string& s);
@@ -74,7 +81,7 @@ struct SweepRecord {
   int true_label = -1, target_label = -1;
   int starts = 1, starts_run = 1, first_attack_start = -1;
   double starts_per_s = std::numeric_limits<double>::quiet_NaN();
-  std::string decided_by;    // auto only
+  std::string decided_by;    // auto: the deciding stage; exact: the method chosen (mip, portfolio)
   double linf_distance = std::numeric_limits<double>::quiet_NaN();
   double eps = 0.0;
   double time_limit = 0.0;
@@ -117,7 +124,8 @@ struct MethodStats {
   double max_time_s = std::numeric_limits<double>::quiet_NaN();
 };
 
-// One method compared with "mip" over the networks that have both runs.
+// One method compared with the reference exact column (SweepTable::mip) over
+// the networks that have both runs.
 struct Comparison {
   std::string method;
   int networks = 0;             // networks with both runs (no error)
@@ -136,7 +144,9 @@ struct Comparison {
 
 struct SweepTable {
   std::vector<std::string> methods;   // column order
-  std::string mip;                    // "mip" when present, else empty
+  // The reference exact column: "mip" when present, else "exact", else
+  // "portfolio", else empty.
+  std::string mip;
   std::string nlp;                    // the first nlp-type method, else empty
   // Networks ordered by size; rows[i].by_method[method].
   struct Row {
@@ -184,6 +194,9 @@ struct SweepParams {
   std::vector<double> mean, stdv;  // --mean/--std: empty, 1 value or one per channel
   std::optional<int> label;
   std::string target = "runner-up";  // or a class index
+  // Method "exact": the portfolio from this many ReLUs unstable under CROWN
+  // over the box, else CBC (unset: attack::ExactPolicy's default).
+  std::optional<int> portfolio_min_unstable;
   // Optional (Ctrl-C in Python): once true the run in flight stops as on its
   // time limit and is not recorded, no further run starts, and runSweep
   // returns without writing the tables; results.jsonl keeps only whole

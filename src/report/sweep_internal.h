@@ -21,9 +21,10 @@ inline bool isUniform(const std::vector<int>& w) {
   return std::all_of(w.begin(), w.end(), [&](int x) { return x == w.front(); });
 }
 
-// "MIP" / "NLP" for the table's mip and nlp columns, else the method spec.
+// "MIP" (or "Exact" / "Portfolio" when that is the reference column) / "NLP"
+// for the table's reference exact and nlp columns, else the method spec.
 inline std::string displayName(const SweepTable& t, const std::string& m) {
-  if (m == t.mip) return "MIP";
+  if (m == t.mip) return m == "mip" ? "MIP" : m == "exact" ? "Exact" : "Portfolio";
   if (m == t.nlp) return "NLP";
   return m;
 }

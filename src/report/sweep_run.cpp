@@ -2,6 +2,7 @@
 // apart from sweep.cpp so that the bookkeeping/table code links without the
 // solver backends (its tests inject their own runner).
 #include "attack/attack.h"
+#include "attack/exact_policy.h"
 #include "attack/multistart.h"
 #include "io/onnx.h"
 #include "report/sweep.h"
@@ -59,12 +60,29 @@ SweepRecord runMethod(const nn::Network& net, const spec::Box& box, const Eigen:
 
   SweepRecord rec;
   rec.starts = starts;
-  if (m.kind == SweepMethodKind::kMip) {
-    ap.method = attack::Method::kMip;
+  if (m.exactType()) {
+    // mip: CBC alone (the seed study's column); portfolio: CBC and the ReLU
+    // BaB racing; exact: per network, the portfolio above the size rule of
+    // attack/exact_policy.h, else CBC (its fixed costs do not pay there).
+    std::string chosen;
+    if (m.kind == SweepMethodKind::kExact) {
+      attack::ExactPolicy policy;
+      if (p.portfolio_min_unstable) policy.portfolio_min_unstable = *p.portfolio_min_unstable;
+      const attack::ExactChoice c = attack::chooseExactMethod(net, box, policy);
+      ap.method = c.method;
+      chosen = attack::methodName(c.method);
+    } else {
+      ap.method = m.kind == SweepMethodKind::kMip ? attack::Method::kMip
+                                                  : attack::Method::kPortfolio;
+    }
     auto r = attack::marginAttack(net, box, x0, true_label, target_label, ap);
     fillResult(rec, r);
+    if (!chosen.empty()) {
+      rec.method_result = "exact(" + chosen + ")";
+      rec.decided_by = chosen;
+    }
     rec.timed_out = mipTimedOut(r);
-    rec.proven = r.status == "optimal";
+    rec.proven = provenOptimal(r);
     rec.starts_run = 1;
     rec.first_attack_start = r.verdict == attack::Verdict::kAttackFound ? 0 : -1;
   } else if (m.kind == SweepMethodKind::kAuto) {

@@ -20,8 +20,9 @@ MethodSpec parseMethodSpec(const std::string& raw) {
   std::string s = raw;
   std::transform(s.begin(), s.end(), s.begin(), ::tolower);
   const std::string choices =
-      "mip, nlp, nlp:<form>, mpec, mpec:<form> or auto (forms: pwl (nlp only: the native local "
-      "solver, the default of nlp), scholtes, product, inequality, fb, cm, penalty)";
+      "mip, portfolio, exact, nlp, nlp:<form>, mpec, mpec:<form> or auto (forms: pwl (nlp only: "
+      "the native local solver, the default of nlp), scholtes, product, inequality, fb, cm, "
+      "penalty)";
   MethodSpec m;
   std::string head = s, form;
   if (auto c = s.find(':'); c != std::string::npos) {
@@ -35,10 +36,13 @@ MethodSpec parseMethodSpec(const std::string& raw) {
     if (f == "product-ineq") return "inequality";
     throw Error("method '" + raw + "': unknown form '" + f + "'; methods are " + choices);
   };
-  if (head == "mip" || head == "auto") {
+  if (head == "mip" || head == "auto" || head == "portfolio" || head == "exact") {
     if (s.find(':') != std::string::npos)
       throw Error("method '" + raw + "' takes no form; methods are " + choices);
-    m.kind = head == "mip" ? SweepMethodKind::kMip : SweepMethodKind::kAuto;
+    m.kind = head == "mip"         ? SweepMethodKind::kMip
+             : head == "auto"      ? SweepMethodKind::kAuto
+             : head == "portfolio" ? SweepMethodKind::kPortfolio
+                                   : SweepMethodKind::kExact;
     m.name = head;
     return m;
   }

@@ -43,7 +43,13 @@ SweepTable buildTable(const std::vector<SweepRecord>& records,
   }
   for (const auto& r : records) addMethod(r.method);
   t.methods = methods;
-  if (std::find(methods.begin(), methods.end(), "mip") != methods.end()) t.mip = "mip";
+  // The reference exact column: CBC alone when it ran, else the per-network
+  // choice, else the portfolio.
+  for (const char* ref : {"mip", "exact", "portfolio"})
+    if (std::find(methods.begin(), methods.end(), ref) != methods.end()) {
+      t.mip = ref;
+      break;
+    }
   for (const auto& m : methods)
     if (m.rfind("nlp:", 0) == 0) {
       t.nlp = m;

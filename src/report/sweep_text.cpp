@@ -100,10 +100,11 @@ std::vector<Column> tableColumns(const SweepTable& t) {
       return r ? std::to_string(r->variables) : "";
     };
   };
+  const std::string ref = t.mip.empty() ? "" : displayName(t, t.mip);  // "MIP" mostly
   if (!t.mip.empty()) {
-    cols.push_back({"MIP Objective", objective(t.mip)});
-    cols.push_back({"MIP Time (s)", time(t.mip)});
-    cols.push_back({"MIP Variables", variables(t.mip)});
+    cols.push_back({ref + " Objective", objective(t.mip)});
+    cols.push_back({ref + " Time (s)", time(t.mip)});
+    cols.push_back({ref + " Variables", variables(t.mip)});
   }
   if (!t.nlp.empty()) {
     cols.push_back({"NLP Objective", objective(t.nlp)});
@@ -115,12 +116,12 @@ std::vector<Column> tableColumns(const SweepTable& t) {
                       return r.false_robust ? "Yes" : "";
                     }});
   if (!t.mip.empty()) {
-    cols.push_back({"MIP Bound", [rec, m = t.mip](const SweepTable::Row& row, bool csv) -> std::string {
+    cols.push_back({ref + " Bound", [rec, m = t.mip](const SweepTable::Row& row, bool csv) -> std::string {
                       const SweepRecord* r = rec(row, m);
                       if (!r) return "";
                       return csv ? csvNum(r->bound) : fmtNum(r->bound, 5);
                     }});
-    cols.push_back({"MIP Status", [rec, m = t.mip](const SweepTable::Row& row, bool) -> std::string {
+    cols.push_back({ref + " Status", [rec, m = t.mip](const SweepTable::Row& row, bool) -> std::string {
                       const SweepRecord* r = rec(row, m);
                       return r ? r->status : "";
                     }});
@@ -131,8 +132,15 @@ std::vector<Column> tableColumns(const SweepTable& t) {
     cols.push_back({m + " Time (s)", time(m)});
   }
   for (const auto& m : t.methods) {
-    if (!anyMultiStart(t, m) && !isAuto(m)) continue;
     const std::string d = displayName(t, m);
+    if (m == "exact") {  // which exact method the rule chose per network
+      cols.push_back({d + " Method", [rec, m](const SweepTable::Row& row, bool) -> std::string {
+                        const SweepRecord* r = rec(row, m);
+                        return r ? r->decided_by : "";
+                      }});
+      continue;
+    }
+    if (!anyMultiStart(t, m) && !isAuto(m)) continue;
     cols.push_back({d + " Starts Run", [rec, m](const SweepTable::Row& row, bool) -> std::string {
                       const SweepRecord* r = rec(row, m);
                       return r ? fmt::format("{}/{}", r->starts_run, r->starts) : "";
@@ -179,12 +187,14 @@ std::vector<std::string> summaryLines(const SweepTable& t) {
     if (s.errors) line += fmt::format("; {} runs failed (see results.jsonl)", s.errors);
     out.push_back(line + ".");
   }
+  const std::string ref = t.mip.empty() ? "" : displayName(t, t.mip);  // "MIP" mostly
   if (!t.mip.empty()) {
     int mip_runs = 0;
     for (const auto& s : t.stats)
       if (s.method == t.mip) mip_runs = s.runs;
     out.push_back(fmt::format(
-        "MIP proven optimal on {}/{} networks; {} unproven (time limit){}.", mip_runs - t.mip_unproven,
+        "{} proven optimal on {}/{} networks; {} unproven (time limit){}.", ref,
+        mip_runs - t.mip_unproven,
         mip_runs, t.mip_unproven,
         t.mip_no_incumbent ? fmt::format(", {} of them without any incumbent (no margin)",
                                          t.mip_no_incumbent)
@@ -192,27 +202,28 @@ std::vector<std::string> summaryLines(const SweepTable& t) {
   }
   for (const auto& c : t.vs_mip) {
     const std::string d = displayName(t, c.method);
-    std::string line = fmt::format("{} vs MIP ({} networks with both runs", d, c.networks);
+    std::string line = fmt::format("{} vs {} ({} networks with both runs", d, ref, c.networks);
     if (c.comparable != c.networks)
       line += fmt::format(", {} with both margins", c.comparable);
     line += fmt::format("): same sign {}/{}", c.sign_agree, c.comparable);
     if (c.sign_agree_mip_unproven)
-      line += fmt::format(" (MIP unproven in {} of them)", c.sign_agree_mip_unproven);
+      line += fmt::format(" ({} unproven in {} of them)", ref, c.sign_agree_mip_unproven);
     line += fmt::format("; different sign {}/{}", c.sign_disagree, c.comparable);
     if (c.sign_disagree)
-      line += fmt::format(" ({}; MIP unproven in {} of them)", joinNames(c.disagree_networks),
+      line += fmt::format(" ({}; {} unproven in {} of them)", joinNames(c.disagree_networks), ref,
                           c.sign_disagree_mip_unproven);
     line += fmt::format("; equal to {:g}: {}/{}", t.exact_tol, c.exact_agree, c.comparable);
     line += fmt::format("; false robust {}/{}", c.false_robust, c.networks);
     if (c.false_robust) line += " (" + joinNames(c.false_robust_networks) + ")";
     if (c.stronger_than_mip)
-      line += fmt::format("; stronger than MIP on {} (MIP not optimal there)", c.stronger_than_mip);
-    line += fmt::format("; slower than MIP {}/{}.", c.slower_than_mip, c.networks);
+      line += fmt::format("; stronger than {} on {} ({} not optimal there)", ref,
+                          c.stronger_than_mip, ref);
+    line += fmt::format("; slower than {} {}/{}.", ref, c.slower_than_mip, c.networks);
     out.push_back(line);
   }
   std::string note = "Objective = replayed margin logit[true] - logit[target] (negative: attack). ";
   if (!t.mip.empty() && !t.nlp.empty())
-    note += "False Robustness: NLP margin >= 0 (or none) while the MIP margin < 0. ";
+    note += "False Robustness: NLP margin >= 0 (or none) while the " + ref + " margin < 0. ";
   out.push_back(note + "* = the run hit the time limit.");
   return out;
 }

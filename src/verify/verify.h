@@ -42,7 +42,12 @@ const char* answerName(VerifyAnswer a);  // "sat", "unsat", "timeout", "unknown"
 
 // Which prover runs in stage 3.
 enum class Prover {
-  kAuto,      // input B&B for <= input_split_max_dims inputs (or smooth nets), else relu-bab
+  // input B&B for <= input_split_max_dims inputs (or smooth nets), else
+  // relu-bab. Not the portfolio: measured on MNIST-FC 256x2/256x4, ERAN 3x50
+  // and sweep MLPs (docs/results/portfolio/), CBC decided no disjunct before
+  // the ReLU B&B, and at 2 threads the race's B&B, one worker short, was
+  // slower (256x2 prop_3 eps 0.03: unsat in 14 s alone, timeout at 30 s).
+  kAuto,
   kInputBab,  // input-split B&B with CROWN (any dimension; weak for images)
   kMip,       // CROWN root check, LP-tightened bounds, exact MIP (CBC) per disjunct
   kReluBab,   // same, with the ReLU-split B&B (bab/relu_bab.h) for the MIP

@@ -118,6 +118,13 @@ def test_verify_robust_and_sat(mlp, image, tmp_path):
     assert r.result_file.startswith("sat")
     r2 = nnopt.verify(raw, prop(0.0), timeout=30)
     assert r2.verdict == "unsat"
+    # prover= is --prover: the same answers from the portfolio and the MIP
+    for prover in ("portfolio", "mip"):
+        assert nnopt.verify(raw, prop(0.3), timeout=30, prover=prover).answer == "sat"
+        assert nnopt.verify(raw, prop(0.02), timeout=30, prover=prover).answer == \
+            nnopt.verify(raw, prop(0.02), timeout=30).answer
+    with pytest.raises(nnopt.InputError, match="unknown prover"):
+        nnopt.verify(raw, prop(0.0), timeout=30, prover="fast")
 
 
 def test_min_distortion_equals_cli_and_replays(mlp, image, nnopt_cli, tmp_path):

@@ -146,11 +146,30 @@ def test_verify_batch_equals_cli_and_resumes(batch_dir, nnopt_cli, tmp_path):
     assert s.wrong == 0 and s.correct_sat + s.correct_unsat == s.total
 
 
+def test_verify_batch_prover_portfolio_equals_cli(batch_dir, nnopt_cli, tmp_path):
+    """``prover=`` is ``--prover``: the portfolio gives the CLI's answers, the default's too."""
+    out, cli_out = tmp_path / "py.csv", tmp_path / "cli.csv"
+    r = nnopt.verify_batch(instances=str(batch_dir / "instances.csv"), dir=str(batch_dir),
+                           out=str(out), prover="portfolio")
+    subprocess.run([str(nnopt_cli), "verify-batch", "--instances", str(batch_dir / "instances.csv"),
+                    "--dir", str(batch_dir), "--out", str(cli_out), "--prover", "portfolio"],
+                   check=True, capture_output=True)
+    with open(out) as f1, open(cli_out) as f2:
+        mine = [(x["network"], x["property"], x["result"]) for x in csv.DictReader(f1)]
+        cli = [(x["network"], x["property"], x["result"]) for x in csv.DictReader(f2)]
+    assert mine == cli
+    default = nnopt.verify_batch(instances=str(batch_dir / "instances.csv"), dir=str(batch_dir),
+                                 out=str(tmp_path / "default.csv"))
+    assert [row.result for row in r.rows] == [row.result for row in default.rows]
+
+
 def test_verify_batch_bad_arguments(tmp_path):
     with pytest.raises(nnopt.InputError, match="--instances FILE or --reference FILE"):
         nnopt.verify_batch(out=str(tmp_path / "o.csv"))
     with pytest.raises(nnopt.InputError, match="timeout-scale"):
         nnopt.verify_batch(out=str(tmp_path / "o.csv"), instances="x.csv", timeout_scale=0)
+    with pytest.raises(nnopt.InputError, match="unknown prover 'fast'"):
+        nnopt.verify_batch(out=str(tmp_path / "o.csv"), instances="x.csv", prover="fast")
     with pytest.raises(nnopt.InputError):
         nnopt.verify_batch(out=str(tmp_path / "o.csv"), instances=str(tmp_path / "none.csv"))
 

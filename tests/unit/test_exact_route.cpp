@@ -1,16 +1,21 @@
 // Issue 13: the exact stage of `auto` (CBC or the portfolio, chosen per
-// network), verify's portfolio prover, and the falsifier of verify (many
-// cheap starts, each disjunct targeted on its own, beside the search).
+// network), the sweep's exact columns (mip, portfolio, exact = the same rule),
+// verify's portfolio prover, and the falsifier of verify (many cheap starts,
+// each disjunct targeted on its own, beside the search).
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "attack/exact_policy.h"
 #include "attack/multistart.h"
 #include "attack/pgd.h"
 #include "bounds/crown.h"
+#include "io/images.h"
+#include "io/onnx.h"
+#include "report/sweep.h"
 #include "core/error.h"
 #include "nn/network.h"
 #include "spec/property.h"
@@ -18,6 +23,7 @@
 #include "verify/verify.h"
 #include "attack_params.h"
 #include "random_net.h"
+#include "temp_dir.h"
 
 using namespace nnopt;
 using Eigen::MatrixXd;
@@ -100,6 +106,26 @@ TEST(ExactRoute, PolicyPicksByUnstableCount) {
   auto tanh_net = test::randomNet({4, 3, 2}, 1, nn::ActKind::kTanh);
   EXPECT_THROW(attack::chooseExactMethod(tanh_net, spec::linfBall(VectorXd::Zero(4), 0.1)),
                Error);
+}
+
+// The default rule (ExactPolicy{}) on the sweep networks of its measurement,
+// the first MNIST test digit at eps 0.1: CBC below 60 unstable ReLUs (2x20: 31,
+// 3x20: 54), the portfolio from there (2x40: 69, 5x20: 89).
+TEST(ExactRoute, DefaultRuleOnTheMeasuredSweepNetworks) {
+  const io::Image img = io::loadImage(NNOPT_FIXTURES_DIR "/../../data/mnist_test_0.pgm");
+  const auto box = spec::linfBall(img.pixels, 0.1, 0.0, 1.0);
+  EXPECT_EQ(attack::ExactPolicy{}.portfolio_min_unstable, 60);
+  for (auto [name, unstable, method] :
+       {std::tuple{"mlp_2x20", 31, attack::Method::kMip}, {"mlp_3x20", 54, attack::Method::kMip},
+        {"mlp_2x40", 69, attack::Method::kPortfolio}, {"mlp_5x20", 89, attack::Method::kPortfolio}}) {
+    SCOPED_TRACE(name);
+    const nn::Network net =
+        io::loadOnnx(std::string(NNOPT_FIXTURES_DIR "/../../models/sweep/") + name + ".onnx")
+            .withInputNormalization(0.1307, 0.3081);
+    const auto c = attack::chooseExactMethod(net, box);
+    EXPECT_EQ(c.unstable, unstable);
+    EXPECT_EQ(c.method, method) << c.why;
+  }
 }
 
 nn::Layer denseLayer(const MatrixXd& W, const VectorXd& b, const std::string& name) {
@@ -239,6 +265,65 @@ TEST(ExactRoute, PortfolioProverAgreesWithReluBabAndMip) {
     }
   }
   EXPECT_EQ(decided, 9);
+}
+
+// The sweep's `exact` column runs the portfolio above the size rule and CBC
+// below it (decided_by and method_result name the one chosen), `portfolio`
+// always races; both give the MIP's verdicts and, where proven, its optimum.
+// Two fixture networks (1x10: 7-ish, 2x20: more unstable ReLUs at eps 0.05).
+TEST(ExactRoute, SweepExactColumnFollowsTheRuleAndAgreesWithTheMip) {
+  test::TempDir d("nnopt_sweep_exact");
+  const std::string models = NNOPT_FIXTURES_DIR "/../../models/";
+  for (int threshold : {0, 1 << 30}) {
+    SCOPED_TRACE("threshold " + std::to_string(threshold));
+    report::SweepParams p;
+    p.models = {models + "mnist_mlp_1x10.onnx", models + "mnist_mlp_2x20.onnx"};
+    p.dataset = NNOPT_FIXTURES_DIR "/digits.csv";
+    p.index = 0;
+    p.eps = 0.05;
+    p.mean = {0.1307};
+    p.stdv = {0.3081};
+    p.methods = {"mip", "exact", "portfolio"};
+    p.time_limit = 60;
+    p.threads = 1;
+    p.portfolio_min_unstable = threshold;
+    p.out_dir = d / ("out" + std::to_string(threshold));
+    const auto o = report::runSweep(p);
+    ASSERT_EQ(o.ran, 6);
+    EXPECT_EQ(o.table.mip, "mip");
+    const std::string want = threshold == 0 ? "portfolio" : "mip";
+    for (const auto& row : o.table.rows) {
+      SCOPED_TRACE(row.network);
+      const auto& mip = row.by_method.at("mip");
+      const auto& ex = row.by_method.at("exact");
+      const auto& pf = row.by_method.at("portfolio");
+      ASSERT_TRUE(mip.proven) << mip.status;
+      EXPECT_EQ(ex.decided_by, want);
+      EXPECT_EQ(ex.method_result, "exact(" + want + ")");
+      EXPECT_EQ(pf.method_result, "portfolio");
+      EXPECT_TRUE(pf.decided_by.empty());
+      for (const auto* r : {&ex, &pf}) {
+        EXPECT_EQ(r->verdict, mip.verdict) << r->method;
+        EXPECT_TRUE(r->proven) << r->method << ": " << r->status;
+        EXPECT_EQ(r->starts_run, 1);
+        const double tol = 2e-4 * std::max(1.0, std::abs(mip.margin));
+        EXPECT_NEAR(r->margin, mip.margin, tol) << r->method;
+        EXPECT_LE(r->bound, r->margin + 1e-9) << r->method;
+      }
+    }
+    ASSERT_EQ(o.table.vs_mip.size(), 2u);
+    for (const auto& c : o.table.vs_mip) {
+      EXPECT_EQ(c.sign_disagree, 0) << c.method;
+      EXPECT_EQ(c.false_robust, 0) << c.method;
+      EXPECT_EQ(c.exact_agree, 2) << c.method;
+    }
+    // The records say which method decided (results.jsonl, the resume source).
+    for (const auto& r : report::loadResults(p.out_dir + "/results.jsonl").records) {
+      if (r.method == "exact") {
+        EXPECT_EQ(r.decided_by, want);
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <tuple>
 
 #include "core/error.h"
 #include "report/plot.h"
@@ -116,6 +117,49 @@ TEST(SweepMethodSpec, CanonicalNames) {
   EXPECT_THROW(parseMethodSpec("nlp:bogus"), Error);
   EXPECT_THROW(parseMethodSpec("mip:fb"), Error);
   EXPECT_THROW(parseMethodSpec("nlp:"), Error);
+  EXPECT_EQ(parseMethodSpec("portfolio").kind, SweepMethodKind::kPortfolio);
+  EXPECT_EQ(parseMethodSpec("Exact").name, "exact");
+  EXPECT_EQ(parseMethodSpec("exact").kind, SweepMethodKind::kExact);
+  for (const char* m : {"mip", "portfolio", "exact"}) EXPECT_TRUE(parseMethodSpec(m).exactType());
+  for (const char* m : {"auto", "nlp", "mpec"}) EXPECT_FALSE(parseMethodSpec(m).exactType());
+  EXPECT_THROW(parseMethodSpec("exact:fb"), Error);
+  EXPECT_THROW(parseMethodSpec("portfolio:pwl"), Error);
+}
+
+// Without a mip column, `exact` (else `portfolio`) is the reference the other
+// methods are compared with, labelled as such; the per-network choice is a
+// column of its own.
+TEST(SweepTable, ExactColumnIsTheReferenceWithoutMip) {
+  std::vector<SweepRecord> v;
+  for (auto [net, L, N, m_exact, chosen] :
+       {std::tuple{"mlp_1x10.onnx", 1, 10, -1.0, "mip"}, {"mlp_5x20.onnx", 5, 20, 0.5, "portfolio"}}) {
+    SweepRecord e = rec(net, L, N, "exact", m_exact, 2.0);
+    e.decided_by = chosen;
+    e.method_result = std::string("exact(") + chosen + ")";
+    v.push_back(e);
+    v.push_back(rec(net, L, N, "nlp:pwl", 0.7, 0.1));  // misses the 1x10 attack
+    v.push_back(rec(net, L, N, "portfolio", m_exact, 3.0));
+  }
+  SweepTable t = buildTable(v, {"exact", "nlp", "portfolio"});
+  EXPECT_EQ(t.mip, "exact");
+  ASSERT_EQ(t.vs_mip.size(), 2u);
+  EXPECT_EQ(t.vs_mip[0].method, "nlp:pwl");
+  EXPECT_EQ(t.vs_mip[0].false_robust, 1);
+  EXPECT_EQ(t.vs_mip[1].method, "portfolio");
+  EXPECT_EQ(t.vs_mip[1].exact_agree, 2);
+  EXPECT_EQ(t.vs_mip[1].slower_than_mip, 2);
+  const std::string md = tableMarkdown(t);
+  EXPECT_NE(md.find("Exact Objective"), std::string::npos) << md;
+  EXPECT_EQ(md.find("MIP Objective"), std::string::npos) << md;
+  EXPECT_NE(md.find("Exact Method"), std::string::npos) << md;
+  EXPECT_NE(md.find("| portfolio |"), std::string::npos) << md;
+  EXPECT_NE(md.find("NLP vs Exact"), std::string::npos) << md;
+  EXPECT_NE(md.find("while the Exact margin < 0"), std::string::npos) << md;
+  // With a mip column, mip stays the reference and exact is compared with it.
+  v.push_back(rec("mlp_1x10.onnx", 1, 10, "mip", -1.0, 1.0));
+  t = buildTable(v, {"mip", "exact"});
+  EXPECT_EQ(t.mip, "mip");
+  EXPECT_NE(tableMarkdown(t).find("exact Method"), std::string::npos);
 }
 
 TEST(SweepArchitecture, FromNetworkAndName) {
