@@ -554,6 +554,11 @@ class Search {
       }
       // Dive (depth-first): go on with the child of lower bound, queue the other.
       for (;;) {
+        if (stopped() && !violated()) {  // another worker hit a limit: n stays open
+          std::lock_guard<std::mutex> lk(mu_);
+          push(std::move(n));
+          break;
+        }
         if (closeIfDone(n.lb)) break;
         if (auto why = limitHit()) {
           std::lock_guard<std::mutex> lk(mu_);

@@ -350,6 +350,39 @@ TEST(ReluBab, LimitsAndStartPoints) {
   EXPECT_LE(r.objective, c.dot(net.forward(box.hi)));
 }
 
+// A search stopped by its node limit, with one or two workers, reports a
+// lower bound no higher than the optimum: nodes held by a worker when another
+// hits the limit stay open (their bounds count).
+TEST(ReluBab, StoppedSearchesKeepASoundBound) {
+  std::mt19937 rng(21);
+  int stopped = 0;
+  for (int trial = 0; trial < 5; ++trial) {
+    const auto net = randomNet(rng, 6, {16, 16, 2});
+    const auto box = randomBox(rng, 6, 2.0);
+    const VectorXd c = marginObjective(2);
+    const double mip = mipOptimum(net, box, c);
+    for (int threads : {1, 2, 3}) {
+      for (long limit : {2L, 5L, 20L, 60L}) {
+        bab::BabParams p = tightParams();
+        p.threads = threads;
+        p.order = limit % 2 ? bab::BabOrder::kBestFirst : bab::BabOrder::kDepthFirst;
+        p.max_nodes = limit;
+        p.root_lp_time_limit = 0;
+        p.cut_rounds_root = 0;
+        const auto r = bab::reluBranchAndBound(net, box, c, p);
+        SCOPED_TRACE("trial " + std::to_string(trial) + " threads " + std::to_string(threads) +
+                     " limit " + std::to_string(limit) + " nodes " + std::to_string(r.nodes));
+        EXPECT_LE(r.lower_bound, mip + 1e-6);
+        EXPECT_GE(r.objective, mip - 1e-6);
+        EXPECT_DOUBLE_EQ(r.objective, c.dot(net.forward(r.x)));
+        if (r.status == bab::BabStatus::kNodeLimit) ++stopped;
+        else EXPECT_EQ(r.status, bab::BabStatus::kOptimal);
+      }
+    }
+  }
+  EXPECT_GT(stopped, 0);  // the limit was hit at least once (the test is not vacuous)
+}
+
 TEST(ReluBab, SharedUpperBoundPrunesAndIsLoweredByOwnPoints) {
   // Racing hooks: with another solver's replayed optimum in shared_upper the
   // search still proves a lower bound within the gap of it, needs no more
