@@ -83,6 +83,7 @@ verify::VerifyParams makeParams(const VerifyOptions& o, double timeout) {
   if (o.combine_iters < 0) throw Error("--combine-iters must be >= 0");
   p.bab_combine_iters = o.combine_iters;
   p.bab_exact_unstable_max = o.exact_unstable;
+  p.bab_exact_unstable_late = o.exact_unstable_late;
   if (o.pgd_restarts < 1 || o.pgd_steps < 0)
     throw Error("--pgd-restarts must be >= 1 and --pgd-steps >= 0");
   p.pgd_restarts = o.pgd_restarts;
@@ -127,6 +128,9 @@ void addVerifyOptions(CLI::App* cmd, VerifyOptions& o) {
                   "relu-bab branching score: intercept (default, BaBSR: CROWN coefficient x triangle intercept) or gap (CROWN coefficient x relaxation gap at the node LP point)");
   cmd->add_flag("--no-incremental", o.no_incremental,
                 "input B&B: full CROWN bounds at every node (default: refined from the parent's)");
+  cmd->add_option("--exact-unstable-late", o.exact_unstable_late,
+                  "input B&B: after 10 s of search, nodes with at most N unstable ReLUs go to "
+                  "the ReLU B&B too (default 48, -1 = off)");
   cmd->add_option("--exact-unstable", o.exact_unstable,
                   "input B&B: decide a node with at most N unstable ReLUs by the ReLU B&B (LP "
                   "bounds) instead of splitting it further (default " +

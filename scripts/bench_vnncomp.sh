@@ -45,6 +45,8 @@ if [ ! -x "$NNOPT" ]; then
   exit 2
 fi
 CHECK="$BENCH/../tools/check_counterexamples.py"
+# --bench outside ../shared (e.g. the full VNN-COMP sets): the checker of ../shared/tools
+[ -f "$CHECK" ] || CHECK="$ROOT/../shared/tools/check_counterexamples.py"
 
 for name in "${NAMES[@]}"; do
   dir="$BENCH/$name"

@@ -334,13 +334,17 @@ class InputBab {
     return n;
   }
 
-  // A node with at most exact_unstable_max unstable neurons: each live
+  // A node with at most exact_unstable_max (later exact_unstable_late)
+  // unstable neurons: each live
   // disjunct goes to the ReLU B&B over the node's box (LP bounds, complete).
   // Proven disjuncts leave node.alive; true when none is left (the node is
   // refuted). A point it finds ends the search (record).
   bool exact(Node& node, const bounds::BoundTable& t) {
-    if (p_.exact_unstable_max < 0 || !net_.isPiecewiseLinear() || stop_) return false;
-    if (unstable(t) > p_.exact_unstable_max) return false;
+    int cap = p_.exact_unstable_max;
+    if (p_.exact_unstable_late > cap && timer_.seconds() >= p_.exact_late_s)
+      cap = p_.exact_unstable_late;
+    if (cap < 0 || !net_.isPiecewiseLinear() || stop_) return false;
+    if (unstable(t) > cap) return false;
     std::vector<int> left;
     for (int d : node.alive) {
       ReluProverParams rp;

@@ -95,6 +95,16 @@ struct InputBabParams {
   // -1 = off.
   int exact_unstable_max = -1;
   double exact_time_max_s = 2.0;
+  // Once the search has run exact_late_s, nodes with up to
+  // exact_unstable_late unstable neurons go to the ReLU B&B too (when that is
+  // larger than exact_unstable_max): the B&B decides bigger leaves than the
+  // input split can close, but costs more on the many small instances. ACAS
+  // Xu 2021 (186 instances, 116 s): with 48 from the start every instance
+  // was decided (3_3 and 4_2 prop 2 in 70 / 46 s, timeouts at 16) but three
+  // others took 2.5-7x longer (1_1 prop 6: 8.5 -> 37 s); all of those end
+  // before 10 s at 16. -1 = off.
+  int exact_unstable_late = -1;
+  double exact_late_s = 10.0;
   // Optional falsifier between nodes (one worker at a time, the others go
   // on): called once the search has run interlude_first_s, then again after
   // as long again as the search has run so far (doubling gaps), with a

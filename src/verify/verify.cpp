@@ -435,6 +435,8 @@ class Verifier {
     bp.incremental = p_.bab_incremental;
     bp.combine_iters = p_.bab_combine_iters;
     bp.exact_unstable_max = p_.bab_exact_unstable_max;
+    bp.exact_unstable_late = p_.bab_exact_unstable_late;
+    bp.exact_late_s = p_.bab_exact_late_s;
     uint64_t interludes = 0;
     if (p_.bab_interlude && net_.isPiecewiseLinear()) {
       // The falsifier (PGD rounds and LPCC walks) between nodes; its own

@@ -102,6 +102,8 @@ struct VerifyParams {
   bool bab_incremental = true;  // see InputBabParams::incremental
   int bab_combine_iters = 8;     // see InputBabParams::combine_iters
   int bab_exact_unstable_max = 16;  // see InputBabParams::exact_unstable_max
+  int bab_exact_unstable_late = 48;  // see InputBabParams::exact_unstable_late
+  double bab_exact_late_s = 10.0;    // see InputBabParams::exact_late_s
   // The falsifier between input B&B nodes (InputBabParams::interlude) on
   // piecewise-linear networks.
   bool bab_interlude = true;

@@ -610,14 +610,25 @@ TEST(InputBab, CombinationIsSoundOnArgminConjunctions) {
 }
 
 // Nodes handed to the ReLU B&B (exact_unstable_max: every node, then only
-// nearly stable ones) against input splits alone.
+// nearly stable ones; the late threshold: every node once it applies, from
+// the start or after a delay) against input splits alone.
 TEST(InputBab, ExactLeavesAgreeWithInputSplits) {
   int proven = 0, found = 0;
   expectArgminVariantsAgree(
       13, 12, {8, 8, 3}, 0.02,
       {[](verify::InputBabParams& p) { p.exact_unstable_max = -1; },
        [](verify::InputBabParams& p) { p.exact_unstable_max = 1000; },
-       [](verify::InputBabParams& p) { p.exact_unstable_max = 4; }},
+       [](verify::InputBabParams& p) { p.exact_unstable_max = 4; },
+       [](verify::InputBabParams& p) {
+         p.exact_unstable_max = -1;
+         p.exact_unstable_late = 1000;
+         p.exact_late_s = 0.0;
+       },
+       [](verify::InputBabParams& p) {
+         p.exact_unstable_max = 2;
+         p.exact_unstable_late = 1000;
+         p.exact_late_s = 0.01;
+       }},
       &proven, &found);
   EXPECT_GT(proven, 0);
   EXPECT_GT(found, 0);
