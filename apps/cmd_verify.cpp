@@ -77,6 +77,9 @@ verify::VerifyParams makeParams(const VerifyOptions& o, double timeout) {
     throw Error("--relu-bounds must be auto, lp or crown (got '" + o.relu_bounds + "')");
   if (o.relu_beta < 0) throw Error("--relu-beta must be >= 0 (got " + std::to_string(o.relu_beta) + ")");
   p.relu_beta_iters = o.relu_beta;
+  if (o.relu_beta_no_lp < 0)
+    throw Error("--relu-beta-no-lp must be >= 0 (got " + std::to_string(o.relu_beta_no_lp) + ")");
+  p.relu_beta_no_lp = o.relu_beta_no_lp;
   if (o.lookahead < 0) throw Error("--lookahead must be >= 0");
   p.bab_lookahead = o.lookahead;
   p.bab_incremental = !o.no_incremental;
@@ -124,6 +127,9 @@ void addVerifyOptions(CLI::App* cmd, VerifyOptions& o) {
   cmd->add_option("--relu-beta", o.relu_beta,
                   "relu-bab: beta-CROWN node bounds, this many optimisation steps per node "
                   "warm-started from the parent (default 0 = plain CROWN)");
+  cmd->add_option("--relu-beta-no-lp", o.relu_beta_no_lp,
+                  "relu-bab: beta-CROWN steps at nodes bounded without an LP (--relu-bounds crown, "
+                  "or auto once the root LP was too slow; default 5, 0 = plain CROWN)");
   cmd->add_option("--relu-branching", o.relu_branching,
                   "relu-bab branching score: intercept (default, BaBSR: CROWN coefficient x triangle intercept) or gap (CROWN coefficient x relaxation gap at the node LP point)");
   cmd->add_flag("--no-incremental", o.no_incremental,

@@ -263,11 +263,13 @@ class Search {
     std::vector<VectorXd> act_coef;
     double closest = -kInf;
     std::vector<bounds::BetaCrownState> beta;
+    const int beta_iters =
+        lp_on_.load() ? p_.beta_iters : std::max(p_.beta_iters, p_.beta_iters_no_lp);
     for (size_t k = 0; k < obj_.size(); ++k) {
       bounds::CrownLowerBoundDetail d;
-      if (p_.beta_iters > 0) {
+      if (beta_iters > 0) {
         bounds::BetaCrownParams bp;
-        bp.iters = n.depth == 0 ? 3 * p_.beta_iters : p_.beta_iters;
+        bp.iters = n.depth == 0 ? 3 * beta_iters : beta_iters;
         if (p_.mode == BabMode::kDecide) bp.stop_above = p_.threshold + obj_[k].rhs;
         auto b = bounds::betaCrownLowerBound(net_, box_, *n.table, n.splits, coefs_[k], bp,
                                              n.beta ? &(*n.beta)[k] : nullptr);

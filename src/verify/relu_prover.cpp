@@ -31,6 +31,7 @@ bab::BabResult decideDisjunct(const nn::Network& net, const spec::Box& box,
   bp.node_bounds = p.node_bounds;
   bp.node_crown = false;
   bp.beta_iters = p.beta_iters;
+  bp.beta_iters_no_lp = p.beta_iters_no_lp;
   bp.root_lp_cap_s = p.root_lp_time_s;
   bp.branching = p.branching;
   bp.strong_branching = 0;

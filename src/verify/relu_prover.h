@@ -32,6 +32,9 @@ struct ReluProverParams {
   bab::NodeBounds node_bounds = bab::NodeBounds::kAuto;
   double root_lp_time_s = 5.0;  // kAuto: the root LP's time limit before the LP is dropped
   int beta_iters = 0;  // beta-CROWN node bounds (bab::BabParams::beta_iters), 0 = CROWN
+  // beta-CROWN steps at nodes without an LP (bab::BabParams::beta_iters_no_lp):
+  // on by default, where the LP is dropped (large CNNs) it is the only bound.
+  int beta_iters_no_lp = 5;
 };
 
 // bt: sound bounds for net over box. The result's status: kHolds (refuted),

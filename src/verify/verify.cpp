@@ -624,6 +624,7 @@ class Verifier {
     rp.branching = p_.relu_branching;
     rp.node_bounds = p_.relu_node_bounds;
     rp.beta_iters = p_.relu_beta_iters;
+    rp.beta_iters_no_lp = p_.relu_beta_no_lp;
     return rp;
   }
 

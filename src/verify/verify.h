@@ -119,6 +119,7 @@ struct VerifyParams {
   bab::BabBranching relu_branching = bab::BabBranching::kBabsr;  // relu-bab prover
   bab::NodeBounds relu_node_bounds = bab::NodeBounds::kAuto;      // relu-bab prover
   int relu_beta_iters = 0;  // relu-bab prover: beta-CROWN steps per node (0 = CROWN)
+  int relu_beta_no_lp = 5;  // relu-bab prover: the same at nodes without an LP
   // LP bound tightening before the exact stage (high-dimensional route).
   double lp_tighten_frac = 0.15;  // of timeout_s, at most lp_tighten_max_s
   double lp_tighten_max_s = 20.0;

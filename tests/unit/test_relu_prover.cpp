@@ -90,15 +90,17 @@ TEST(ReluProver, NodeBoundModesAgreeAndStaySound) {
     for (const auto& x : samples) sampled_sat |= verify::conjunctionMargin(conj, net.forward(x)) <= 0;
     std::vector<bab::BabResult> rs;
     // lp, crown, auto, auto with no time for the root LP (falls back to
-    // CROWN), crown with beta-CROWN node bounds
-    for (int v = 0; v < 5; ++v) {
+    // CROWN), crown with beta-CROWN node bounds, auto without the root LP
+    // with the default beta-CROWN at LP-less nodes
+    for (int v = 0; v < 6; ++v) {
       verify::ReluProverParams p;
       p.threads = 1;
       p.pgd_steps = 0;
       p.node_bounds = v == 0   ? bab::NodeBounds::kLp
                       : v == 1 ? bab::NodeBounds::kCrown
                                : bab::NodeBounds::kAuto;
-      if (v == 3) p.root_lp_time_s = 0.0;
+      if (v == 3 || v == 5) p.root_lp_time_s = 0.0;
+      if (v == 1 || v == 3) p.beta_iters_no_lp = 0;  // plain CROWN
       if (v == 4) {
         p.node_bounds = bab::NodeBounds::kCrown;
         p.beta_iters = 10;
@@ -119,8 +121,8 @@ TEST(ReluProver, NodeBoundModesAgreeAndStaySound) {
       // their LP in every mode. The root LP is dropped only when it had no time.
       if (v == 1 || v == 4) EXPECT_EQ(r.crown_nodes, r.nodes);
       if (v == 0 || v == 2) EXPECT_EQ(r.crown_nodes, r.crown_pruned);
-      if (v == 3 && r.nodes > 1) EXPECT_TRUE(r.lp_dropped);
-      if (v != 3) EXPECT_FALSE(r.lp_dropped);
+      if ((v == 3 || v == 5) && r.nodes > 1) EXPECT_TRUE(r.lp_dropped);
+      if (v != 3 && v != 5) EXPECT_FALSE(r.lp_dropped);
       crown_pruned += r.crown_pruned;
       rs.push_back(r);
     }
@@ -134,6 +136,7 @@ TEST(ReluProver, NodeBoundModesAgreeAndStaySound) {
     EXPECT_TRUE(rs[1].status == lp || undecided(rs[1].status)) << "crown";
     EXPECT_EQ(rs[3].status, rs[1].status) << "auto without the LP is the CROWN search";
     EXPECT_TRUE(rs[4].status == lp || undecided(rs[4].status)) << "beta";
+    EXPECT_TRUE(rs[5].status == lp || undecided(rs[5].status)) << "auto, beta without the LP";
     // beta-CROWN's node bounds are at least as tight as CROWN's from the
     // same table: wherever the CROWN-only search decides, so does beta's.
     if (rs[1].status == lp) EXPECT_EQ(rs[4].status, lp) << "beta decides where CROWN does";
