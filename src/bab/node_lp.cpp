@@ -45,12 +45,7 @@ void dropDeadRows(model::MathModel& m) {
 model::MathModel embedWithObjective(const nn::Network& net, const bounds::BoundTable& t,
                                     const std::vector<spec::OutputConstraint>& obj, bool drop,
                                     formulate::Embedding& e) {
-  require(!obj.empty(), "bab: the objective has no function");
-  for (const auto& c : obj)
-    for (const auto& [j, a] : c.coefs)
-      require(j >= 0 && j < net.outputSize(),
-              "bab: objective refers to output " + std::to_string(j) + " but the network has " +
-                  std::to_string(net.outputSize()));
+  requireObjective(net, obj);
   require(!net.hasMaxPool(), "bab: node LPs do not support MaxPool layers");
   model::MathModel m;
   formulate::EmbedOptions opt;
@@ -109,6 +104,15 @@ NodeLpResult readResult(const solve::LpSession::Result& r, const solve::LpSessio
 }
 
 }  // namespace
+
+void requireObjective(const nn::Network& net, const std::vector<spec::OutputConstraint>& obj) {
+  require(!obj.empty(), "bab: the objective has no function");
+  for (const auto& c : obj)
+    for (const auto& [j, a] : c.coefs)
+      require(j >= 0 && j < net.outputSize(),
+              "bab: objective refers to output " + std::to_string(j) + ", network output has " +
+                  std::to_string(net.outputSize()));
+}
 
 struct NodeLp::Impl {
   const nn::Network& net;

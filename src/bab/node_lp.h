@@ -61,6 +61,10 @@ struct NodeLpResult {
   long iterations = 0;
 };
 
+// Throws Error when obj is empty or refers to an output the network does not
+// have (the check of NodeLp and reluBranchAndBound).
+void requireObjective(const nn::Network& net, const std::vector<spec::OutputConstraint>& obj);
+
 class NodeLp {
  public:
   // root: a table sound for the whole box. node_bounds: see the file comment

@@ -64,12 +64,7 @@ void checkInputs(const nn::Network& net, const spec::Box& box,
               std::to_string(net.inputSize()));
   require(box.lo.allFinite() && box.hi.allFinite(), "bab: the input box must be finite");
   require(!box.empty(), "bab: the input box is empty (some lower bound > upper bound)");
-  require(!obj.empty(), "bab: the objective has no function");
-  for (const auto& c : obj)
-    for (const auto& [j, a] : c.coefs)
-      require(j >= 0 && j < net.outputSize(),
-              "bab: objective refers to output " + std::to_string(j) + ", network output has " +
-                  std::to_string(net.outputSize()));
+  requireObjective(net, obj);
   for (const auto& l : net.layers()) {
     if (!l.isActivation()) continue;
     const auto& a = l.activation();

@@ -22,6 +22,7 @@
 #include "solve/solver.h"
 #include "spec/property.h"
 #include "random_net.h"
+#include "split_points.h"
 
 using namespace nnopt;
 using bounds::ReluSplit;
@@ -80,14 +81,6 @@ std::vector<ReluSplit> unstable(const nn::Network& net, const bounds::BoundTable
   return out;
 }
 
-bool satisfies(const std::vector<VectorXd>& vals, const VectorXd& x,
-               const std::vector<ReluSplit>& splits) {
-  for (const auto& s : splits) {
-    const double t = s.layer == 0 ? x[s.neuron] : vals[s.layer - 1][s.neuron];
-    if (s.active ? t < 0 : t > 0) return false;
-  }
-  return true;
-}
 
 // min c^T f(x) over the box by CBC on the big-M model (crown bounds).
 double mipOptimum(const nn::Network& net, const spec::Box& box, const VectorXd& c) {
@@ -139,7 +132,7 @@ TEST(CrownSplit, BoundsContainSampledPointsOfTheSubDomain) {
     for (int k = 0; k < 3000; ++k) {
       const VectorXd x = samplePoint(rng, box);
       const auto vals = net.forwardAll(x);
-      if (!satisfies(vals, x, splits)) continue;
+      if (!test::satisfiesSplits(vals, x, splits)) continue;
       ++inside;
       ASSERT_TRUE(t.has_value()) << "trial " << trial << ": a point satisfies the splits";
       for (size_t i = 0; i < net.numLayers(); ++i)

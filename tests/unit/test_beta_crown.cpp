@@ -14,6 +14,7 @@
 #include "bounds/crown.h"
 #include "nn/network.h"
 #include "random_net.h"
+#include "split_points.h"
 #include "spec/property.h"
 
 using namespace nnopt;
@@ -129,15 +130,6 @@ std::vector<ReluSplit> randomSplits(std::mt19937& rng,
   return s;
 }
 
-// Does x satisfy every split (pre-activation signs from the forward pass)?
-bool satisfies(const std::vector<VectorXd>& outs, const VectorXd& x,
-               const std::vector<ReluSplit>& splits) {
-  for (const auto& s : splits) {
-    const double z = s.layer == 0 ? x[s.neuron] : outs[s.layer - 1][s.neuron];
-    if (s.active ? z < 0 : z > 0) return false;
-  }
-  return true;
-}
 
 struct SampleCheck {
   int feasible = 0;          // sampled points satisfying the splits
@@ -157,7 +149,7 @@ SampleCheck sampleCheck(std::mt19937& rng, const nn::Network& net, const spec::B
       x[i] = box.lo[i] + t * (box.hi[i] - box.lo[i]);
     }
     const auto outs = net.forwardAll(x);
-    if (!satisfies(outs, x, splits)) continue;
+    if (!test::satisfiesSplits(outs, x, splits)) continue;
     ++r.feasible;
     r.violation = std::max(r.violation, bound - c.dot(outs.back()));
   }
@@ -475,7 +467,7 @@ TEST(BetaCrown, TightenTableSoundAndNeverLooser) {
         VectorXd x(4);
         for (int i = 0; i < 4; ++i) x[i] = box.lo[i] + u01(rng) * (box.hi[i] - box.lo[i]);
         const auto outs = net.forwardAll(x);
-        if (!satisfies(outs, x, splits)) continue;
+        if (!test::satisfiesSplits(outs, x, splits)) continue;
         ++feasible;
         for (size_t i = 0; i < outs.size(); ++i) {
           EXPECT_LE((tt.lo[i] - outs[i]).maxCoeff(), kTol) << "layer " << i;

@@ -110,7 +110,9 @@ TEST(ExactRoute, PolicyPicksByUnstableCount) {
 
 // The default rule (ExactPolicy{}) on the sweep networks of its measurement,
 // the first MNIST test digit at eps 0.1: CBC below 60 unstable ReLUs (2x20: 31,
-// 3x20: 54), the portfolio from there (2x40: 69, 5x20: 89).
+// 3x20: 54), the portfolio from there (2x40: 69, 5x20: 89). The counts are
+// those of the earlier exact study (docs/results/exact-eps0.1/table.md,
+// "unstable"): a regression table, a CROWN change that moves them must say so.
 TEST(ExactRoute, DefaultRuleOnTheMeasuredSweepNetworks) {
   const io::Image img = io::loadImage(NNOPT_FIXTURES_DIR "/../../data/mnist_test_0.pgm");
   const auto box = spec::linfBall(img.pixels, 0.1, 0.0, 1.0);
