@@ -185,6 +185,8 @@ nlohmann::json toJson(const verify::VerifyResult& r) {
                    {"crown_pruned", r.bab_crown_pruned},
                    {"lp_dropped", r.bab_lp_dropped}};
   j["max_depth"] = r.max_depth;
+  j["input_bab_exact"] = {
+      {"runs", r.exact_runs}, {"nodes", r.exact_nodes}, {"time_s", r.exact_s}};
   j["cases"] = r.cases;
   j["disjuncts"] = r.disjuncts;
   j["disjuncts_refuted"] = r.disjuncts_refuted;

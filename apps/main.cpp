@@ -180,6 +180,7 @@ struct AttackOptions {
   double gap = 0.1;
   std::optional<double> max_eps;
   std::optional<std::string> warm_start;  // default: nlp for min-distortion, none for margin
+  bool mip_cuts = false;
   bool target_given = false;
 };
 
@@ -293,6 +294,7 @@ int runAttack(const AttackOptions& o) {
   p.input_chunk = o.input_chunk;
   p.warm_duals = !o.cold_continuation;
   p.mip_warm_start = warmStartIsNlp(o.warm_start, o.method == "portfolio");
+  p.mip_ideal_cuts = o.mip_cuts;
   attack::MultiStartParams msp;
   msp.nlp = p;
   msp.starts = n_starts;
@@ -492,6 +494,7 @@ int runMinDistortion(const AttackOptions& o) {
   p.solver_log = o.solver_log;
   p.warm_duals = !o.cold_continuation;
   p.nlp_warm_start = warmStartIsNlp(o.warm_start, true);
+  p.mip_ideal_cuts = o.mip_cuts;
 
   if (!o.quiet) {
     std::cout << fmt::format(
@@ -614,6 +617,9 @@ int main(int argc, char** argv) {
                      "MIP: nlp (run the NLP first and give its point to CBC as incumbent; "
                      "min-distortion also shrinks the box to its distance; the default there) or "
                      "none (the default for the margin objective)");
+  attack->add_flag("--mip-cuts", ao.mip_cuts,
+                   "MIP: CBC separates cuts of the ideal ReLU formulation (Anderson et al. 2020) "
+                   "at the root, those with at most 64 terms (docs/results/ideal-cuts)");
   attack->add_option("--method", ao.method,
                      "mip (exact, CBC), bab (exact, branch and bound over ReLU splits), "
                      "portfolio (mip and bab in parallel on two threads, sharing incumbents and "

@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "formulate/embed.h"
+#include "formulate/ideal_cuts.h"
 #include "model/math_model.h"
 #include "solve/solver.h"
 
@@ -110,6 +111,7 @@ namespace {
 struct MarginModel {
   model::MathModel m;
   formulate::Embedding e;
+  bounds::BoundTable bt;  // the table the network was embedded with
 };
 
 MarginModel buildMarginModel(const nn::Network& net, const spec::Box& box, int true_label,
@@ -125,6 +127,7 @@ MarginModel buildMarginModel(const nn::Network& net, const spec::Box& box, int t
   r.bounds_method = bt.method;
   r.bounds_time_s = timer.seconds();
   mm.e = formulate::embedNetwork(mm.m, net, bt, opt);
+  mm.bt = bt;
   mm.m.objLinear() = {{mm.e.output_vars[true_label], 1.0},
                       {mm.e.output_vars[target_label], -1.0}};
   mm.m.setSense(model::Sense::kMinimize);
@@ -219,6 +222,7 @@ MarginAttackResult runMip(const nn::Network& net, const spec::Box& box, const Ei
   sp.verbose = p.solver_log;
   sp.start = startVector(mm.m);
   sp.cancel = p.cancel;
+  if (p.mip_ideal_cuts) sp.mip_cuts = formulate::idealCutSeparator(net, mm.e, mm.bt);
   if (race != nullptr) {
     sp.cancel = &race->cancel;
     // CBC's incumbents count for the race only once replayed.

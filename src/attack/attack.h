@@ -119,6 +119,9 @@ struct MarginAttackParams {
   // limit) first and give CBC its replayed point as the incumbent, so the
   // search prunes against a near-optimal margin from the first node.
   bool mip_warm_start = false;
+  // kMip: CBC separates cuts of the ideal ReLU formulation
+  // (formulate/ideal_cuts.h) at the root, those with at most 64 terms.
+  bool mip_ideal_cuts = false;
   // Stop as on the time limit once *cancel becomes true (Ctrl-C in Python):
   // CBC, the Ipopt continuation, the native local walk, the BaB and the
   // portfolio race look at it; the result is then a timeout or the best so far.

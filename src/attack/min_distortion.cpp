@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "formulate/embed.h"
+#include "formulate/ideal_cuts.h"
 #include "model/math_model.h"
 #include "solve/lpcc_local.h"
 #include "solve/solver.h"
@@ -76,6 +77,7 @@ namespace {
 struct DistModel {
   model::MathModel m;
   formulate::Embedding e;
+  bounds::BoundTable bt;  // the table the network was embedded with
   std::vector<int> dplus, dminus;  // L1: per input, -1 when fixed at 0
   std::vector<int> dist_row;        // L1: per input, x_i - d+_i + d-_i = x0_i
   int t = -1;                      // Linf
@@ -107,6 +109,7 @@ DistModel buildModel(const nn::Network& net, const spec::Box& box, const Eigen::
   r.bounds_time_s = timer.seconds();
   auto& m = dm.m;
   dm.e = formulate::embedNetwork(m, net, bt, opt);
+  dm.bt = bt;
   const auto& e = dm.e;
   // logit[target] - logit[true] >= gap
   dm.gap_row = m.addRow(
@@ -285,6 +288,7 @@ MinDistortionResult runMip(const nn::Network& net, const spec::Box& box,
   sp.threads = p.threads;
   sp.verbose = p.solver_log;
   sp.cancel = p.cancel;
+  if (p.mip_ideal_cuts) sp.mip_cuts = formulate::idealCutSeparator(net, dm.e, dm.bt);
   // A MIP start: the given point if it reaches the gap, else the clean input
   // (CBC drops a start that violates a row, e.g. the gap).
   Eigen::VectorXd s = x0.cwiseMax(box.lo).cwiseMin(box.hi);

@@ -79,6 +79,11 @@ struct MinDistortionParams {
   // lies inside, so the MIP's optimum and lower bound stay valid for the
   // original problem), which tightens the neuron bounds behind the big-M rows.
   bool nlp_warm_start = false;
+  // MIP: CBC separates cuts of the ideal ReLU formulation at the root
+  // (formulate/ideal_cuts.h). On the tutorial ConvNet's min-L1 model they
+  // leave the root bound at 0 (the per-neuron hull over the box still lets
+  // the clean input reach the gap), so off by default.
+  bool mip_ideal_cuts = false;
   // L1 only: the MIP may assume ||x - x0||_1 <= l1_budget (set from the NLP
   // point's distance by nlp_warm_start: every better point lies inside). The
   // model gets that row, and the neuron bounds are also computed over the box

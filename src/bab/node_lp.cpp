@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "formulate/embed.h"
+#include "formulate/ideal_cuts.h"
 #include "model/math_model.h"
 #include "solve/lp_session.h"
 
@@ -248,75 +249,12 @@ struct NodeLp::Impl {
       setBounds(preVar(s.layer, s.neuron), std::min(l, 0.0), std::min(u, 0.0));
   }
 
-  struct Cut {
-    double violation;
-    solve::LpSession::LinRow row;
-  };
-
-  // The most violated Anderson et al. inequality of one neuron at the LP
-  // point x; violation <= 0 when there is none.
-  Cut separate(const formulate::ReluAux& a, const std::vector<double>& x) const {
-    Cut cut{0.0, {}};
-    const size_t k = a.layer - 1;  // the Dense layer
-    const auto& d = net.layers()[k].dense();
-    const auto& in = k == 0 ? e.input_vars : e.layer_vars[k - 1];
-    const Eigen::VectorXd& L = root.preLo(k);
-    const Eigen::VectorXd& U = root.preHi(k);
-    const int y = e.layer_vars[a.layer][a.neuron];
-    const double zs = x[a.z];
-    const double b = d.b[a.neuron];
-    double val = b * zs, zcoef = b, rhs = 0.0, mag = std::abs(b);
-    std::vector<model::LinTerm> in_i, out_i;  // -w_i v_i for i in I / w_i v_i for i not in I
-    d.W.forEachInRow(a.neuron, [&](Eigen::Index i, double w) {
-      if (w == 0.0 || in[i] < 0) return;  // in[i] < 0: the constant 0
-      const double lw = w >= 0 ? L[i] : U[i], uw = w >= 0 ? U[i] : L[i];
-      const double with = w * (x[in[i]] - lw * (1 - zs)), without = w * uw * zs;
-      mag += std::abs(w) * std::max(std::abs(L[i]), std::abs(U[i]));
-      if (with < without) {
-        val += with;
-        in_i.push_back({in[i], -w});
-        zcoef += w * lw;
-        rhs -= w * lw;
-      } else {
-        val += without;
-        out_i.push_back({in[i], w});
-        zcoef += w * uw;
-      }
-    });
-    cut.violation = (x[y] - val) / (1.0 + std::abs(x[y]));
-    auto& terms = cut.row.terms;
-    const int t = e.layer_vars[k][a.neuron];
-    if (out_i.size() + 1 < in_i.size() && t >= 0) {
-      // The sparser equal form: sum_I w_i v_i = t - b - sum_{not I} w_i v_i.
-      terms = std::move(out_i);
-      terms.push_back({t, -1.0});
-      rhs -= b;
-    } else {
-      terms = std::move(in_i);
-    }
-    terms.push_back({y, 1.0});
-    terms.push_back({a.z, -zcoef});
-    // Covers the rounding of the coefficients and of the right-hand side.
-    cut.row.hi = rhs + 1e-9 * (1.0 + mag);
-    return cut;
-  }
-
   int addCuts(double min_violation, int max_cuts) {
     const auto x = lp.primal();
     if (x.empty()) return 0;
-    std::vector<Cut> found;
-    for (const auto& a : e.relu_aux) {
-      if (a.z < 0 || a.layer == 0 || !net.layers()[a.layer - 1].isDense() ||
-          net.layers()[a.layer].activation().kind != nn::ActKind::kRelu)
-        continue;
-      Cut c = separate(a, x);
-      if (c.violation > min_violation) found.push_back(std::move(c));
-    }
-    std::sort(found.begin(), found.end(),
-              [](const Cut& p, const Cut& q) { return p.violation > q.violation; });
-    if (static_cast<int>(found.size()) > max_cuts) found.resize(std::max(0, max_cuts));
+    auto found = formulate::separateIdealCuts(net, e, root, x, min_violation, max_cuts);
     std::vector<solve::LpSession::LinRow> rows;
-    for (auto& c : found) rows.push_back(std::move(c.row));
+    for (auto& c : found) rows.push_back({std::move(c.row.terms), c.row.lo, c.row.hi});
     lp.addRows(rows);
     cuts += static_cast<int>(rows.size());
     pool.insert(pool.end(), rows.begin(), rows.end());

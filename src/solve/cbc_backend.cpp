@@ -61,11 +61,15 @@
 #include "CbcEventHandler.hpp"
 #include "CbcModel.hpp"
 #include "CbcSolver.hpp"
+#include "CglCutGenerator.hpp"
+#include "CglTreeInfo.hpp"
 #include "ClpEventHandler.hpp"
 #include "CoinError.hpp"
 #include "CoinFinite.hpp"
 #include "CoinPackedMatrix.hpp"
 #include "OsiClpSolverInterface.hpp"
+#include "OsiCuts.hpp"
+#include "OsiRowCut.hpp"
 #include "core/error.h"
 #include "core/log.h"
 #include "solve/solver.h"
@@ -352,6 +356,48 @@ class ClpCancelHandler : public ClpEventHandler {
   std::atomic<bool>* stopped_;
 };
 
+// SolveParams::mip_cuts as a CGL generator: CBC calls it in its cut loop
+// (cloned per thread; the separator is shared and must be thread-safe,
+// which a function of its arguments only is). Rows come back globally valid.
+class SeparatorCuts : public CglCutGenerator {
+ public:
+  SeparatorCuts(std::function<std::vector<model::Row>(const std::vector<double>&)> sep,
+                int max_depth)
+      : sep_(std::move(sep)), max_depth_(max_depth) {}
+  CglCutGenerator* clone() const override { return new SeparatorCuts(*this); }
+  void generateCuts(const OsiSolverInterface& si, OsiCuts& cs,
+                    const CglTreeInfo info = CglTreeInfo()) override {
+    if (info.level > max_depth_) return;
+    const int n = si.getNumCols();
+    const double* sol = si.getColSolution();
+    if (sol == nullptr) return;
+    const std::vector<double> x(sol, sol + n);
+    for (const auto& r : sep_(x)) {
+      std::vector<int> idx;
+      std::vector<double> val;
+      idx.reserve(r.terms.size());
+      val.reserve(r.terms.size());
+      bool ok = true;
+      for (const auto& t : r.terms) {
+        if (t.var < 0 || t.var >= n) ok = false;
+        idx.push_back(t.var);
+        val.push_back(t.coef);
+      }
+      if (!ok) continue;
+      OsiRowCut cut;
+      cut.setRow(static_cast<int>(idx.size()), idx.data(), val.data(), false);
+      cut.setLb(std::isfinite(r.lo) ? r.lo : -COIN_DBL_MAX);
+      cut.setUb(std::isfinite(r.hi) ? r.hi : COIN_DBL_MAX);
+      cut.setGloballyValid(true);
+      cs.insertIfNotDuplicate(cut);
+    }
+  }
+
+ private:
+  std::function<std::vector<model::Row>(const std::vector<double>&)> sep_;
+  int max_depth_;
+};
+
 int noCallback(CbcModel*, int) { return 0; }  // CbcMain1's per-stage callback: nothing to do
 
 // CBC's "infinite" values (1e50, COIN_DBL_MAX) as IEEE infinities.
@@ -458,6 +504,13 @@ Solution solveMip(const model::MathModel& m, const SolveParams& p) {
     }
     CbcModel model(solver);  // copies the solver
     model.setLogLevel(log_level);
+    // The driver's copy of the model keeps the generators added here ("-cuts
+    // off" only leaves out its own).
+    std::unique_ptr<SeparatorCuts> user_cuts;
+    if (p.mip_cuts) {
+      user_cuts = std::make_unique<SeparatorCuts>(p.mip_cuts, p.mip_cuts_depth);
+      model.addCutGenerator(user_cuts.get(), p.mip_cuts_depth > 0 ? 1 : -99, "nnopt");
+    }
 
     auto state = std::make_shared<StopState>();
     state->stop_below = p.stop_below;
@@ -480,7 +533,9 @@ Solution solveMip(const model::MathModel& m, const SolveParams& p) {
       if (p.threads > 1) args.insert(args.end(), {"-threads", std::to_string(p.threads)});
       args.insert(args.end(), {"-ratio", fmtArg(p.mip_rel_gap), "-allow", fmtArg(p.mip_abs_gap),
                                "-increment", fmtArg(p.mip_cutoff_increment),
-                               "-cuts", "off", "-preprocess", "off", "-solve", "-quit"});
+                               "-cuts", "off", "-preprocess", "off"});
+      if (p.mip_cuts) args.insert(args.end(), {"-passC", std::to_string(p.mip_cuts_passes)});
+      args.insert(args.end(), {"-solve", "-quit"});
       std::vector<const char*> argv;
       argv.reserve(args.size());
       for (const auto& a : args) argv.push_back(a.c_str());

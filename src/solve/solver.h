@@ -53,6 +53,16 @@ struct SolveParams {
   // x = a new incumbent in model columns (nullptr when only the bound moved),
   // bound = a proven lower bound on the (minimised) model objective so far.
   std::function<void(const double* x, double bound)> mip_progress;
+  // MIP (CBC) only: a cut separator, called in CBC's cut loop with the LP
+  // point (model columns); it returns rows lo <= sum(terms) <= hi violated
+  // there that every feasible point of the model satisfies (globally valid:
+  // they stay in the whole search). Empty function = none.
+  std::function<std::vector<model::Row>(const std::vector<double>& x)> mip_cuts;
+  // Depth of CBC's tree down to which mip_cuts is called (0 = root only), and
+  // CBC's cut passes at the root (-passC) when mip_cuts is set: each pass
+  // re-solves the LP (100 passes of 153 dense cuts took 22 s on mlp_2x30).
+  int mip_cuts_depth = 0;
+  int mip_cuts_passes = 5;
 };
 
 struct Solution {

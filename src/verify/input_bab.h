@@ -133,6 +133,10 @@ struct InputBabResult {
   long pruned = 0;
   long unresolved = 0;  // leaves at the width floor
   int max_depth = 0;
+  // Nodes decided (or tried) by the ReLU B&B (exact_unstable_max/late): runs
+  // (one per live disjunct), their B&B nodes, their wall time.
+  long exact_runs = 0, exact_nodes = 0;
+  double exact_time_s = 0.0;
   double time_s = 0.0;
   double root_bound = -std::numeric_limits<double>::infinity();  // min over live disjuncts
 };

@@ -463,6 +463,9 @@ class Verifier {
     auto br = inputBranchAndBound(net_, cases_[c].input, cases_[c].unsafe, bp);
     r_.nodes += br.nodes;
     r_.max_depth = std::max(r_.max_depth, br.max_depth);
+    r_.exact_runs += br.exact_runs;
+    r_.exact_nodes += br.exact_nodes;
+    r_.exact_s += br.exact_time_s;
     methods_.insert("input-bab");
     switch (br.status) {
       case BabStatus::kProven:

@@ -147,6 +147,9 @@ struct VerifyResult {
   double time_s = 0.0;
   long nodes = 0;     // input B&B nodes + MIP nodes
   int max_depth = 0;  // input B&B: deepest node
+  // Input B&B: leaves decided by the ReLU B&B (runs, their nodes, wall time).
+  long exact_runs = 0, exact_nodes = 0;
+  double exact_s = 0.0;
   int cases = 0;
   int disjuncts = 0;  // over all cases
   int disjuncts_refuted = 0;
