@@ -219,11 +219,22 @@ class Verifier {
       if (pgdCase(c, p_.pgd_samples, p_.seed + c, limit)) return true;
     }
     if (p_.falsify_rounds <= 0) return false;
-    // Then the falsifier's rounds: every disjunct targeted on its own.
+    // On the high-dimensional route the CROWN screen comes first (the
+    // bounds are needed anyway, and cost milliseconds on MLPs): disjuncts it
+    // refutes are not attacked. MNIST-FC 256x2 / 256x4: every instance CROWN
+    // proves spent 3.9 / 5.1 s in the rounds below before.
+    const bool screen_first = p_.prover != Prover::kNone && !useInputBab();
+    // Then the falsifier's rounds: every open disjunct targeted on its own.
     for (size_t c = 0; c < cases_.size(); ++c) {
       if (stage.expired() || deadline_.expired()) return false;
-      std::vector<int> all(cases_[c].unsafe.disjuncts.size());
-      std::iota(all.begin(), all.end(), 0);
+      std::vector<int> all;
+      if (screen_first) {
+        all = openDisjuncts(c, table(c), "crown");
+      } else {
+        all.resize(cases_[c].unsafe.disjuncts.size());
+        std::iota(all.begin(), all.end(), 0);
+      }
+      if (all.empty()) continue;
       FalsifyParams fp = falsifyParams(p_.seed + 1000 * (c + 1));
       fp.max_rounds = p_.falsify_rounds * (static_cast<int>(all.size()) + (all.size() > 1));
       fp.local_every = 0;  // the walk is stage 2's (after the screen)
