@@ -80,6 +80,8 @@ verify::VerifyParams makeParams(const VerifyOptions& o, double timeout) {
   if (o.relu_beta_no_lp < 0)
     throw Error("--relu-beta-no-lp must be >= 0 (got " + std::to_string(o.relu_beta_no_lp) + ")");
   p.relu_beta_no_lp = o.relu_beta_no_lp;
+  if (o.root_alpha < 0) throw Error("--root-alpha must be >= 0 (got " + std::to_string(o.root_alpha) + ")");
+  p.root_alpha_iters = o.root_alpha;
   if (o.lookahead < 0) throw Error("--lookahead must be >= 0");
   p.bab_lookahead = o.lookahead;
   p.bab_incremental = !o.no_incremental;
@@ -130,6 +132,9 @@ void addVerifyOptions(CLI::App* cmd, VerifyOptions& o) {
   cmd->add_option("--relu-beta-no-lp", o.relu_beta_no_lp,
                   "relu-bab: beta-CROWN steps at nodes bounded without an LP (--relu-bounds crown, "
                   "or auto once the root LP was too slow; default 5, 0 = plain CROWN)");
+  cmd->add_option("--root-alpha", o.root_alpha,
+                  "high-dimensional inputs: alpha-CROWN steps per neuron when tightening every "
+                  "layer's intermediate bounds before the LP tightening (default 20, 0 = off)");
   cmd->add_option("--relu-branching", o.relu_branching,
                   "relu-bab branching score: intercept (default, BaBSR: CROWN coefficient x triangle intercept) or gap (CROWN coefficient x relaxation gap at the node LP point)");
   cmd->add_flag("--no-incremental", o.no_incremental,
@@ -178,6 +183,9 @@ nlohmann::json toJson(const verify::VerifyResult& r) {
   j["time_s"] = r.time_s;
   j["stage_time_s"] = {
       {"pgd", r.pgd_s}, {"nlp", r.nlp_s}, {"prove", r.prove_s}, {"lp_tighten", r.lp_s}};
+  j["root_alpha"] = {{"time_s", r.alpha_s},
+                     {"unstable_before", r.alpha_unstable_before},
+                     {"unstable_after", r.alpha_unstable_after}};
   j["lp_tighten"] = {
       {"lps", r.lp_lps}, {"stabilised", r.lp_stabilised}, {"gave_up", r.lp_gave_up}};
   j["nodes"] = r.nodes;

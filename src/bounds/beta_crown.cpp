@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bounds/crown_internal.h"
+#include "core/log.h"
 #include "core/error.h"
 
 namespace nnopt::bounds {
@@ -266,8 +267,9 @@ BetaCrownResult betaCrownLowerBound(const nn::Network& net, const spec::Box& box
 
 bool betaCrownTightenTable(const nn::Network& net, const spec::Box& box, BoundTable& t,
                            const std::vector<ReluSplit>& splits, const BetaCrownParams& p,
-                           int layers) {
+                           int layers, double time_limit_s) {
   detail::checkBox(net, box, "beta-crown");
+  const Timer timer;
   const size_t L = net.numLayers();
   require(t.lo.size() == L && t.hi.size() == L, "beta-crown: bound table does not match the network");
   detail::groupSplits(net, splits);  // validates
@@ -280,6 +282,7 @@ bool betaCrownTightenTable(const nn::Network& net, const spec::Box& box, BoundTa
       acts.insert(acts.begin(), k);
   }
   for (size_t k : acts) {
+    if (timer.seconds() >= time_limit_s) break;
     // The sub-network below activation k, its table and its splits.
     const nn::Network sub(net.inputShape(),
                           std::vector<nn::Layer>(net.layers().begin(), net.layers().begin() + k));
@@ -299,6 +302,7 @@ bool betaCrownTightenTable(const nn::Network& net, const spec::Box& box, BoundTa
     VectorXd c = VectorXd::Zero(lo.size());
     for (Eigen::Index j = 0; j < lo.size(); ++j) {
       if (!(lo[j] < 0 && hi[j] > 0)) continue;
+      if (timer.seconds() >= time_limit_s) break;  // the rest keep their bounds
       c[j] = 1.0;
       lo[j] = std::max(lo[j], betaCrownLowerBound(sub, box, ts, below, c, pz).bound);
       c[j] = -1.0;

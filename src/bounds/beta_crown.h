@@ -91,9 +91,12 @@ BetaCrownResult betaCrownLowerBound(const nn::Network& net, const spec::Box& box
 // sound), but betaCrownLowerBound on the result relaxes the tightened neurons
 // more tightly. Returns false when some pair crosses beyond rounding (D is
 // empty; t is then partly updated). Costs 2 x (unstable neurons) optimisations
-// per layer: a root-of-subtree option, not a per-node default.
+// per layer: a root-of-subtree option, not a per-node default. time_limit_s
+// bounds the whole call: once it has passed, the neurons left keep their
+// bounds (the table stays sound) and the call returns.
 bool betaCrownTightenTable(const nn::Network& net, const spec::Box& box, BoundTable& t,
                            const std::vector<ReluSplit>& splits, const BetaCrownParams& p = {},
-                           int layers = 1);
+                           int layers = 1,
+                           double time_limit_s = std::numeric_limits<double>::infinity());
 
 }  // namespace nnopt::bounds

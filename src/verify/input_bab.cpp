@@ -322,18 +322,6 @@ class InputBab {
     return true;
   }
 
-  // Unstable ReLU/LeakyReLU neurons under table t.
-  int unstable(const bounds::BoundTable& t) const {
-    int n = 0;
-    for (size_t i = 0; i < net_.numLayers(); ++i) {
-      if (!net_.layers()[i].isActivation()) continue;
-      const VectorXd& l = t.preLo(i);
-      const VectorXd& u = t.preHi(i);
-      for (Eigen::Index j = 0; j < l.size(); ++j) n += l[j] < 0 && u[j] > 0;
-    }
-    return n;
-  }
-
   // A node with at most exact_unstable_max (later exact_unstable_late)
   // unstable neurons: each live
   // disjunct goes to the ReLU B&B over the node's box (LP bounds, complete).
@@ -344,7 +332,7 @@ class InputBab {
     if (p_.exact_unstable_late > cap && timer_.seconds() >= p_.exact_late_s)
       cap = p_.exact_unstable_late;
     if (cap < 0 || !net_.isPiecewiseLinear() || stop_) return false;
-    if (unstable(t) > cap) return false;
+    if (static_cast<int>(bounds::countRelus(net_, t).unstable) > cap) return false;
     std::vector<int> left;
     for (int d : node.alive) {
       ReluProverParams rp;

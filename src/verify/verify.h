@@ -120,6 +120,22 @@ struct VerifyParams {
   bab::NodeBounds relu_node_bounds = bab::NodeBounds::kAuto;      // relu-bab prover
   int relu_beta_iters = 0;  // relu-bab prover: beta-CROWN steps per node (0 = CROWN)
   int relu_beta_no_lp = 5;  // relu-bab prover: the same at nodes without an LP
+  // alpha-CROWN tightening of every layer's intermediate bounds before the LP
+  // tightening (high-dimensional route; bounds::betaCrownTightenTable without
+  // splits): root_alpha_iters steps per neuron and bound (0 = off), at most
+  // root_alpha_frac of timeout_s and root_alpha_max_s. MNIST-FC 256x4 prop_9
+  // at eps 0.03: 496 -> 349 unstable ReLUs in 2.5 s, the output bounds of
+  // the disjuncts from about -15 to -3.5 (the LP tightening gives up there).
+  int root_alpha_iters = 20;
+  double root_alpha_frac = 0.1;
+  double root_alpha_max_s = 15.0;
+  // Also run the LP tightening after it (false: only when it did not run).
+  // A = LP only, C = alpha only, --threads 1 (MNIST-FC, eps 0.03 unless
+  // said): 256x4 prop_0 / 5 / 13: 74 / 35 / 31 s -> 59 / 21 / 13 s; 256x2
+  // prop_5 / 9 / 13 / 0 / 6_0.05: 10.4 / 10.5 / 8.2 / 7.2 / 5.5 s -> 9.3 /
+  // 9.5 / 6.9 / 5.5 / 5.1 s; prop_1: 47.6 -> 53.4 s (4403 -> 4461 nodes);
+  // prop_3: 13.5 -> 20.0 s with the same nodes (1359 / 1363: load).
+  bool lp_after_alpha = false;
   // LP bound tightening before the exact stage (high-dimensional route).
   double lp_tighten_frac = 0.15;  // of timeout_s, at most lp_tighten_max_s
   double lp_tighten_max_s = 20.0;
@@ -157,6 +173,10 @@ struct VerifyResult {
   // Time per stage (seconds).
   double pgd_s = 0.0, nlp_s = 0.0, prove_s = 0.0;
   double lp_s = 0.0;  // of prove_s: LP bound tightening
+  // Of prove_s: the root alpha-CROWN tightening, and the unstable ReLUs
+  // before and after it (-1: not run).
+  double alpha_s = 0.0;
+  int alpha_unstable_before = -1, alpha_unstable_after = -1;
   long lp_lps = 0;          // its LPs
   long lp_stabilised = 0;   // ReLUs it made stable
   bool lp_gave_up = false;  // stopped by the projection (lp_tighten_probe_lps)

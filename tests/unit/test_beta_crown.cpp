@@ -200,6 +200,46 @@ int checkRandomSplits(const nn::Network& net, const spec::Box& box, unsigned see
   return improved;
 }
 
+// The root tightening of verify (every layer, no splits, a time limit):
+// sound at sampled points, never looser, and a spent time limit changes
+// nothing.
+TEST(BetaCrown, TightenEveryLayerAtTheRootWithATimeLimit) {
+  int tightened = 0;
+  for (unsigned seed = 1; seed <= 4; ++seed) {
+    std::mt19937 rng(seed + 40);
+    const auto net = randomDense(rng, {5, 12, 12, 12, 3}, nn::ActKind::kRelu);
+    const auto box = centredBox(rng, 5, 0.8);
+    const auto root = bounds::crownBounds(net, box);
+    BetaCrownParams p;
+    p.iters = 20;
+    bounds::BoundTable none = root;
+    ASSERT_TRUE(bounds::betaCrownTightenTable(net, box, none, {}, p, 1 << 20, 0.0));
+    for (size_t i = 0; i < net.numLayers(); ++i) {
+      EXPECT_EQ(none.lo[i], root.lo[i]);
+      EXPECT_EQ(none.hi[i], root.hi[i]);
+    }
+    bounds::BoundTable tt = root;
+    ASSERT_TRUE(bounds::betaCrownTightenTable(net, box, tt, {}, p, 1 << 20));
+    for (size_t i = 0; i < net.numLayers(); ++i) {
+      EXPECT_TRUE(((tt.lo[i] - root.lo[i]).array() >= -kTol).all()) << "layer " << i;
+      EXPECT_TRUE(((root.hi[i] - tt.hi[i]).array() >= -kTol).all()) << "layer " << i;
+      if ((tt.lo[i] - root.lo[i]).maxCoeff() > 1e-6 || (root.hi[i] - tt.hi[i]).maxCoeff() > 1e-6)
+        ++tightened;
+    }
+    std::uniform_real_distribution<double> u01(0.0, 1.0);
+    for (int k = 0; k < 2000; ++k) {
+      VectorXd x(5);
+      for (int i = 0; i < 5; ++i) x[i] = box.lo[i] + u01(rng) * (box.hi[i] - box.lo[i]);
+      const auto outs = net.forwardAll(x);
+      for (size_t i = 0; i < outs.size(); ++i) {
+        EXPECT_LE((tt.lo[i] - outs[i]).maxCoeff(), kTol) << "layer " << i;
+        EXPECT_LE((outs[i] - tt.hi[i]).maxCoeff(), kTol) << "layer " << i;
+      }
+    }
+  }
+  EXPECT_GT(tightened, 0);
+}
+
 }  // namespace
 
 // y = relu(x1 + 1) over x in [-1, 1]^2 with the split x1 + x2 - 1 >= 0
