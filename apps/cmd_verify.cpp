@@ -113,7 +113,7 @@ verify::VerifyParams makeParams(const VerifyOptions& o, double timeout) {
 void addVerifyOptions(CLI::App* cmd, VerifyOptions& o) {
   cmd->add_option("--threads", o.threads, "worker threads for the input B&B (default: all cores)");
   cmd->add_option("--prover", o.prover,
-                  "auto (default: input B&B for <= 10 inputs, else CROWN + LP bounds + ReLU B&B), "
+                  "auto (default: input B&B for <= 10 inputs, else CROWN + alpha-CROWN-tightened bounds + ReLU B&B), "
                   "input-bab, relu-bab, mip (CBC instead of the ReLU B&B), portfolio (both racing per "
                   "disjunct), none (falsify only)");
   cmd->add_option(
@@ -134,7 +134,8 @@ void addVerifyOptions(CLI::App* cmd, VerifyOptions& o) {
                   "or auto once the root LP was too slow; default 5, 0 = plain CROWN)");
   cmd->add_option("--root-alpha", o.root_alpha,
                   "high-dimensional inputs: alpha-CROWN steps per neuron when tightening every "
-                  "layer's intermediate bounds before the LP tightening (default 20, 0 = off)");
+                  "layer's intermediate bounds at the root, instead of the LP tightening (default "
+                  "20, 0 = off: LP tightening as before)");
   cmd->add_option("--relu-branching", o.relu_branching,
                   "relu-bab branching score: intercept (default, BaBSR: CROWN coefficient x triangle intercept) or gap (CROWN coefficient x relaxation gap at the node LP point)");
   cmd->add_flag("--no-incremental", o.no_incremental,
