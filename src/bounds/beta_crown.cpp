@@ -267,9 +267,12 @@ BetaCrownResult betaCrownLowerBound(const nn::Network& net, const spec::Box& box
 
 bool betaCrownTightenTable(const nn::Network& net, const spec::Box& box, BoundTable& t,
                            const std::vector<ReluSplit>& splits, const BetaCrownParams& p,
-                           int layers, double time_limit_s) {
+                           int layers, double time_limit_s, const std::atomic<bool>* cancel) {
   detail::checkBox(net, box, "beta-crown");
   const Timer timer;
+  auto out_of_time = [&] {
+    return timer.seconds() >= time_limit_s || (cancel != nullptr && cancel->load());
+  };
   const size_t L = net.numLayers();
   require(t.lo.size() == L && t.hi.size() == L, "beta-crown: bound table does not match the network");
   detail::groupSplits(net, splits);  // validates
@@ -282,7 +285,7 @@ bool betaCrownTightenTable(const nn::Network& net, const spec::Box& box, BoundTa
       acts.insert(acts.begin(), k);
   }
   for (size_t k : acts) {
-    if (timer.seconds() >= time_limit_s) break;
+    if (out_of_time()) break;
     // The sub-network below activation k, its table and its splits.
     const nn::Network sub(net.inputShape(),
                           std::vector<nn::Layer>(net.layers().begin(), net.layers().begin() + k));
@@ -302,7 +305,7 @@ bool betaCrownTightenTable(const nn::Network& net, const spec::Box& box, BoundTa
     VectorXd c = VectorXd::Zero(lo.size());
     for (Eigen::Index j = 0; j < lo.size(); ++j) {
       if (!(lo[j] < 0 && hi[j] > 0)) continue;
-      if (timer.seconds() >= time_limit_s) break;  // the rest keep their bounds
+      if (out_of_time()) break;  // the rest keep their bounds
       c[j] = 1.0;
       lo[j] = std::max(lo[j], betaCrownLowerBound(sub, box, ts, below, c, pz).bound);
       c[j] = -1.0;

@@ -18,6 +18,7 @@
 // new split starts at beta = 0, the slopes are clamped into the child's valid
 // ranges), which is what makes a few iterations per node enough.
 #include <Eigen/Dense>
+#include <atomic>
 #include <limits>
 #include <vector>
 
@@ -92,11 +93,12 @@ BetaCrownResult betaCrownLowerBound(const nn::Network& net, const spec::Box& box
 // more tightly. Returns false when some pair crosses beyond rounding (D is
 // empty; t is then partly updated). Costs 2 x (unstable neurons) optimisations
 // per layer: a root-of-subtree option, not a per-node default. time_limit_s
-// bounds the whole call: once it has passed, the neurons left keep their
-// bounds (the table stays sound) and the call returns.
+// bounds the whole call: once it has passed (or *cancel is set), the neurons
+// left keep their bounds (the table stays sound) and the call returns.
 bool betaCrownTightenTable(const nn::Network& net, const spec::Box& box, BoundTable& t,
                            const std::vector<ReluSplit>& splits, const BetaCrownParams& p = {},
                            int layers = 1,
-                           double time_limit_s = std::numeric_limits<double>::infinity());
+                           double time_limit_s = std::numeric_limits<double>::infinity(),
+                           const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace nnopt::bounds
