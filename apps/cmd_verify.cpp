@@ -196,6 +196,7 @@ nlohmann::json toJson(const verify::VerifyResult& r) {
   j["max_depth"] = r.max_depth;
   j["input_bab_exact"] = {
       {"runs", r.exact_runs}, {"nodes", r.exact_nodes}, {"time_s", r.exact_s}};
+  j["input_bab_interlude_s"] = r.interlude_s;
   j["cases"] = r.cases;
   j["disjuncts"] = r.disjuncts;
   j["disjuncts_refuted"] = r.disjuncts_refuted;

@@ -104,6 +104,161 @@ NodeLpResult readResult(const solve::LpSession::Result& r, const solve::LpSessio
   return out;
 }
 
+// Nonzeros of the compact LP (embedCompact) and of the full one's Dense rows
+// (drop_dead_rows: without the rows and columns of stably inactive neurons),
+// to choose between them.
+std::pair<double, double> lpSizes(const nn::Network& net, const bounds::BoundTable& t) {
+  double compact = 0.0, full = 0.0;
+  double basis = static_cast<double>(net.inputSize());
+  double live_in = basis;  // inputs of the next Dense layer that carry a variable
+  for (size_t li = 0; li < net.numLayers(); ++li) {
+    const auto& layer = net.layers()[li];
+    const bool feeds = li + 1 < net.numLayers() && net.layers()[li + 1].isActivation();
+    if (layer.isDense()) {
+      double rows = 0.0;
+      for (Eigen::Index j = 0; j < t.lo[li].size(); ++j)
+        if (!feeds || t.hi[li][j] > 0.0) rows += 1.0;
+      const auto& W = layer.dense().W;
+      const double density = static_cast<double>(W.storedEntries()) /
+                             std::max(1.0, static_cast<double>(W.rows()) *
+                                               static_cast<double>(W.cols()));
+      full += rows * live_in * density;
+      live_in = rows;
+      continue;
+    }
+    if (!layer.isActivation()) continue;
+    double unstable = 0.0;
+    for (Eigen::Index j = 0; j < t.preLo(li).size(); ++j)
+      if (t.preLo(li)[j] < 0.0 && t.preHi(li)[j] > 0.0) unstable += 1.0;
+    compact += unstable * (basis + 8.0);
+    basis += unstable;
+  }
+  compact += static_cast<double>(net.outputSize()) * basis;
+  return {compact, full};
+}
+
+// The big-M relaxation in the variables that matter: the inputs x and, per
+// ReLU/LeakyReLU neuron unstable in t, its pre-activation tv, output y and
+// binary z (the rows of embedNetwork's big-M encoding). Every other neuron
+// is substituted out: its value is an affine function of x and the y's of
+// earlier unstable neurons (stable neurons are linear over the whole box),
+// composed layer by layer; tv gets one row tv = that function. Same
+// feasible set in (x, y, z) as the full embedding except that the bounds of
+// stable neurons (implied at every real point) are not rows here, so it is
+// still a relaxation, and exact when every binary is fixed. Fills e like
+// embedNetwork, with -1 for the neurons without a variable (output_vars
+// empty); *constant gets the objective's constant part.
+model::MathModel embedCompact(const nn::Network& net, const bounds::BoundTable& t,
+                              const std::vector<spec::OutputConstraint>& obj,
+                              formulate::Embedding& e, double* constant) {
+  requireObjective(net, obj);
+  require(!net.hasMaxPool(), "bab: node LPs do not support MaxPool layers");
+  require(t.lo.size() == net.numLayers() && t.in_lo.size() == net.inputSize(),
+          "bab: the bound table does not match the network");
+  model::MathModel m;
+  e = formulate::Embedding{};
+  const Eigen::Index n0 = net.inputSize();
+  std::vector<int> basis;  // model variable of each column of R
+  for (Eigen::Index i = 0; i < n0; ++i) {
+    basis.push_back(m.addVar(t.in_lo[i], t.in_hi[i], false, "x" + std::to_string(i)));
+    e.input_vars.push_back(basis.back());
+  }
+  // Current layer's values: R * vars(basis) + c.
+  Eigen::MatrixXd R = Eigen::MatrixXd::Identity(n0, n0);
+  Eigen::VectorXd c = Eigen::VectorXd::Zero(n0);
+  for (size_t li = 0; li < net.numLayers(); ++li) {
+    const auto& layer = net.layers()[li];
+    const Eigen::Index n = layer.isDense() ? layer.dense().W.rows() : R.rows();
+    e.layer_vars.emplace_back(static_cast<size_t>(n), -1);
+    if (layer.isDense()) {
+      R = layer.dense().W.mul(R);
+      c = layer.dense().W.apply(c) + layer.dense().b;
+      continue;
+    }
+    const auto& a = layer.activation();
+    require(a.kind == nn::ActKind::kRelu || a.kind == nn::ActKind::kLeakyRelu,
+            "bab: node LPs need ReLU/LeakyReLU activations");
+    const double alpha = a.kind == nn::ActKind::kLeakyRelu ? a.alpha : 0.0;
+    require(alpha >= 0.0 && alpha < 1.0, "bab: node LPs need LeakyReLU slopes in [0, 1)");
+    const Eigen::VectorXd& l = t.preLo(li);
+    const Eigen::VectorXd& u = t.preHi(li);
+    std::vector<Eigen::Index> unstable;
+    for (Eigen::Index j = 0; j < n; ++j) {
+      if (l[j] >= 0.0) continue;  // active: y = t
+      if (u[j] <= 0.0) {          // inactive: y = alpha t
+        R.row(j) *= alpha;
+        c[j] *= alpha;
+        continue;
+      }
+      require(std::isfinite(l[j]) && std::isfinite(u[j]),
+              "bab: an unstable neuron has an unbounded pre-activation");
+      unstable.push_back(j);
+    }
+    const Eigen::Index B = R.cols();
+    R.conservativeResize(Eigen::NoChange, B + static_cast<Eigen::Index>(unstable.size()));
+    R.rightCols(static_cast<Eigen::Index>(unstable.size())).setZero();
+    for (size_t k = 0; k < unstable.size(); ++k) {
+      const Eigen::Index j = unstable[k];
+      int tv = -1;
+      if (li == 0) {
+        tv = e.input_vars[j];
+      } else {
+        tv = m.addVar(widenLo(l[j]), widenHi(u[j]), false, "t" + std::to_string(li) + "_" +
+                                                              std::to_string(j));
+        std::vector<model::LinTerm> terms{{tv, 1.0}};
+        for (Eigen::Index b = 0; b < B; ++b)
+          if (R(j, b) != 0.0) terms.push_back({basis[b], -R(j, b)});
+        m.addRow(std::move(terms), c[j], c[j]);
+        e.layer_vars[li - 1][j] = tv;
+      }
+      const int y = m.addVar(widenLo(alpha * l[j]), widenHi(u[j]), false);
+      const int z = m.addVar(0.0, 1.0, true);
+      const double cc = 1.0 - alpha;
+      m.addRow({{y, 1.0}, {tv, -1.0}}, 0.0, model::kInf);
+      if (alpha != 0.0) m.addRow({{y, 1.0}, {tv, -alpha}}, 0.0, model::kInf);
+      m.addRow({{y, 1.0}, {tv, -1.0}, {z, -cc * l[j]}}, -model::kInf, -cc * l[j]);
+      m.addRow({{y, 1.0}, {tv, -alpha}, {z, -cc * u[j]}}, -model::kInf, 0.0);
+      e.layer_vars[li][j] = y;
+      e.relu_aux.push_back({li, j, z, -1, -1});
+      ++e.binaries;
+      ++e.unstable_relus;
+      R.row(j).setZero();
+      R(j, B + static_cast<Eigen::Index>(k)) = 1.0;
+      c[j] = 0.0;
+      basis.push_back(y);
+    }
+    e.stable_relus += static_cast<int>(n) - static_cast<int>(unstable.size());
+  }
+  // The objective over the basis: c_k^T (R v + c) - d_k.
+  auto form = [&](const spec::OutputConstraint& oc, double* k0) {
+    const Eigen::VectorXd cv = coefVector(oc, net.outputSize());
+    *k0 = cv.dot(c);
+    const Eigen::VectorXd g = R.transpose() * cv;
+    std::vector<model::LinTerm> terms;
+    for (Eigen::Index b = 0; b < g.size(); ++b)
+      if (g[b] != 0.0) terms.push_back({basis[b], g[b]});
+    return terms;
+  };
+  if (obj.size() == 1) {
+    m.objLinear() = form(obj[0], constant);
+  } else {
+    *constant = 0.0;
+    auto [tlo, thi] = bounds::conjunctionRange(net, t, obj);
+    tlo = std::isfinite(tlo) ? widenLo(tlo) : -model::kInf;
+    thi = std::isfinite(thi) ? widenHi(thi) : model::kInf;
+    const int tv = m.addVar(std::min(tlo, thi), std::max(tlo, thi), false, "t");
+    for (const auto& oc : obj) {
+      double k0 = 0.0;
+      auto terms = form(oc, &k0);
+      terms.push_back({tv, -1.0});
+      m.addRow(std::move(terms), -model::kInf, oc.rhs - k0);
+    }
+    m.objLinear() = {{tv, 1.0}};
+  }
+  m.setSense(model::Sense::kMinimize);
+  return m;
+}
+
 }  // namespace
 
 void requireObjective(const nn::Network& net, const std::vector<spec::OutputConstraint>& obj) {
@@ -115,22 +270,36 @@ void requireObjective(const nn::Network& net, const std::vector<spec::OutputCons
                   std::to_string(net.outputSize()));
 }
 
+namespace {
+
+bool useCompact(const nn::Network& net, const bounds::BoundTable& r, NodeLpForm form) {
+  if (form != NodeLpForm::kAuto) return form == NodeLpForm::kCompact;
+  const auto [compact, full] = lpSizes(net, r);
+  return compact <= full;
+}
+
+}  // namespace
+
 struct NodeLp::Impl {
   const nn::Network& net;
   const spec::Box& box;
   const bounds::BoundTable root;
-  const double offset;
+  const bool compact;
+  double constant = 0.0;  // the compact objective's constant part
   formulate::Embedding e;
   const model::MathModel model;  // without cuts, for rebuilding the session
+  const double offset;
   solve::LpSession lp;
   std::vector<solve::LpSession::LinRow> pool;  // the cut rows in lp, in order
   int cuts = 0;  // ever added
   bool node_bounds = false;
 
   Impl(const nn::Network& n, const spec::Box& b, const bounds::BoundTable& r,
-       const std::vector<spec::OutputConstraint>& obj, bool nb, bool drop)
-      : net(n), box(b), root(r), offset(objOffset(obj)),
-        model(embedWithObjective(n, r, obj, drop, e)), lp(model), node_bounds(nb) {
+       const std::vector<spec::OutputConstraint>& obj, bool nb, bool drop, NodeLpForm form)
+      : net(n), box(b), root(r), compact(useCompact(n, r, form)),
+        model(compact ? embedCompact(n, r, obj, e, &constant)
+                      : embedWithObjective(n, r, obj, drop, e)),
+        offset(objOffset(obj) + constant), lp(model), node_bounds(nb) {
     resetBounds();
   }
 
@@ -251,7 +420,7 @@ struct NodeLp::Impl {
 
   int addCuts(double min_violation, int max_cuts) {
     const auto x = lp.primal();
-    if (x.empty()) return 0;
+    if (x.empty() || compact) return 0;  // the separator needs every neuron's variable
     auto found = formulate::separateIdealCuts(net, e, root, x, min_violation, max_cuts);
     std::vector<solve::LpSession::LinRow> rows;
     for (auto& c : found) rows.push_back({std::move(c.row.terms), c.row.lo, c.row.hi});
@@ -275,8 +444,10 @@ struct NodeLp::Impl {
 
 NodeLp::NodeLp(const nn::Network& net, const spec::Box& box, const bounds::BoundTable& root,
                const std::vector<spec::OutputConstraint>& obj, bool node_bounds,
-               bool drop_dead_rows)
-    : impl_(std::make_unique<Impl>(net, box, root, obj, node_bounds, drop_dead_rows)) {}
+               bool drop_dead_rows, NodeLpForm form)
+    : impl_(std::make_unique<Impl>(net, box, root, obj, node_bounds, drop_dead_rows, form)) {}
+
+bool NodeLp::compact() const { return impl_->compact; }
 
 NodeLp::~NodeLp() = default;
 
@@ -314,6 +485,7 @@ std::vector<LpCutRow> NodeLp::cutRows() const {
 }
 
 void NodeLp::addCutRows(const std::vector<LpCutRow>& rows) {
+  if (impl_->compact) return;  // rows of the full embedding's variables
   std::vector<solve::LpSession::LinRow> add;
   for (const auto& r : rows) add.push_back({r.terms, -model::kInf, r.hi});
   impl_->lp.addRows(add);

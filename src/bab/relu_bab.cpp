@@ -234,7 +234,7 @@ class Search {
     if (!lp_on_.load()) return nullptr;
     if (!w.lp) {
       w.lp = std::make_unique<NodeLp>(net_, box_, *root_table_, obj_, p_.lp_node_bounds,
-                                      p_.drop_dead_rows);
+                                      p_.drop_dead_rows, p_.lp_form);
       std::lock_guard<std::mutex> lk(mu_);
       if (!root_cuts_.empty()) w.lp->addCutRows(root_cuts_);
     }

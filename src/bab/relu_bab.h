@@ -45,6 +45,7 @@
 #include <string>
 #include <vector>
 
+#include "bab/node_lp.h"
 #include "bounds/beta_crown.h"
 #include "bounds/bound_table.h"
 #include "bounds/crown.h"
@@ -124,6 +125,7 @@ struct BabParams {
   double root_lp_cap_s = 5.0;  // kAuto: the root LP's time before the LP is dropped
   bool lp_node_bounds = false;     // see bab/node_lp.h (NodeLp's node_bounds)
   bool drop_dead_rows = true;      // see bab/node_lp.h
+  NodeLpForm lp_form = NodeLpForm::kAuto;  // see bab/node_lp.h
   BabBranching branching = BabBranching::kLpViolation;
   // Strong branching: the top k candidates of `branching` are scored by the
   // LP bounds of both children (product of the gains); 0 or 1 = off.

@@ -124,6 +124,10 @@ class InputBab {
     res_.pruned = pruned_.load();
     res_.unresolved = unresolved_.load();
     res_.max_depth = max_depth_.load();
+    res_.exact_runs = exact_runs_.load();
+    res_.exact_nodes = exact_nodes_.load();
+    res_.exact_time_s = exact_s_;
+    res_.interlude_time_s = interlude_s_;
     if (found_)
       res_.status = BabStatus::kFound;
     else if (timed_out_)
@@ -349,6 +353,11 @@ class InputBab {
         continue;
       }
       ++exact_runs_;
+      exact_nodes_ += rr.nodes;
+      {
+        std::lock_guard<std::mutex> lk(stat_mu_);
+        exact_s_ += rr.time_s;
+      }
       if (rr.status == bab::BabStatus::kViolated && record(rr.x)) return false;
       if (rr.status != bab::BabStatus::kHolds) left.push_back(d);
     }
@@ -589,6 +598,10 @@ class InputBab {
       }
     }
     const double after = timer_.seconds();
+    {
+      std::lock_guard<std::mutex> lk(stat_mu_);
+      interlude_s_ += after - now;
+    }
     next_interlude_ = after + std::max(p_.interlude_first_s, now);
     in_interlude_ = false;
     if (hit && x.size() == net_.inputSize()) record(x);  // the caller's replay is the judge
@@ -612,7 +625,9 @@ class InputBab {
   std::atomic<long> nodes_{0}, pruned_{0}, unresolved_{0};
   std::atomic<long> tables_{0};  // tables held by queued nodes
   std::atomic<int> max_depth_{0};
-  std::atomic<long> exact_runs_{0};
+  std::atomic<long> exact_runs_{0}, exact_nodes_{0};
+  std::mutex stat_mu_;  // exact_s_, interlude_s_
+  double exact_s_ = 0.0, interlude_s_ = 0.0;
   Timer timer_;
   std::atomic<double> next_interlude_{0.0};
   std::atomic<bool> in_interlude_{false};

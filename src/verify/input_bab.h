@@ -137,6 +137,7 @@ struct InputBabResult {
   // (one per live disjunct), their B&B nodes, their wall time.
   long exact_runs = 0, exact_nodes = 0;
   double exact_time_s = 0.0;
+  double interlude_time_s = 0.0;  // wall time in the interludes (falsifier)
   double time_s = 0.0;
   double root_bound = -std::numeric_limits<double>::infinity();  // min over live disjuncts
 };

@@ -421,6 +421,7 @@ class Verifier {
     r_.exact_runs += br.exact_runs;
     r_.exact_nodes += br.exact_nodes;
     r_.exact_s += br.exact_time_s;
+    r_.interlude_s += br.interlude_time_s;
     methods_.insert("input-bab");
     switch (br.status) {
       case BabStatus::kProven:

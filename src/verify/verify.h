@@ -101,7 +101,11 @@ struct VerifyParams {
   int bab_lookahead = 2;        // see InputBabParams::lookahead
   bool bab_incremental = true;  // see InputBabParams::incremental
   int bab_combine_iters = 8;     // see InputBabParams::combine_iters
-  int bab_exact_unstable_max = 16;  // see InputBabParams::exact_unstable_max
+  // See InputBabParams::exact_unstable_max. 16 until the leaves' ReLU B&B
+  // got compact node LPs (bab::NodeLpForm, 2.6x less LP time); with them,
+  // on ACAS Xu 2021 (186, --threads 1; before = 16 and full LPs): total
+  // 145 -> 113 s, 3_3 / 4_2 prop 2 38 / 37 -> 15 / 18 s, 0 wrong either way.
+  int bab_exact_unstable_max = 32;
   int bab_exact_unstable_late = 48;  // see InputBabParams::exact_unstable_late
   double bab_exact_late_s = 10.0;    // see InputBabParams::exact_late_s
   // The falsifier between input B&B nodes (InputBabParams::interlude) on
@@ -166,6 +170,7 @@ struct VerifyResult {
   // Input B&B: leaves decided by the ReLU B&B (runs, their nodes, wall time).
   long exact_runs = 0, exact_nodes = 0;
   double exact_s = 0.0;
+  double interlude_s = 0.0;  // input B&B: wall time of its falsifier interludes
   int cases = 0;
   int disjuncts = 0;  // over all cases
   int disjuncts_refuted = 0;
