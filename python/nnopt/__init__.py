@@ -435,7 +435,8 @@ def attack(net: Network, image: Any, *, label: Optional[int] = None,
            nlp_form: str = "scholtes", mpec_form: str = "fb", bounds: str = "crown",
            time_limit: float = 600.0, lp_time_limit: float = 30.0, early_stop: bool = False,
            warm_start: Optional[str] = None, mean: "Normalization" = None,
-           std: "Normalization" = None) -> Union[AttackResult, MinDistortionResult]:
+           std: "Normalization" = None,
+           mip_cuts: bool = False) -> Union[AttackResult, MinDistortionResult]:
     """An attack, as ``nnopt attack`` (same defaults, messages and JSON).
 
     ``objective="margin"`` (default): minimise logit[label] - logit[target] over
@@ -451,6 +452,9 @@ def attack(net: Network, image: Any, *, label: Optional[int] = None,
     mpec, bab or portfolio; ``mean``/``std`` normalise outside the graph (the
     box stays in pixel space): one number each, or one per channel of a
     C x H x W input (``mean=(0.4914, 0.4822, 0.4465)``). ``time_limit`` is per target, in seconds.
+    ``mip_cuts`` is ``--mip-cuts``: ideal-formulation ReLU cuts (Anderson et al.)
+    separated at CBC's root (off by default: measured faster on some deeper
+    MLPs, slower where first-layer rows are dense).
     A negative ``margin`` is an attack.
     """
     img = _as_image(image)
@@ -458,7 +462,7 @@ def attack(net: Network, image: Any, *, label: Optional[int] = None,
         label = img.label
     if objective == "min-distortion":
         return _min_distortion(net, img, label, eps, method, target, norm, gap, max_eps, bounds,
-                               time_limit, lp_time_limit, warm_start, mean, std)
+                               time_limit, lp_time_limit, warm_start, mean, std, mip_cuts)
     if objective != "margin":
         raise InputError(f"--objective must be margin or min-distortion (got '{objective}')")
     if eps is None:
@@ -477,6 +481,7 @@ def attack(net: Network, image: Any, *, label: Optional[int] = None,
         job.bounds = str(bounds)
         job.time_limit = float(time_limit)
         job.lp_time_limit = float(lp_time_limit)
+        job.mip_cuts = bool(mip_cuts)
         job.early_stop = bool(early_stop)
         job.warm_start = warm_start
         job.mean = _norm_values(mean)
@@ -509,7 +514,7 @@ def _min_distortion(net: Network, img: Image, label: Optional[int], eps: Optiona
                     method: str, target: Any, norm: str, gap: float, max_eps: Optional[float],
                     bounds: str, time_limit: float, lp_time_limit: float,
                     warm_start: Optional[str], mean: Normalization,
-                    std: Normalization) -> MinDistortionResult:
+                    std: Normalization, mip_cuts: bool = False) -> MinDistortionResult:
     if eps is not None:
         raise InputError("--eps is not used by --objective min-distortion (bound the pixel "
                          "changes with --max-eps)")
@@ -533,6 +538,7 @@ def _min_distortion(net: Network, img: Image, label: Optional[int], eps: Optiona
         job.bounds = str(bounds)
         job.time_limit = float(time_limit)
         job.lp_time_limit = float(lp_time_limit)
+        job.mip_cuts = bool(mip_cuts)
         job.warm_start = warm_start
         job.mean = _norm_values(mean)
         job.std = _norm_values(std)
@@ -577,6 +583,7 @@ class VerifyResult:
     reason: str
     time_s: float
     result_file: str
+    nodes: int = 0  # input B&B and MIP nodes
 
     @property
     def verdict(self) -> str:
@@ -585,14 +592,21 @@ class VerifyResult:
 
 
 def verify(net: Network, vnnlib: str, timeout: float = 60.0, *,
-           prover: str = "auto") -> VerifyResult:
+           prover: str = "auto", threads: int = 0, root_alpha: int = 20,
+           exact_unstable: int = 32, seed: int = 0) -> VerifyResult:
     """Decide a VNN-LIB property, as ``nnopt verify`` (sat only after a replay).
     ``prover`` is ``--prover``: auto (input B&B for <= 10 inputs, else the ReLU
     B&B), input-bab, relu-bab, mip, portfolio (the ReLU B&B and CBC racing per
     disjunct) or none; ``decided_by`` names the methods that decided.
+    ``threads`` (0 = all cores), ``root_alpha`` (alpha-CROWN steps of the root
+    tightening on high-dimensional inputs, 0 = LP tightening instead),
+    ``exact_unstable`` (input B&B: leaves with at most this many unstable ReLUs
+    go to the ReLU B&B, -1 = off) and ``seed`` are the CLI's ``--threads``,
+    ``--root-alpha``, ``--exact-unstable`` and ``--seed``.
     Ctrl-C stops every stage within about a second and raises ``KeyboardInterrupt``."""
     with _Translate():
-        d = _nnopt.verify(net._core, _os.fspath(vnnlib), float(timeout), str(prover))
+        d = _nnopt.verify(net._core, _os.fspath(vnnlib), float(timeout), str(prover),
+                          int(threads), int(root_alpha), int(exact_unstable), int(seed))
     return VerifyResult(**d)
 
 

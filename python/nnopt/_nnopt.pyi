@@ -40,6 +40,7 @@ class MarginJob:
     bounds: str
     time_limit: float
     lp_time_limit: float
+    mip_cuts: bool
     early_stop: bool
     warm_start: Optional[str]
     mean: list[float]
@@ -60,6 +61,7 @@ class MinDistJob:
     bounds: str
     time_limit: float
     lp_time_limit: float
+    mip_cuts: bool
     warm_start: Optional[str]
     mean: list[float]
     std: list[float]
@@ -71,7 +73,8 @@ def load_onnx_bytes(data: bytes, name: str) -> Network: ...
 def load_image(path: str, gray: bool = True) -> dict[str, Any]: ...
 def load_dataset_item(path: str, index: int) -> dict[str, Any]: ...
 def margin_attack(net: Network, job: MarginJob) -> dict[str, Any]: ...
-def verify(net: Network, vnnlib: str, timeout: float, prover: str = ...) -> dict[str, Any]: ...
+def verify(net: Network, vnnlib: str, timeout: float, prover: str = ..., threads: int = ...,
+           root_alpha: int = ..., exact_unstable: int = ..., seed: int = ...) -> dict[str, Any]: ...
 def write_panel(path: str, original: npt.NDArray[np.float64], adversarial: npt.NDArray[np.float64],
                 channels: int, rows: int, cols: int, logits_original: npt.NDArray[np.float64],
                 logits_adversarial: npt.NDArray[np.float64], title: str, subtitle: str,

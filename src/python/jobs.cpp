@@ -58,6 +58,7 @@ void setLimits(const Job& job, Params& p) {
   p.bounds = bounds::parseBoundsLevel(job.bounds);
   if (!(job.lp_time_limit >= 0)) throw Error("--lp-time-limit must be >= 0");
   p.lp_time_limit = job.lp_time_limit;
+  p.mip_ideal_cuts = job.mip_cuts;
   p.threads = 1;
 }
 

@@ -27,6 +27,7 @@ struct MarginJob {
   std::string bounds = "crown";
   double time_limit = 600;
   double lp_time_limit = 30;
+  bool mip_cuts = false;  // --mip-cuts
   bool early_stop = false;
   std::optional<std::string> warm_start;  // nlp | none (default: nlp for portfolio)
   std::vector<double> mean, stdv;  // --mean/--std: empty, 1 value or one per channel
@@ -58,6 +59,7 @@ struct MinDistJob {
   std::string bounds = "crown";
   double time_limit = 600;
   double lp_time_limit = 30;
+  bool mip_cuts = false;  // --mip-cuts
   std::optional<std::string> warm_start;  // nlp (default) | none
   std::vector<double> mean, stdv;  // --mean/--std: empty, 1 value or one per channel
 };

@@ -174,6 +174,7 @@ PYBIND11_MODULE(_nnopt, m) {
       .def_readwrite("bounds", &pyjobs::MarginJob::bounds)
       .def_readwrite("time_limit", &pyjobs::MarginJob::time_limit)
       .def_readwrite("lp_time_limit", &pyjobs::MarginJob::lp_time_limit)
+      .def_readwrite("mip_cuts", &pyjobs::MarginJob::mip_cuts)
       .def_readwrite("early_stop", &pyjobs::MarginJob::early_stop)
       .def_readwrite("warm_start", &pyjobs::MarginJob::warm_start)
       .def_readwrite("mean", &pyjobs::MarginJob::mean)
@@ -199,13 +200,20 @@ PYBIND11_MODULE(_nnopt, m) {
       .def_readwrite("bounds", &pyjobs::MinDistJob::bounds)
       .def_readwrite("time_limit", &pyjobs::MinDistJob::time_limit)
       .def_readwrite("lp_time_limit", &pyjobs::MinDistJob::lp_time_limit)
+      .def_readwrite("mip_cuts", &pyjobs::MinDistJob::mip_cuts)
       .def_readwrite("warm_start", &pyjobs::MinDistJob::warm_start)
       .def_readwrite("mean", &pyjobs::MinDistJob::mean)
       .def_readwrite("std", &pyjobs::MinDistJob::stdv);
 
   m.def("verify", [](const nn::Network& net, const std::string& vnnlib, double timeout,
-                     const std::string& prover) {
+                     const std::string& prover, int threads, int root_alpha, int exact_unstable,
+                     uint64_t seed) {
     if (!(timeout > 0)) throw Error("--timeout must be > 0");
+    if (threads < 0) throw Error("--threads must be >= 0 (got " + std::to_string(threads) + ")");
+    if (root_alpha < 0)
+      throw Error("--root-alpha must be >= 0 (got " + std::to_string(root_alpha) + ")");
+    if (exact_unstable < -1)
+      throw Error("--exact-unstable must be >= -1 (got " + std::to_string(exact_unstable) + ")");
     const verify::Prover pv = verify::parseProver(prover);
     verify::VerifyResult r;
     std::atomic<bool> cancel{false};
@@ -218,6 +226,10 @@ PYBIND11_MODULE(_nnopt, m) {
           p.timeout_s = timeout;
           p.prover = pv;
           p.cancel = &cancel;
+          p.threads = threads;
+          p.root_alpha_iters = root_alpha;
+          p.bab_exact_unstable_max = exact_unstable;
+          p.seed = seed;
           r = verify::verifyProperty(net, prop, p);
         },
         cancel);
@@ -229,8 +241,12 @@ PYBIND11_MODULE(_nnopt, m) {
     d["reason"] = r.reason;
     d["time_s"] = r.time_s;
     d["result_file"] = verify::formatResultFile(r.answer, r.x, r.y);
+    d["nodes"] = r.nodes;
     return d;
-  }, py::arg("net"), py::arg("vnnlib"), py::arg("timeout"), py::arg("prover") = "auto");
+  }, py::arg("net"), py::arg("vnnlib"), py::arg("timeout"), py::arg("prover") = "auto",
+     py::arg("threads") = 0, py::arg("root_alpha") = verify::VerifyParams{}.root_alpha_iters,
+     py::arg("exact_unstable") = verify::VerifyParams{}.bab_exact_unstable_max,
+     py::arg("seed") = 0);
 
   pymodel::bind(m);
   pyapi::bind(m);

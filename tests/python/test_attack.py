@@ -125,6 +125,23 @@ def test_verify_robust_and_sat(mlp, image, tmp_path):
             nnopt.verify(raw, prop(0.02), timeout=30).answer
     with pytest.raises(nnopt.InputError, match="unknown prover"):
         nnopt.verify(raw, prop(0.0), timeout=30, prover="fast")
+    # The CLI's --threads / --root-alpha / --exact-unstable / --seed: the same
+    # answer with the root LP tightening instead of alpha-CROWN, one thread.
+    base = nnopt.verify(raw, prop(0.02), timeout=30)
+    other = nnopt.verify(raw, prop(0.02), timeout=30, threads=1, root_alpha=0,
+                         exact_unstable=-1, seed=7)
+    assert other.answer == base.answer
+    assert isinstance(other.nodes, int) and other.nodes >= 0
+
+
+def test_mip_cuts_keep_the_optimum(mlp, image):
+    # --mip-cuts adds valid rows only: the proven margin optimum is the same.
+    plain = nnopt.attack(mlp, image, label=7, eps=0.03, target=3, mean=MEAN, std=STD)
+    cuts = nnopt.attack(mlp, image, label=7, eps=0.03, target=3, mean=MEAN, std=STD,
+                        mip_cuts=True)
+    assert plain.status == "optimal" and cuts.status == "optimal"
+    assert cuts.margin == pytest.approx(plain.margin, abs=1e-6)
+    assert cuts.verdict == plain.verdict
 
 
 def test_min_distortion_equals_cli_and_replays(mlp, image, nnopt_cli, tmp_path):

@@ -115,5 +115,14 @@ def test_bad_verify_timeout(net, tmp_path):
     one_line_error(lambda: nnopt.verify(net, str(tmp_path / "x.vnnlib"), timeout=0), "--timeout")
 
 
+@pytest.mark.parametrize("kw, match", [
+    ({"threads": -1}, "--threads"),
+    ({"root_alpha": -2}, "--root-alpha"),
+    ({"exact_unstable": -5}, "--exact-unstable"),
+])
+def test_bad_verify_options(net, tmp_path, kw, match):
+    one_line_error(lambda: nnopt.verify(net, str(tmp_path / "x.vnnlib"), timeout=5, **kw), match)
+
+
 def test_forward_bad_input(net):
     one_line_error(lambda: net.forward(np.zeros((2, 3))), "784")
