@@ -610,13 +610,9 @@ def verify(net: Network, vnnlib: str, timeout: float = 60.0, *,
     return VerifyResult(**d)
 
 
-from .modeling import (  # noqa: E402  (uses the classes above)
+from .expressions import (  # noqa: E402  (uses the classes above)
     Constraint,
     LinExpr,
-    Model,
-    NetworkCheck,
-    NetworkEmbedding,
-    Solution,
     Variables,
     absolute,
     concatenate,
@@ -624,6 +620,7 @@ from .modeling import (  # noqa: E402  (uses the classes above)
     linf,
     stack,
 )
+from .modeling import Model, NetworkCheck, NetworkEmbedding, Solution  # noqa: E402
 from .robustness import EpsSummary, RadiusSummary, RobustnessResult, robustness  # noqa: E402
 __all__ += ["robustness", "RobustnessResult", "EpsSummary", "RadiusSummary"]
 from .batch import (  # noqa: E402
