@@ -333,7 +333,10 @@ class InputBab {
   // refuted). A point it finds ends the search (record).
   bool exact(Node& node, const bounds::BoundTable& t) {
     int cap = p_.exact_unstable_max;
-    if (p_.exact_unstable_late > cap && timer_.seconds() >= p_.exact_late_s)
+    // Search effort = wall time x workers: the same switch point (about the
+    // same tree) whatever the thread count.
+    const double effort = timer_.seconds() * std::max(1, p_.threads);
+    if (p_.exact_unstable_late > cap && effort >= p_.exact_late_s)
       cap = p_.exact_unstable_late;
     if (cap < 0 || !net_.isPiecewiseLinear() || stop_) return false;
     if (static_cast<int>(bounds::countRelus(net_, t).unstable) > cap) return false;
