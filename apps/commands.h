@@ -51,7 +51,7 @@ struct VerifyOptions {
   int lookahead = 2;
   bool no_incremental = false;
   int combine_iters = 8;
-  int exact_unstable = 32;
+  int exact_unstable = 40;
   int exact_unstable_late = 48;
   int pgd_samples = 512;
   std::string relu_branching = "intercept";

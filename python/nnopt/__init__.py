@@ -593,7 +593,7 @@ class VerifyResult:
 
 def verify(net: Network, vnnlib: str, timeout: float = 60.0, *,
            prover: str = "auto", threads: int = 0, root_alpha: int = 20,
-           exact_unstable: int = 32, seed: int = 0) -> VerifyResult:
+           exact_unstable: int = 40, seed: int = 0) -> VerifyResult:
     """Decide a VNN-LIB property, as ``nnopt verify`` (sat only after a replay).
     ``prover`` is ``--prover``: auto (input B&B for <= 10 inputs, else the ReLU
     B&B), input-bab, relu-bab, mip, portfolio (the ReLU B&B and CBC racing per

@@ -103,9 +103,12 @@ struct VerifyParams {
   int bab_combine_iters = 8;     // see InputBabParams::combine_iters
   // See InputBabParams::exact_unstable_max. 16 until the leaves' ReLU B&B
   // got compact node LPs (bab::NodeLpForm, 2.6x less LP time); with them,
-  // on ACAS Xu 2021 (186, --threads 1; before = 16 and full LPs): total
-  // 145 -> 113 s, 3_3 / 4_2 prop 2 38 / 37 -> 15 / 18 s, 0 wrong either way.
-  int bab_exact_unstable_max = 32;
+  // on ACAS Xu 2021 (186, --threads 1; before = 16 and full LPs): 32: total
+  // 145 -> 113 s, 3_3 / 4_2 prop 2 38 / 37 -> 15 / 18 s; 40 (with the
+  // effort-based late switch): total 109 s, slowest 13.8 s (32: 116.5 s,
+  // 23 s); at 2 threads slowest 6.9 s (32: 9.8 s); 1_1 prop 6 is the one
+  // loss (8.4 -> 12.4 s at 1 thread); 0 wrong in every run.
+  int bab_exact_unstable_max = 40;
   int bab_exact_unstable_late = 48;  // see InputBabParams::exact_unstable_late
   double bab_exact_late_s = 10.0;    // see InputBabParams::exact_late_s
   // The falsifier between input B&B nodes (InputBabParams::interlude) on
