@@ -333,9 +333,10 @@ class InputBab {
   // refuted). A point it finds ends the search (record).
   bool exact(Node& node, const bounds::BoundTable& t) {
     int cap = p_.exact_unstable_max;
-    // Search effort = wall time x workers: the same switch point (about the
-    // same tree) whatever the thread count.
-    const double effort = timer_.seconds() * std::max(1, p_.threads);
+    // Search effort = wall time x workers (at most one per core): the same
+    // switch point (about the same tree) whatever the thread count.
+    const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    const double effort = timer_.seconds() * std::clamp(p_.threads, 1, cores);
     if (p_.exact_unstable_late > cap && effort >= p_.exact_late_s)
       cap = p_.exact_unstable_late;
     if (cap < 0 || !net_.isPiecewiseLinear() || stop_) return false;
