@@ -592,8 +592,8 @@ class VerifyResult:
 
 
 def verify(net: Network, vnnlib: str, timeout: float = 60.0, *,
-           prover: str = "auto", threads: int = 0, root_alpha: int = 20,
-           exact_unstable: int = 40, seed: int = 0) -> VerifyResult:
+           prover: str = "auto", threads: int = 0, root_alpha: Optional[int] = None,
+           exact_unstable: Optional[int] = None, seed: int = 0) -> VerifyResult:
     """Decide a VNN-LIB property, as ``nnopt verify`` (sat only after a replay).
     ``prover`` is ``--prover``: auto (input B&B for <= 10 inputs, else the ReLU
     B&B), input-bab, relu-bab, mip, portfolio (the ReLU B&B and CBC racing per
@@ -602,11 +602,16 @@ def verify(net: Network, vnnlib: str, timeout: float = 60.0, *,
     tightening on high-dimensional inputs, 0 = LP tightening instead),
     ``exact_unstable`` (input B&B: leaves with at most this many unstable ReLUs
     go to the ReLU B&B, -1 = off) and ``seed`` are the CLI's ``--threads``,
-    ``--root-alpha``, ``--exact-unstable`` and ``--seed``.
+    ``--root-alpha``, ``--exact-unstable`` and ``--seed`` (None: the CLI's default).
     Ctrl-C stops every stage within about a second and raises ``KeyboardInterrupt``."""
     with _Translate():
+        opt = {}  # None: the C++ default (one source of truth for the defaults)
+        if root_alpha is not None:
+            opt["root_alpha"] = int(root_alpha)
+        if exact_unstable is not None:
+            opt["exact_unstable"] = int(exact_unstable)
         d = _nnopt.verify(net._core, _os.fspath(vnnlib), float(timeout), str(prover),
-                          int(threads), int(root_alpha), int(exact_unstable), int(seed))
+                          threads=int(threads), seed=int(seed), **opt)
     return VerifyResult(**d)
 
 
