@@ -56,9 +56,9 @@ verify::VerifyParams makeParams(const VerifyOptions& o, double timeout) {
   p.nlp = !o.no_nlp;
   p.solver_log = o.solver_log;
   if (o.order == "depth")
-    p.bab_order = verify::NodeOrder::kDepthFirst;
+    p.bab_order = bab::BabOrder::kDepthFirst;
   else if (o.order == "best")
-    p.bab_order = verify::NodeOrder::kBestFirst;
+    p.bab_order = bab::BabOrder::kBestFirst;
   else
     throw Error("--order must be depth or best (got '" + o.order + "')");
   if (o.relu_branching == "intercept")
@@ -102,9 +102,9 @@ verify::VerifyParams makeParams(const VerifyOptions& o, double timeout) {
   p.falsify_beside = !o.no_falsify_beside;
   p.bab_interlude = !o.no_interlude;
   if (o.split == "smear")
-    p.bab_split = verify::SplitRule::kSmear;
+    p.bab_split = bab::InputSplitRule::kSmear;
   else if (o.split == "crown")
-    p.bab_split = verify::SplitRule::kCrownCoef;
+    p.bab_split = bab::InputSplitRule::kCrownCoef;
   else
     throw Error("--split must be crown or smear (got '" + o.split + "')");
   return p;

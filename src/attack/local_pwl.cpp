@@ -7,6 +7,7 @@
 #include "attack/pgd.h"
 #include "bounds/bound_table.h"
 #include "core/error.h"
+#include "nn/gradient.h"
 #include "core/log.h"
 #include "formulate/embed.h"
 #include "model/math_model.h"
@@ -90,7 +91,7 @@ std::vector<signed char> PwlMarginLocal::Impl::crashAt(const Eigen::VectorXd& s)
   Eigen::VectorXd c = Eigen::VectorXd::Zero(net->outputSize());
   c[true_label] += 1.0;
   c[target_label] -= 1.0;
-  const Eigen::VectorXd g = outputGradient(*net, s, c);
+  const Eigen::VectorXd g = nn::outputGradient(*net, s, c);
   std::vector<signed char> crash(m.numVars(), 0);
   for (int j = 0; j < m.numVars(); ++j)
     if (m.vars()[j].lb == m.vars()[j].ub) crash[j] = -1;

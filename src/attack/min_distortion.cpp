@@ -8,6 +8,7 @@
 #include "bounds/bound_table.h"
 #include "bounds/crown.h"
 #include "core/error.h"
+#include "nn/gradient.h"
 #include "core/log.h"
 #include "formulate/embed.h"
 #include "formulate/ideal_cuts.h"
@@ -229,7 +230,7 @@ bool replayOrRepair(const nn::Network& net, const spec::Box& box, const Eigen::V
   c[r.true_label] = -1.0;
   MinDistortionResult best = r;
   for (int it = 0; it < 30; ++it) {
-    Eigen::VectorXd g = outputGradient(net, x, c);
+    Eigen::VectorXd g = nn::outputGradient(net, x, c);
     for (Eigen::Index i = 0; i < g.size(); ++i)
       if ((g[i] > 0 && x[i] >= box.hi[i]) || (g[i] < 0 && x[i] <= box.lo[i])) g[i] = 0.0;
     const double gg = g.squaredNorm();
@@ -414,7 +415,7 @@ MinDistortionResult runPwl(const nn::Network& net, const spec::Box& box,
   Eigen::VectorXd c = Eigen::VectorXd::Zero(net.outputSize());
   c[r.target_label] = 1.0;
   c[r.true_label] = -1.0;
-  const double gmax = outputGradient(net, s, c).lpNorm<Eigen::Infinity>();
+  const double gmax = nn::outputGradient(net, s, c).lpNorm<Eigen::Infinity>();
   double rho = p.pwl_rho_factor / std::max(gmax, 1e-6);
   auto objective = [&] {
     std::vector<model::LinTerm> o = dist_obj;

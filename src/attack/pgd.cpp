@@ -7,6 +7,7 @@
 
 #include "attack/multistart.h"
 #include "core/error.h"
+#include "nn/gradient.h"
 
 namespace nnopt::attack {
 
@@ -67,59 +68,6 @@ class StartGenerator {
 
 }  // namespace
 
-Eigen::VectorXd outputGradient(const nn::Network& net, const Eigen::VectorXd& x,
-                               const std::vector<Eigen::VectorXd>& acts, const Eigen::VectorXd& c) {
-  require(c.size() == net.outputSize(), "gradient: objective has " + std::to_string(c.size()) +
-                                            " coefficients, network output has " +
-                                            std::to_string(net.outputSize()));
-  require(acts.size() == net.numLayers(), "gradient: layer outputs do not match the network");
-  Eigen::VectorXd g = c;
-  for (int i = static_cast<int>(net.numLayers()) - 1; i >= 0; --i) {
-    const auto& layer = net.layers()[i];
-    if (layer.isDense()) {
-      g = layer.dense().W.applyT(g);
-    } else if (layer.isMaxPool()) {  // (sub)gradient: to the window's argmax
-      const auto& mp = layer.maxPool();
-      const Eigen::VectorXd& pre = i == 0 ? x : acts[i - 1];
-      Eigen::VectorXd gin = Eigen::VectorXd::Zero(pre.size());
-      for (size_t j = 0; j < mp.windows.size(); ++j) gin[mp.argmax(pre, j)] += g[j];
-      g = std::move(gin);
-    } else {
-      const auto& a = layer.activation();
-      const Eigen::VectorXd& pre = i == 0 ? x : acts[i - 1];
-      for (Eigen::Index j = 0; j < g.size(); ++j) g[j] *= a.derivative(pre[j]);
-    }
-  }
-  return g;
-}
-
-Eigen::VectorXd outputGradient(const nn::Network& net, const Eigen::VectorXd& x,
-                               const Eigen::VectorXd& c, Eigen::VectorXd* y) {
-  auto acts = net.forwardAll(x);
-  if (y) *y = acts.empty() ? x : acts.back();
-  return outputGradient(net, x, acts, c);
-}
-
-double specMargin(const spec::OutputSpec& s, const Eigen::VectorXd& y, int* disjunct,
-                  int* constraint) {
-  double best = std::numeric_limits<double>::infinity();
-  int bd = -1, bk = -1;
-  for (size_t d = 0; d < s.disjuncts.size(); ++d) {
-    double m = -std::numeric_limits<double>::infinity();
-    int mk = -1;
-    const auto& conj = s.disjuncts[d];
-    for (size_t k = 0; k < conj.size(); ++k) {
-      double v = conj[k].eval(y);
-      if (std::isnan(v)) v = std::numeric_limits<double>::infinity();
-      if (mk < 0 || v > m) m = v, mk = static_cast<int>(k);
-    }
-    if (bd < 0 || m < best) best = m, bd = static_cast<int>(d), bk = mk;
-  }
-  if (disjunct) *disjunct = bd;
-  if (constraint) *constraint = bk;
-  return best;
-}
-
 PgdResult pgdMinimize(const nn::Network& net, const spec::Box& box, const spec::OutputSpec& spec,
                       const PgdParams& p) {
   require(box.size() == net.inputSize(), "pgd: box has " + std::to_string(box.size()) +
@@ -172,11 +120,11 @@ PgdResult pgdMinimize(const nn::Network& net, const spec::Box& box, const spec::
       auto acts = net.forwardAll(x);
       const Eigen::VectorXd& y = acts.empty() ? x : acts.back();
       int d = -1, k = -1;
-      double v = specMargin(spec, y, &d, &k);
+      double v = spec::specMargin(spec, y, &d, &k);
       consider(x, y, v, d);
       if (res.reached || s == p.steps || deadline.expired()) break;
       if (k < 0) break;  // a disjunct without constraints: nothing to descend
-      Eigen::VectorXd g = outputGradient(net, x, acts, direction(spec.disjuncts[d], y, v));
+      Eigen::VectorXd g = nn::outputGradient(net, x, acts, direction(spec.disjuncts[d], y, v));
       const double t = p.steps > 1 ? static_cast<double>(s) / (p.steps - 1) : 0.0;
       const double alpha =
           p.step_final + 0.5 * (p.step_init - p.step_final) * (1.0 + std::cos(kPi * t));

@@ -31,24 +31,6 @@
 
 namespace nnopt::attack {
 
-// Gradient of c^T f(x) with respect to x (a vector-Jacobian product through
-// the Dense/Activation chain, using Activation::derivative at the
-// pre-activation values; at a ReLU kink the derivative of the active side
-// t > 0 is used). Fills y = f(x) when y != nullptr. Throws Error on size
-// mismatch.
-Eigen::VectorXd outputGradient(const nn::Network& net, const Eigen::VectorXd& x,
-                               const Eigen::VectorXd& c, Eigen::VectorXd* y = nullptr);
-
-// Same, from the layer outputs of Network::forwardAll(x).
-Eigen::VectorXd outputGradient(const nn::Network& net, const Eigen::VectorXd& x,
-                               const std::vector<Eigen::VectorXd>& acts, const Eigen::VectorXd& c);
-
-// g(y) for a disjunction of conjunctions (see above); +inf for an empty
-// disjunction, -inf for a disjunct without constraints. *disjunct / *constraint
-// receive the indices attaining the min / max (-1 when none).
-double specMargin(const spec::OutputSpec& s, const Eigen::VectorXd& y, int* disjunct = nullptr,
-                  int* constraint = nullptr);
-
 enum class PgdStep { kAuto, kSign, kScaled };  // kAuto: sign above 16 inputs
 
 struct PgdParams {

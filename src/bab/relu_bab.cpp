@@ -700,4 +700,23 @@ BabResult reluBranchAndBound(const nn::Network& net, const spec::Box& box, const
   return reluBranchAndBound(net, box, std::vector<spec::OutputConstraint>{f}, p);
 }
 
+BabParams decisionParams(const bounds::BoundTable& root, double prune_tol) {
+  BabParams bp;
+  bp.mode = BabMode::kDecide;
+  bp.threshold = prune_tol;
+  bp.violation_level = 0.0;
+  bp.order = BabOrder::kDepthFirst;
+  bp.root_table = &root;
+  bp.node_bounds = NodeBounds::kAuto;
+  bp.node_crown = false;
+  bp.beta_iters = 0;
+  bp.beta_iters_no_lp = 5;
+  bp.root_lp_cap_s = 5.0;
+  bp.branching = BabBranching::kBabsr;
+  bp.strong_branching = 0;
+  bp.cut_rounds_root = 0;
+  bp.log_interval_s = 1e300;
+  return bp;
+}
+
 }  // namespace nnopt::bab

@@ -190,6 +190,15 @@ struct BabResult {
   double time_s = 0.0;
 };
 
+// Decision-mode parameters for one VNN-LIB conjunction (v as below) over a
+// box with a sound bound table `root` (kept by the caller while the search
+// runs): it holds (is refuted) when the search proves min v > prune_tol, a
+// point replaying to v(x) <= 0 violates. Workers dive depth-first with
+// warm-started node LPs (NodeBounds::kAuto, dropped after 5 s at the root),
+// parent tables with the splits clipped, BaBSR branching, no cuts, no strong
+// branching, no progress lines. Callers set time, threads, cancel and polish.
+BabParams decisionParams(const bounds::BoundTable& root, double prune_tol);
+
 // v(x) = max_k obj[k].eval(f(x)) = max_k (c_k^T f(x) - d_k). Throws Error
 // when the network is not ReLU/LeakyReLU-only (alpha in [0, 1)) or has
 // MaxPool layers, the box does not match it or is empty, obj is empty or

@@ -20,6 +20,9 @@ using detail::SplitsByLayer;
 using detail::checkBox;
 using detail::groupSplits;
 using detail::relaxAll;
+using detail::activationRange;
+using detail::backSubstitute;
+using detail::relaxLayer;
 
 // Below this width an S-shaped activation is relaxed by the constants
 // f(l) <= f(t) <= f(u) (exact up to f' * width).
@@ -187,39 +190,6 @@ MatrixXd poolBack(const LayerRelax& r, const MatrixXd& a, VectorXd& c, Eigen::In
   return out;
 }
 
-LayerRelax relaxLayer(const nn::Activation& a, const VectorXd& l, const VectorXd& u,
-                      ReluLowerSlope mode) {
-  const Eigen::Index n = l.size();
-  LayerRelax r;
-  r.lw.resize(n), r.lb.resize(n), r.uw.resize(n), r.ub.resize(n);
-  r.slope_lo.resize(n), r.slope_hi.resize(n);
-  for (Eigen::Index j = 0; j < n; ++j) {
-    LinearRelaxation x = relaxActivation(a, l[j], u[j], mode);
-    r.lw[j] = x.lw, r.lb[j] = x.lb, r.uw[j] = x.uw, r.ub[j] = x.ub;
-    r.slope_lo[j] = x.slope_lo, r.slope_hi[j] = x.slope_hi;
-    if (x.slope_lo < x.slope_hi) r.optimisable = true;
-  }
-  return r;
-}
-
-// Range of f over [l, u] for each neuron. All supported activations are
-// monotone on each side of 0, so the range is spanned by f(l), f(u) and f(0).
-void activationRange(const nn::Activation& a, const VectorXd& l, const VectorXd& u, VectorXd& lo,
-                     VectorXd& hi) {
-  const Eigen::Index n = l.size();
-  lo.resize(n), hi.resize(n);
-  const double f0 = a.apply(0.0);
-  for (Eigen::Index j = 0; j < n; ++j) {
-    double fl = a.apply(l[j]), fu = a.apply(u[j]);
-    lo[j] = std::min(fl, fu);
-    hi[j] = std::max(fl, fu);
-    if (l[j] < 0 && u[j] > 0) {
-      lo[j] = std::min(lo[j], f0);
-      hi[j] = std::max(hi[j], f0);
-    }
-  }
-}
-
 // Two sound enclosures of a nonempty domain can only cross by rounding.
 // Beyond this (relative) amount a crossing proves the domain empty.
 constexpr double kEmptyTol = 1e-9;
@@ -314,15 +284,6 @@ void backSubstituteForms(const nn::Network& net, const std::vector<LayerRelax>& 
   }
 }
 
-// backSubstituteForms, then concretised over [mid - rad, mid + rad].
-void backSubstitute(const nn::Network& net, const std::vector<LayerRelax>& relax, int top,
-                    MatrixXd au, VectorXd cu, MatrixXd al, VectorXd cl, const VectorXd& mid,
-                    const VectorXd& rad, VectorXd& lo, VectorXd& hi) {
-  backSubstituteForms(net, relax, top, au, cu, al, cl);
-  hi = cu + au * mid + au.cwiseAbs() * rad;
-  lo = cl + al * mid - al.cwiseAbs() * rad;
-}
-
 using SpForms = nn::Linear::Sparse;
 
 // relaxInPlace on sparse forms: the same lines, over the stored entries only.
@@ -402,6 +363,45 @@ void tightenByL1Budget(const nn::Network& net, const std::vector<LayerRelax>& re
 }
 
 }  // namespace
+
+LayerRelax detail::relaxLayer(const nn::Activation& a, const VectorXd& l, const VectorXd& u,
+                              ReluLowerSlope mode) {
+  const Eigen::Index n = l.size();
+  LayerRelax r;
+  r.lw.resize(n), r.lb.resize(n), r.uw.resize(n), r.ub.resize(n);
+  r.slope_lo.resize(n), r.slope_hi.resize(n);
+  for (Eigen::Index j = 0; j < n; ++j) {
+    LinearRelaxation x = relaxActivation(a, l[j], u[j], mode);
+    r.lw[j] = x.lw, r.lb[j] = x.lb, r.uw[j] = x.uw, r.ub[j] = x.ub;
+    r.slope_lo[j] = x.slope_lo, r.slope_hi[j] = x.slope_hi;
+    if (x.slope_lo < x.slope_hi) r.optimisable = true;
+  }
+  return r;
+}
+
+void detail::activationRange(const nn::Activation& a, const VectorXd& l, const VectorXd& u,
+                             VectorXd& lo, VectorXd& hi) {
+  const Eigen::Index n = l.size();
+  lo.resize(n), hi.resize(n);
+  const double f0 = a.apply(0.0);
+  for (Eigen::Index j = 0; j < n; ++j) {
+    double fl = a.apply(l[j]), fu = a.apply(u[j]);
+    lo[j] = std::min(fl, fu);
+    hi[j] = std::max(fl, fu);
+    if (l[j] < 0 && u[j] > 0) {
+      lo[j] = std::min(lo[j], f0);
+      hi[j] = std::max(hi[j], f0);
+    }
+  }
+}
+
+void detail::backSubstitute(const nn::Network& net, const std::vector<LayerRelax>& relax, int top,
+                            MatrixXd au, VectorXd cu, MatrixXd al, VectorXd cl, const VectorXd& mid,
+                            const VectorXd& rad, VectorXd& lo, VectorXd& hi) {
+  backSubstituteForms(net, relax, top, au, cu, al, cl);
+  hi = cu + au * mid + au.cwiseAbs() * rad;
+  lo = cl + al * mid - al.cwiseAbs() * rad;
+}
 
 std::vector<LayerRelax> detail::relaxAll(const nn::Network& net, const BoundTable& t,
                                          ReluLowerSlope mode) {

@@ -30,6 +30,23 @@ struct LayerRelax {
 // The relaxation of every activation / max-pool layer from t's bounds.
 std::vector<LayerRelax> relaxAll(const nn::Network& net, const BoundTable& t, ReluLowerSlope mode);
 
+// The relaxation of one activation layer from its pre-activation bounds.
+LayerRelax relaxLayer(const nn::Activation& a, const Eigen::VectorXd& l, const Eigen::VectorXd& u,
+                      ReluLowerSlope mode);
+
+// Range of f over [l, u] for each neuron. All supported activations are
+// monotone on each side of 0, so the range is spanned by f(l), f(u) and f(0).
+void activationRange(const nn::Activation& a, const Eigen::VectorXd& l,
+                     const Eigen::VectorXd& u, Eigen::VectorXd& lo, Eigen::VectorXd& hi);
+
+// Back-substitutes the upper (au z + cu) and lower (al z + cl) linear forms
+// of the output z of layer `top` (top < 0: the input) to the input and
+// concretises them over [mid - rad, mid + rad] into hi / lo.
+void backSubstitute(const nn::Network& net, const std::vector<LayerRelax>& relax, int top,
+                    Eigen::MatrixXd au, Eigen::VectorXd cu, Eigen::MatrixXd al,
+                    Eigen::VectorXd cl, const Eigen::VectorXd& mid, const Eigen::VectorXd& rad,
+                    Eigen::VectorXd& lo, Eigen::VectorXd& hi);
+
 // Splits grouped by activation layer: (neuron, active) pairs. Throws Error on
 // a split out of range or on a layer that is not ReLU/LeakyReLU.
 using SplitsByLayer = std::vector<std::vector<std::pair<int64_t, bool>>>;

@@ -52,4 +52,24 @@ bool OutputSpec::satisfiedBy(const Eigen::VectorXd& y, double tol) const {
   return false;
 }
 
+double specMargin(const spec::OutputSpec& s, const Eigen::VectorXd& y, int* disjunct,
+                  int* constraint) {
+  double best = std::numeric_limits<double>::infinity();
+  int bd = -1, bk = -1;
+  for (size_t d = 0; d < s.disjuncts.size(); ++d) {
+    double m = -std::numeric_limits<double>::infinity();
+    int mk = -1;
+    const auto& conj = s.disjuncts[d];
+    for (size_t k = 0; k < conj.size(); ++k) {
+      double v = conj[k].eval(y);
+      if (std::isnan(v)) v = std::numeric_limits<double>::infinity();
+      if (mk < 0 || v > m) m = v, mk = static_cast<int>(k);
+    }
+    if (bd < 0 || m < best) best = m, bd = static_cast<int>(d), bk = mk;
+  }
+  if (disjunct) *disjunct = bd;
+  if (constraint) *constraint = bk;
+  return best;
+}
+
 }  // namespace nnopt::spec

@@ -35,6 +35,13 @@ struct OutputSpec {
   bool satisfiedBy(const Eigen::VectorXd& y, double tol = 0.0) const;
 };
 
+// g(y) = min over disjuncts of max over their constraints of (c^T y - d)
+// (<= 0 iff y satisfies some disjunct); +inf for an empty
+// disjunction, -inf for a disjunct without constraints. *disjunct / *constraint
+// receive the indices attaining the min / max (-1 when none).
+double specMargin(const spec::OutputSpec& s, const Eigen::VectorXd& y, int* disjunct = nullptr,
+                  int* constraint = nullptr);
+
 // One input box paired with the output condition that is unsafe for inputs in
 // that box.
 struct PropertyCase {

@@ -5,6 +5,7 @@
 
 #include "attack/pgd.h"
 #include "core/error.h"
+#include "nn/gradient.h"
 #include "core/log.h"
 #include "solve/lpcc_local.h"
 #include "solve/solver.h"
@@ -43,7 +44,7 @@ std::vector<signed char> falsifyCrash(const DisjunctModel& dm, const nn::Network
     if (conj[k].eval(y) > conj[top].eval(y)) top = k;
   Eigen::VectorXd c = Eigen::VectorXd::Zero(net.outputSize());
   for (const auto& [j, a] : conj[top].coefs) c[j] += a;
-  const Eigen::VectorXd g = attack::outputGradient(net, s, c);
+  const Eigen::VectorXd g = nn::outputGradient(net, s, c);
   for (size_t i = 0; i < dm.e.input_vars.size(); ++i)
     crash[dm.e.input_vars[i]] = g[static_cast<Eigen::Index>(i)] < 0.0 ? 1 : -1;
   const int first = nr - static_cast<int>(conj.size());  // the unsafe rows come last

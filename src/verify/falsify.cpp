@@ -25,7 +25,7 @@ VectorXd bestUniform(const nn::Network& net, const spec::Box& box, const spec::O
   for (int k = 0; k < std::max(1, m); ++k) {
     for (Eigen::Index i = 0; i < x.size(); ++i)
       x[i] = box.lo[i] + u(rng) * (box.hi[i] - box.lo[i]);
-    const double v = attack::specMargin(s, net.forward(x));
+    const double v = spec::specMargin(s, net.forward(x));
     if (best.size() == 0 || v < best_v) best_v = v, best = x;
   }
   return best;
@@ -74,7 +74,7 @@ std::vector<VectorXd> sampledStarts(const nn::Network& net, const spec::Box& box
     if (deadline && (k & 63) == 63 && deadline->expired()) break;
     for (Eigen::Index i = 0; i < x.size(); ++i)
       x[i] = box.lo[i] + u(rng) * (box.hi[i] - box.lo[i]);
-    const double v = attack::specMargin(spec, net.forward(x));
+    const double v = spec::specMargin(spec, net.forward(x));
     if (std::isnan(v)) continue;
     if (static_cast<int>(top.size()) < keep) {
       top.push_back({v, x});
@@ -170,6 +170,19 @@ FalsifyResult falsifyCase(const nn::Network& net, const spec::Box& box,
   }
   res.time_s = timer.seconds();
   return res;
+}
+
+std::function<Eigen::VectorXd(const spec::Box&, const spec::OutputSpec&)> pgdNodeAttack(
+    const nn::Network& net, int steps) {
+  return [&net, steps](const spec::Box& box, const spec::OutputSpec& live) {
+    attack::PgdParams pp;
+    pp.restarts = 1;
+    pp.steps = std::max(0, steps);
+    pp.step_init = 0.25;
+    pp.step_final = 0.01;
+    pp.starts = {0.5 * (box.lo + box.hi)};
+    return attack::pgdMinimize(net, box, live, pp).x;
+  };
 }
 
 }  // namespace nnopt::verify

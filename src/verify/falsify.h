@@ -54,7 +54,7 @@ struct FalsifyResult {
   double time_s = 0.0;
 };
 
-// The `keep` points with the smallest margin (attack::specMargin of spec)
+// The `keep` points with the smallest margin (spec::specMargin of spec)
 // among `samples` uniform random points of the box, best first (PGD starts:
 // on ACAS Xu plain random sampling finds counterexamples that PGD from a few
 // starts misses, as the competition's randgen showed). Stops drawing at the
@@ -64,6 +64,12 @@ std::vector<Eigen::VectorXd> sampledStarts(const nn::Network& net, const spec::B
                                            uint64_t seed, const Deadline* deadline = nullptr);
 
 // accept(x, by): replays x; true ends the run (found).
+// The input split's node attack (bab::InputSplitParams::node_attack): one
+// PGD start of `steps` steps from the centre of the node's box over the live
+// disjuncts (0 steps: the centre). The search replays the point it returns.
+std::function<Eigen::VectorXd(const spec::Box&, const spec::OutputSpec&)> pgdNodeAttack(
+    const nn::Network& net, int steps);
+
 using AcceptFn = std::function<bool(const Eigen::VectorXd& x, const std::string& by)>;
 
 // open: the indices of unsafe.disjuncts to attack (empty: nothing to do).

@@ -18,25 +18,16 @@ bab::BabResult decideDisjunct(const nn::Network& net, const spec::Box& box,
   require(box.size() == net.inputSize(), "ReLU B&B: box has " + std::to_string(box.size()) +
                                              " dimensions, network input has " +
                                              std::to_string(net.inputSize()));
-  bab::BabParams bp;
-  bp.mode = bab::BabMode::kDecide;
-  bp.threshold = p.prune_tol;
-  bp.violation_level = 0.0;
+  bab::BabParams bp = bab::decisionParams(bt, p.prune_tol);
   bp.time_limit = p.time_limit;
   bp.cancel = p.cancel;
   bp.threads = p.threads;
   bp.max_nodes = p.max_nodes;
-  bp.order = bab::BabOrder::kDepthFirst;
-  bp.root_table = &bt;
   bp.node_bounds = p.node_bounds;
-  bp.node_crown = false;
   bp.beta_iters = p.beta_iters;
   bp.beta_iters_no_lp = p.beta_iters_no_lp;
   bp.root_lp_cap_s = p.root_lp_time_s;
   bp.branching = p.branching;
-  bp.strong_branching = 0;
-  bp.cut_rounds_root = 0;
-  bp.log_interval_s = 1e300;
   if (p.pgd_steps > 0) {
     spec::OutputSpec one;
     one.disjuncts = {conj};

@@ -16,7 +16,6 @@
 #include "core/log.h"
 #include "verify/disjunct_model.h"
 #include "verify/falsify.h"
-#include "verify/input_bab.h"
 #include "verify/relu_prover.h"
 
 namespace nnopt::verify {
@@ -124,9 +123,9 @@ class Verifier {
     r_.x = xo;
     r_.y = yo;
     r_.case_index = static_cast<int>(c);
-    attack::specMargin(cases_[c].unsafe, yo, &r_.disjunct_index);
+    spec::specMargin(cases_[c].unsafe, yo, &r_.disjunct_index);
     r_.decided_by = by;
-    r_.best_margin = std::min(r_.best_margin, attack::specMargin(cases_[c].unsafe, yo));
+    r_.best_margin = std::min(r_.best_margin, spec::specMargin(cases_[c].unsafe, yo));
     r_.reason = "counterexample found by " + by + " and replayed (case " + std::to_string(c) +
                 ", disjunct " + std::to_string(r_.disjunct_index) + ")";
     return true;
@@ -377,11 +376,11 @@ class Verifier {
   }
 
   bool proveByInputBab(size_t c) {
-    InputBabParams bp;
+    bab::InputSplitParams bp;
     bp.time_limit = deadline_.remaining();
     bp.cancel = exactCancel();
     bp.threads = threads_;
-    bp.pgd_steps = p_.bab_pgd_steps;
+    bp.node_attack = pgdNodeAttack(net_, p_.bab_pgd_steps);
     bp.max_nodes = p_.bab_max_nodes;
     bp.prune_tol = p_.prune_tol;
     bp.split = p_.bab_split;
@@ -415,7 +414,7 @@ class Verifier {
         return true;
       };
     }
-    auto br = inputBranchAndBound(net_, cases_[c].input, cases_[c].unsafe, bp);
+    auto br = bab::inputSplitBranchAndBound(net_, cases_[c].input, cases_[c].unsafe, bp);
     r_.nodes += br.nodes;
     r_.max_depth = std::max(r_.max_depth, br.max_depth);
     r_.exact_runs += br.exact_runs;
@@ -424,20 +423,23 @@ class Verifier {
     r_.interlude_s += br.interlude_time_s;
     methods_.insert("input-bab");
     switch (br.status) {
-      case BabStatus::kProven:
+      case bab::BabStatus::kHolds:
         std::fill(refuted_[c].begin(), refuted_[c].end(), true);
         return false;
-      case BabStatus::kFound:
+      case bab::BabStatus::kViolated:
         if (trySat(c, br.x, "input-bab")) return true;
         reason_ = "input B&B point failed the replay";
         return false;
-      case BabStatus::kTimeout:
+      case bab::BabStatus::kTimeout:
         timed_out_ = true;
         return false;
-      case BabStatus::kIncomplete:
-        reason_ = br.unresolved ? "input B&B reached the width floor (" +
-                                      std::to_string(br.unresolved) + " unresolved leaves)"
-                                : "input B&B node limit reached";
+      case bab::BabStatus::kNodeLimit:
+        reason_ = "input B&B node limit reached";
+        return false;
+      case bab::BabStatus::kIncomplete:
+      case bab::BabStatus::kOptimal:  // not a decision-mode status
+        reason_ = "input B&B reached the width floor (" + std::to_string(br.unresolved) +
+                  " unresolved leaves)";
         return false;
     }
     return false;

@@ -10,7 +10,7 @@
 //     min t s.t. c_k^T y - d_k <= t for the most promising disjuncts, started
 //     at the best PGD point, polished by PGD;
 //  3. prove (or find): low-dimensional inputs (<= input_split_max_dims): branch
-//     and bound over input splits with CROWN bounds (verify/input_bab.h), the
+//     and bound over input splits with CROWN bounds (bab/input_split.h), the
 //     falsifier (PGD rounds, LPCC walks) interleaved from 0.3 s on; else
 //     per disjunct an alpha-CROWN check at the root, LP-tightened bounds
 //     (bounds/lp_tighten.h) and CROWN again, then an exact method on min t:
@@ -32,7 +32,7 @@
 
 #include "nn/network.h"
 #include "spec/property.h"
-#include "verify/input_bab.h"
+#include "bab/input_split.h"
 #include "verify/relu_prover.h"
 
 namespace nnopt::verify {
@@ -96,12 +96,12 @@ struct VerifyParams {
   int alpha_iters_root = 20;  // alpha-CROWN iterations for root checks (0 = off)
   int bab_pgd_steps = 5;      // PGD steps from each B&B node's centre
   long bab_max_nodes = 20'000'000;
-  SplitRule bab_split = SplitRule::kCrownCoef;  // input B&B branching score
-  NodeOrder bab_order = NodeOrder::kBestFirst;
-  int bab_lookahead = 2;        // see InputBabParams::lookahead
-  bool bab_incremental = true;  // see InputBabParams::incremental
-  int bab_combine_iters = 8;     // see InputBabParams::combine_iters
-  // See InputBabParams::exact_unstable_max. 16 until the leaves' ReLU B&B
+  bab::InputSplitRule bab_split = bab::InputSplitRule::kCrownCoef;  // input B&B branching score
+  bab::BabOrder bab_order = bab::BabOrder::kBestFirst;
+  int bab_lookahead = 2;        // see bab::InputSplitParams::lookahead
+  bool bab_incremental = true;  // see bab::InputSplitParams::incremental
+  int bab_combine_iters = 8;     // see bab::InputSplitParams::combine_iters
+  // See bab::InputSplitParams::exact_unstable_max. 16 until the leaves' ReLU B&B
   // got compact node LPs (bab::NodeLpForm, 2.6x less LP time); with them,
   // on ACAS Xu 2021 (186, --threads 1; before = 16 and full LPs): 32: total
   // 145 -> 113 s, 3_3 / 4_2 prop 2 38 / 37 -> 15 / 18 s; 40 (with the
@@ -109,9 +109,9 @@ struct VerifyParams {
   // 23 s); at 2 threads slowest 6.9 s (32: 9.8 s); 1_1 prop 6 is the one
   // loss (8.4 -> 12.4 s at 1 thread); 0 wrong in every run.
   int bab_exact_unstable_max = 40;
-  int bab_exact_unstable_late = 48;  // see InputBabParams::exact_unstable_late
-  double bab_exact_late_s = 10.0;    // see InputBabParams::exact_late_s
-  // The falsifier between input B&B nodes (InputBabParams::interlude) on
+  int bab_exact_unstable_late = 48;  // see bab::InputSplitParams::exact_unstable_late
+  double bab_exact_late_s = 10.0;    // see bab::InputSplitParams::exact_late_s
+  // The falsifier between input B&B nodes (bab::InputSplitParams::interlude) on
   // piecewise-linear networks.
   bool bab_interlude = true;
   double bab_interlude_first_s = 0.3;

@@ -10,6 +10,28 @@
 
 namespace nnopt::test {
 
+// One dense layer y = W x + b / one activation layer of width n.
+inline nn::Layer denseLayer(const Eigen::MatrixXd& W, const Eigen::VectorXd& b) {
+  nn::Dense d;
+  d.W = W;
+  d.b = b;
+  return nn::Layer{"fc", d, {W.rows()}};
+}
+
+inline nn::Layer actLayer(nn::ActKind k, int64_t n) {
+  nn::Activation a;
+  a.kind = k;
+  return nn::Layer{"act", a, {n}};
+}
+
+// y0 = relu(x0 + x1), y1 = relu(x0 - x1): 2 inputs, 2 outputs.
+inline nn::Network sumDiffNet() {
+  Eigen::MatrixXd W(2, 2);
+  W << 1, 1, 1, -1;
+  return nn::Network({2}, {denseLayer(W, Eigen::VectorXd::Zero(2)),
+                           actLayer(nn::ActKind::kRelu, 2)});
+}
+
 // Dense layers of the given widths with activation `act` between them;
 // weights N(0, 1/fan_in), biases N(0, 0.01), reproducible from seed.
 inline nn::Network randomNet(const std::vector<int>& widths, unsigned seed,

@@ -35,6 +35,7 @@
 #include "io/onnx.h"
 #include "model/math_model.h"
 #include "maxpool_fixtures.h"
+#include "nn/gradient.h"
 #include "nn/network.h"
 #include "onnx_builder.h"
 #include "solve/solver.h"
@@ -503,7 +504,7 @@ TEST(MaxPoolPgd, OutputGradientMatchesFiniteDifferences) {
       VectorXd c(net.outputSize());
       for (auto& v : c) v = nd(rng);
       VectorXd y;
-      const VectorXd g = attack::outputGradient(net, x, c, &y);
+      const VectorXd g = nn::outputGradient(net, x, c, &y);
       EXPECT_NEAR((y - net.forward(x)).norm(), 0.0, 1e-15);
       const double h = 1e-7;
       for (Eigen::Index i = 0; i < x.size(); ++i) {

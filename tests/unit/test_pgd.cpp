@@ -6,6 +6,7 @@
 
 #include "attack/pgd.h"
 #include "core/error.h"
+#include "nn/gradient.h"
 #include "nn/network.h"
 #include "spec/property.h"
 #include "random_net.h"
@@ -56,7 +57,7 @@ TEST(Pgd, GradientMatchesFiniteDifferences) {
       for (int i = 0; i < 6; ++i) x[i] = u(rng);
       for (int j = 0; j < 3; ++j) c[j] = u(rng);
       VectorXd y;
-      VectorXd g = attack::outputGradient(net, x, c, &y);
+      VectorXd g = nn::outputGradient(net, x, c, &y);
       EXPECT_LT((y - net.forward(x)).norm(), 1e-12);
       const double h = 1e-6;
       for (int i = 0; i < 6; ++i) {
@@ -77,7 +78,7 @@ TEST(Pgd, GradientOfLinearNetworkIsExact) {
   nn::Network net({3}, {denseLayer(W, VectorXd::Zero(2))});
   VectorXd c(2);
   c << 2, -1;
-  VectorXd g = attack::outputGradient(net, VectorXd::Zero(3), c);
+  VectorXd g = nn::outputGradient(net, VectorXd::Zero(3), c);
   EXPECT_LT((g - W.transpose() * c).norm(), 1e-15);
 }
 
@@ -88,11 +89,11 @@ TEST(Pgd, SpecMarginIsMinOverDisjunctsOfMaxOverConstraints) {
   VectorXd y(2);
   y << 2.0, 1.0;  // disjunct 0: max(1, -1) = 1; disjunct 1: 1 + 3 = 4
   int d = -1, k = -1;
-  EXPECT_DOUBLE_EQ(attack::specMargin(s, y, &d, &k), 1.0);
+  EXPECT_DOUBLE_EQ(spec::specMargin(s, y, &d, &k), 1.0);
   EXPECT_EQ(d, 0);
   EXPECT_EQ(k, 0);
   y << 0.0, 5.0;  // disjunct 0: max(-1, 3) = 3; disjunct 1: -5 + 3 = -2
-  EXPECT_DOUBLE_EQ(attack::specMargin(s, y, &d, &k), -2.0);
+  EXPECT_DOUBLE_EQ(spec::specMargin(s, y, &d, &k), -2.0);
   EXPECT_EQ(d, 1);
   EXPECT_TRUE(s.satisfiedBy(y));
 }

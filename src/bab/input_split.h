@@ -5,51 +5,63 @@
 // Each node is a sub-box of the input box with the set of unsafe disjuncts not
 // yet refuted in it (children inherit the parent's set). Bounding: CROWN
 // bounds of the sub-box (refined from the parent's bounds first, see
-// InputBabParams::incremental, then bounds::crownBounds), then for every live
+// InputSplitParams::incremental, then bounds::crownBounds), then for every live
 // disjunct and each of its constraints sum c*y <= d a CROWN lower bound of
 // c^T f(x) - d (bounds::crownLowerBound); a disjunct dies when one of its
 // constraints has lower bound > prune_tol, or a non-negative combination of
-// its constraints does (InputBabParams::combine_iters), the node is pruned
-// when all disjuncts are dead. Otherwise a short PGD runs from the centre; a
-// point satisfying a disjunct ends the search (status kFound; the caller
-// replays), as does one from the caller's falsifier run between nodes
-// (InputBabParams::interlude). Branching (SplitRule): halve the dimension
-// with the largest score among those not much narrower (relative to the root
+// its constraints does (InputSplitParams::combine_iters), the node is pruned
+// when all disjuncts are dead. Otherwise the node attack (e.g. a short PGD
+// from the centre) runs; a point satisfying a disjunct ends the search
+// (status kViolated; forward pass in double), as does one from the caller's
+// falsifier run between nodes (InputSplitParams::interlude). Branching
+// (InputSplitRule): halve the dimension with the largest score among those
+// not much narrower (relative to the root
 // box) than the widest, or the best of a few candidates (lookahead). Nodes
 // are served by `threads` workers sharing one queue, lowest bound first
-// (NodeOrder::kBestFirst, the default: the most violated region first, which
+// (BabOrder::kBestFirst, the default: the most violated region first, which
 // finds counterexamples sooner) or deepest first.
+//
+// The input split is the low-dimensional policy of the one branch and bound
+// (bab/): a node whose bounds leave few ReLUs unstable is handed to the ReLU
+// split (bab/relu_bab.h, decision mode) instead of further input splits: the
+// mixed policy. Decision mode throughout: kHolds when every node is refuted,
+// kViolated with a point that satisfies the spec.
 #include <Eigen/Dense>
 #include <atomic>
 #include <functional>
 #include <limits>
 #include <string>
 
+#include "bab/relu_bab.h"
 #include "bounds/crown.h"
 #include "nn/network.h"
 #include "spec/property.h"
 
-namespace nnopt::verify {
+namespace nnopt::bab {
 
 // Measured on ACAS Xu (72 instances, 116 s each): kCrownCoef solved 71 in
 // 189 s in total, kSmear 70 in 398 s (and up to 50x more nodes on property 1).
-enum class SplitRule { kSmear, kCrownCoef };
-enum class NodeOrder {
-  kDepthFirst,  // deepest first, ties by lowest bound (bounded memory)
-  kBestFirst,   // lowest bound first (most violated region first)
-};
+enum class InputSplitRule { kSmear, kCrownCoef };
+// Node order (BabOrder): kBestFirst = lowest bound first (most violated
+// region first), kDepthFirst = deepest first, ties by lowest bound (bounded
+// memory).
 // Unsat instances need the same nodes in any order (the pruning threshold is
 // fixed); the order matters for finding counterexamples and for memory.
 
-struct InputBabParams {
+struct InputSplitParams {
   double time_limit = std::numeric_limits<double>::infinity();  // seconds
   const std::atomic<bool>* cancel = nullptr;  // optional: once true, stop as on the time limit
   int threads = 1;
   bounds::CrownParams crown;  // per node
-  int pgd_steps = 5;          // PGD steps from each unpruned node's centre (0 = centre only)
+  // A point of the node's box to replay for every node that survives its
+  // bounds (e.g. a short PGD from the centre, see verify's pgdNodeAttack),
+  // given the node box and the disjuncts still alive there; the result is
+  // clamped into the box and replayed. Unset: the box centre. Called from
+  // worker threads concurrently.
+  std::function<Eigen::VectorXd(const spec::Box&, const spec::OutputSpec&)> node_attack;
   long max_nodes = 20'000'000;
-  SplitRule split = SplitRule::kCrownCoef;
-  NodeOrder order = NodeOrder::kBestFirst;
+  InputSplitRule split = InputSplitRule::kCrownCoef;
+  BabOrder order = BabOrder::kBestFirst;
   // 0: split the top dimension of `split`. k > 0: bound the children of the
   // top k smear dimensions and the top crown dimension and keep the split
   // that leaves the least violation (costs up to 2(k+1) boundings per
@@ -71,7 +83,7 @@ struct InputBabParams {
   // halving one dimension forever).
   double min_width_ratio = 1.0 / 32;
   // Children are first bounded with bounds refined from the parent's
-  // (verify/refine_bounds.h, cheap); those not pruned by them also get full
+  // (bounds/refine.h, cheap); those not pruned by them also get full
   // CROWN bounds (the better bound per constraint counts). At most
   // max_tables parent tables are kept at a time (memory); other nodes'
   // children get full CROWN bounds only.
@@ -88,8 +100,9 @@ struct InputBabParams {
   // weights only steer, they never make a bound unsound. 0 = off.
   int combine_iters = 8;
   // A node whose bounds leave at most this many ReLU/LeakyReLU neurons
-  // unstable is decided per live disjunct by the ReLU B&B (verify/relu_prover.h:
-  // LP bounds over the node's box, complete, at most exact_time_max_s each)
+  // unstable is decided per live disjunct by the ReLU split (decisionParams
+  // in bab/relu_bab.h: LP bounds over the node's box, complete, at most
+  // exact_time_max_s each)
   // instead of further input splits, which cannot close a nearly tight
   // property (ACAS Xu 1_1 / prop 5: best margin 0.004, no proof in 116 s).
   // -1 = off.
@@ -112,7 +125,7 @@ struct InputBabParams {
   // as long again as the search has run so far (doubling gaps), with a
   // budget of interlude_share times the elapsed time. It returns true with a
   // point that satisfies the spec (the caller replayed it) to end the search
-  // as kFound. Counterexamples the node-centre PGD misses (ACAS Xu 5_3 /
+  // as kViolated. Counterexamples the node-centre PGD misses (ACAS Xu 5_3 /
   // prop 2, 1_9 / prop 7) fall to the LPCC walk within seconds, while
   // searches that finish fast never pay for it.
   std::function<bool(double budget_s, Eigen::VectorXd* x)> interlude;
@@ -120,15 +133,10 @@ struct InputBabParams {
   double interlude_share = 0.25;
 };
 
-enum class BabStatus {
-  kProven,  // every node pruned: no input in the box satisfies the spec
-  kFound,   // x, y satisfy the spec (forward pass in double)
-  kTimeout,
-  kIncomplete,  // node limit or unresolved leaves at the width floor
-};
-const char* babStatusName(BabStatus s);
-
-struct InputBabResult {
+struct InputSplitResult {
+  // kHolds: every node refuted, no input in the box satisfies the spec;
+  // kViolated: x, y satisfy the spec (forward pass in double); kTimeout;
+  // kNodeLimit; kIncomplete: unresolved leaves at the width floor.
   BabStatus status = BabStatus::kIncomplete;
   Eigen::VectorXd x, y;
   long nodes = 0;  // nodes bounded
@@ -146,7 +154,8 @@ struct InputBabResult {
 
 // Throws Error when the box does not match the network or the spec refers to
 // outputs out of range.
-InputBabResult inputBranchAndBound(const nn::Network& net, const spec::Box& box,
-                                   const spec::OutputSpec& spec, const InputBabParams& p);
+InputSplitResult inputSplitBranchAndBound(const nn::Network& net, const spec::Box& box,
+                                          const spec::OutputSpec& spec,
+                                          const InputSplitParams& p);
 
-}  // namespace nnopt::verify
+}  // namespace nnopt::bab

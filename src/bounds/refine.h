@@ -7,9 +7,9 @@
 // relaxation is exact whatever its bounds), and every neuron feeding a smooth
 // activation. Deep in an input-split tree most neurons are stable, so the
 // back-substitution matrices shrink to a few rows and a node costs a fraction
-// of bounds::crownBounds.
+// of crownBounds.
 //
-// Same relaxations as bounds::crownBounds (relaxActivation with the given
+// Same relaxations as crownBounds (relaxActivation with the given
 // lower-slope mode), the same back-substitution to the input and
 // concretisation over the child box, intersected with interval arithmetic
 // from the previous layer and with the parent's bounds. Sound up to ordinary
@@ -19,12 +19,12 @@
 #include "nn/network.h"
 #include "spec/property.h"
 
-namespace nnopt::verify {
+namespace nnopt::bounds {
 
 // parent: a sound table for net over a box containing `box` (e.g. from
-// bounds::crownBounds or an earlier refine). Throws Error on size mismatches.
-bounds::BoundTable refineCrownBounds(
-    const nn::Network& net, const spec::Box& box, const bounds::BoundTable& parent,
-    bounds::ReluLowerSlope mode = bounds::ReluLowerSlope::kAdaptive);
+// crownBounds or an earlier refine). Throws Error on size mismatches.
+BoundTable refineCrownBounds(
+    const nn::Network& net, const spec::Box& box, const BoundTable& parent,
+    ReluLowerSlope mode = ReluLowerSlope::kAdaptive);
 
-}  // namespace nnopt::verify
+}  // namespace nnopt::bounds

@@ -1,54 +1,25 @@
-#include "verify/refine_bounds.h"
+#include "bounds/refine.h"
 
 #include <algorithm>
 #include <string>
 #include <vector>
 
+#include "bounds/crown_internal.h"
 #include "core/error.h"
 
-namespace nnopt::verify {
+namespace nnopt::bounds {
 
 namespace {
 
 using Eigen::MatrixXd;
 using Eigen::VectorXd;
-
-struct LayerRelax {
-  VectorXd lw, lb, uw, ub;
-};
-
-LayerRelax relaxLayer(const nn::Activation& a, const VectorXd& l, const VectorXd& u,
-                      bounds::ReluLowerSlope mode) {
-  LayerRelax r;
-  const Eigen::Index n = l.size();
-  r.lw.resize(n), r.lb.resize(n), r.uw.resize(n), r.ub.resize(n);
-  for (Eigen::Index j = 0; j < n; ++j) {
-    auto x = bounds::relaxActivation(a, l[j], u[j], mode);
-    r.lw[j] = x.lw, r.lb[j] = x.lb, r.uw[j] = x.uw, r.ub[j] = x.ub;
-  }
-  return r;
-}
+using detail::activationRange;
+using detail::backSubstitute;
+using detail::LayerRelax;
+using detail::relaxLayer;
 
 bool piecewiseLinear(const nn::Activation& a) {
   return a.kind == nn::ActKind::kRelu || a.kind == nn::ActKind::kLeakyRelu;
-}
-
-// Range of a monotone-on-each-side activation over [l, u] (spanned by f(l),
-// f(u) and f(0)).
-void activationRange(const nn::Activation& a, const VectorXd& l, const VectorXd& u, VectorXd& lo,
-                     VectorXd& hi) {
-  const Eigen::Index n = l.size();
-  lo.resize(n), hi.resize(n);
-  const double f0 = a.apply(0.0);
-  for (Eigen::Index j = 0; j < n; ++j) {
-    const double fl = a.apply(l[j]), fu = a.apply(u[j]);
-    lo[j] = std::min(fl, fu);
-    hi[j] = std::max(fl, fu);
-    if (l[j] < 0 && u[j] > 0) {
-      lo[j] = std::min(lo[j], f0);
-      hi[j] = std::max(hi[j], f0);
-    }
-  }
 }
 
 void intersect(VectorXd& lo, VectorXd& hi, const VectorXd& lo2, const VectorXd& hi2) {
@@ -58,48 +29,18 @@ void intersect(VectorXd& lo, VectorXd& hi, const VectorXd& lo2, const VectorXd& 
     if (lo[j] > hi[j]) std::swap(lo[j], hi[j]);  // only by rounding
 }
 
-// Back-substitutes upper (au z + cu) and lower (al z + cl) linear forms of the
-// output z of layer `top` down to the input; concretises over mid +- rad.
-void backSubstitute(const nn::Network& net, const std::vector<LayerRelax>& relax, int top,
-                    MatrixXd au, VectorXd cu, MatrixXd al, VectorXd cl, const VectorXd& mid,
-                    const VectorXd& rad, VectorXd& lo, VectorXd& hi) {
-  for (int i = top; i >= 0; --i) {
-    const auto& layer = net.layers()[i];
-    if (layer.isDense()) {
-      const auto& d = layer.dense();
-      cu.noalias() += au * d.b;
-      cl.noalias() += al * d.b;
-      au = d.W.leftMul(au);
-      al = d.W.leftMul(al);
-    } else {
-      const auto& r = relax[i];
-      MatrixXd pos = au.cwiseMax(0.0), neg = au.cwiseMin(0.0);
-      cu.noalias() += pos * r.ub + neg * r.lb;
-      au = pos * r.uw.asDiagonal();
-      au.noalias() += neg * r.lw.asDiagonal();
-      pos = al.cwiseMax(0.0);
-      neg = al.cwiseMin(0.0);
-      cl.noalias() += pos * r.lb + neg * r.ub;
-      al = pos * r.lw.asDiagonal();
-      al.noalias() += neg * r.uw.asDiagonal();
-    }
-  }
-  hi = cu + au * mid + au.cwiseAbs() * rad;
-  lo = cl + al * mid - al.cwiseAbs() * rad;
-}
-
 }  // namespace
 
-bounds::BoundTable refineCrownBounds(const nn::Network& net, const spec::Box& box,
-                                     const bounds::BoundTable& parent,
-                                     bounds::ReluLowerSlope mode) {
+BoundTable refineCrownBounds(const nn::Network& net, const spec::Box& box,
+                                     const BoundTable& parent,
+                                     ReluLowerSlope mode) {
   const size_t L = net.numLayers();
   require(box.size() == net.inputSize(), "refine bounds: box has " + std::to_string(box.size()) +
                                              " dimensions, network input has " +
                                              std::to_string(net.inputSize()));
   require(parent.lo.size() == L && parent.hi.size() == L,
           "refine bounds: the parent table does not match the network");
-  bounds::BoundTable t;
+  BoundTable t;
   t.method = "crown";
   t.in_lo = box.lo.cwiseMax(parent.in_lo);
   t.in_hi = box.hi.cwiseMin(parent.in_hi);
@@ -157,4 +98,4 @@ bounds::BoundTable refineCrownBounds(const nn::Network& net, const spec::Box& bo
   return t;
 }
 
-}  // namespace nnopt::verify
+}  // namespace nnopt::bounds

@@ -1,4 +1,4 @@
-#include "verify/input_bab.h"
+#include "bab/input_split.h"
 
 #include <algorithm>
 #include <atomic>
@@ -10,27 +10,12 @@
 #include <thread>
 #include <vector>
 
-#include "attack/pgd.h"
+#include "bounds/refine.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "verify/refine_bounds.h"
-#include "verify/relu_prover.h"
+#include "nn/gradient.h"
 
-namespace nnopt::verify {
-
-const char* babStatusName(BabStatus s) {
-  switch (s) {
-    case BabStatus::kProven:
-      return "proven";
-    case BabStatus::kFound:
-      return "found";
-    case BabStatus::kTimeout:
-      return "timeout";
-    case BabStatus::kIncomplete:
-      return "incomplete";
-  }
-  return "?";
-}
+namespace nnopt::bab {
 
 namespace {
 
@@ -49,9 +34,9 @@ struct Node {
 
 // Priority-queue comparator ("a is served after b").
 struct NodeLess {
-  NodeOrder order;
+  BabOrder order;
   bool operator()(const Node& a, const Node& b) const {
-    if (order == NodeOrder::kDepthFirst && a.depth != b.depth) return a.depth < b.depth;
+    if (order == BabOrder::kDepthFirst && a.depth != b.depth) return a.depth < b.depth;
     return a.score > b.score;
   }
 };
@@ -80,10 +65,10 @@ VectorXd crownInputCoefficients(const nn::Network& net, const bounds::BoundTable
   return a;
 }
 
-class InputBab {
+class InputSplitSearch {
  public:
-  InputBab(const nn::Network& net, const spec::Box& box, const spec::OutputSpec& spec,
-           const InputBabParams& p)
+  InputSplitSearch(const nn::Network& net, const spec::Box& box, const spec::OutputSpec& spec,
+           const InputSplitParams& p)
       : net_(net),
         root_(box),
         spec_(spec),
@@ -106,7 +91,7 @@ class InputBab {
     }
   }
 
-  InputBabResult run() {
+  InputSplitResult run() {
     Timer& timer = timer_;
     next_interlude_ = p_.interlude_first_s;
     Node root;
@@ -129,13 +114,15 @@ class InputBab {
     res_.exact_time_s = exact_s_;
     res_.interlude_time_s = interlude_s_;
     if (found_)
-      res_.status = BabStatus::kFound;
+      res_.status = BabStatus::kViolated;
     else if (timed_out_)
       res_.status = BabStatus::kTimeout;
-    else if (limit_hit_ || res_.unresolved > 0)
+    else if (limit_hit_)
+      res_.status = BabStatus::kNodeLimit;
+    else if (res_.unresolved > 0)
       res_.status = BabStatus::kIncomplete;
     else
-      res_.status = BabStatus::kProven;
+      res_.status = BabStatus::kHolds;
     res_.time_s = timer.seconds();
     return res_;
   }
@@ -175,7 +162,7 @@ class InputBab {
       // from refined tables lets the bounds of stable neurons go stale).
       // Measured on ACAS Xu 1_1/prop_2, 2_8/prop_1: 2.6k and 14k nodes;
       // full CROWN alone 3k and > 150k; refined alone 417k and 42k.
-      bounds::BoundTable cheap_t = refineCrownBounds(net_, box, *parent, p_.crown.relu_lower);
+      bounds::BoundTable cheap_t = bounds::refineCrownBounds(net_, box, *parent, p_.crown.relu_lower);
       intersectTable(cheap_t, *parent);
       Bounded cheap = check(box, alive, std::move(cheap_t), nullptr, cheap_only);
       if (cheap.pruned || cheap_only) return cheap;
@@ -343,15 +330,13 @@ class InputBab {
     if (static_cast<int>(bounds::countRelus(net_, t).unstable) > cap) return false;
     std::vector<int> left;
     for (int d : node.alive) {
-      ReluProverParams rp;
-      rp.time_limit = std::min(p_.exact_time_max_s, deadline_.remaining());
-      rp.cancel = p_.cancel;
-      rp.threads = 1;
-      rp.prune_tol = std::max(p_.prune_tol, 1e-6);
-      rp.pgd_steps = 0;
-      bab::BabResult rr;
+      BabParams bp = decisionParams(t, std::max(p_.prune_tol, 1e-6));
+      bp.time_limit = std::min(p_.exact_time_max_s, deadline_.remaining());
+      bp.cancel = p_.cancel;
+      bp.threads = 1;
+      BabResult rr;
       try {
-        rr = decideDisjunct(net_, node.box, t, spec_.disjuncts[d], rp);
+        rr = reluBranchAndBound(net_, node.box, spec_.disjuncts[d], bp);
       } catch (const Error&) {
         left.push_back(d);  // an LP failure decides nothing: the input split goes on
         continue;
@@ -362,39 +347,36 @@ class InputBab {
         std::lock_guard<std::mutex> lk(stat_mu_);
         exact_s_ += rr.time_s;
       }
-      if (rr.status == bab::BabStatus::kViolated && record(rr.x)) return false;
-      if (rr.status != bab::BabStatus::kHolds) left.push_back(d);
+      if (rr.status == BabStatus::kViolated && record(rr.x)) return false;
+      if (rr.status != BabStatus::kHolds) left.push_back(d);
     }
     node.alive = std::move(left);
     return node.alive.empty();
   }
 
-  // Centre and a short PGD over the live disjuncts. True when a point
-  // satisfying the spec was found (recorded, search stopped).
+  // The node attack (or the centre) over the live disjuncts. True when a
+  // point satisfying the spec was found (recorded, search stopped).
   bool search(const Node& node) {
-    spec::OutputSpec live;
-    const spec::OutputSpec* s = &spec_;
-    if (node.alive.size() != spec_.disjuncts.size()) {
-      for (int d : node.alive) live.disjuncts.push_back(spec_.disjuncts[d]);
-      s = &live;
+    VectorXd x = 0.5 * (node.box.lo + node.box.hi);
+    if (p_.node_attack) {
+      spec::OutputSpec live;
+      const spec::OutputSpec* s = &spec_;
+      if (node.alive.size() != spec_.disjuncts.size()) {
+        for (int d : node.alive) live.disjuncts.push_back(spec_.disjuncts[d]);
+        s = &live;
+      }
+      VectorXd a = p_.node_attack(node.box, *s);
+      if (a.size() == x.size()) x = a.cwiseMax(node.box.lo).cwiseMin(node.box.hi);
     }
-    attack::PgdParams pp;
-    pp.restarts = 1;
-    pp.steps = p_.pgd_steps;
-    pp.step_init = 0.25;
-    pp.step_final = 0.01;
-    pp.starts = {0.5 * (node.box.lo + node.box.hi)};
-    attack::PgdResult r = attack::pgdMinimize(net_, node.box, *s, pp);
-    if (!r.reached) return false;
-    // Confirm on the full spec (the live subset is only a restriction).
-    return record(r.x);
+    // Judged on the full spec (the live subset is only a restriction).
+    return record(x);
   }
 
   // Records x when it satisfies the whole spec (forward pass in double) and
   // stops the search; false when it does not.
   bool record(const VectorXd& x) {
     VectorXd y = net_.forward(x);
-    if (!(attack::specMargin(spec_, y) <= 0.0)) return false;
+    if (!(spec::specMargin(spec_, y) <= 0.0)) return false;
     std::lock_guard<std::mutex> lk(mu_);
     if (!found_) {
       found_ = true;
@@ -416,7 +398,7 @@ class InputBab {
   //    |a_k'i| width_i / 4).
   // When no splittable dimension scores above the baseline (0, resp. the best
   // bound), the widest dimension relative to the root box gets the top score.
-  VectorXd splitScores(const Node& node, const Bounded& b, SplitRule rule) {
+  VectorXd splitScores(const Node& node, const Bounded& b, InputSplitRule rule) {
     const VectorXd& lo = node.box.lo;
     const VectorXd& hi = node.box.hi;
     const VectorXd centre = 0.5 * (lo + hi);
@@ -436,7 +418,7 @@ class InputBab {
     }
     VectorXd score = VectorXd::Constant(n, kNo);
     double base = 0.0;
-    if (b.hard_d >= 0 && !b.hard.empty() && rule == SplitRule::kCrownCoef) {
+    if (b.hard_d >= 0 && !b.hard.empty() && rule == InputSplitRule::kCrownCoef) {
       base = kNo;
       for (const auto& h : b.hard) base = std::max(base, h.first);
       for (const auto& [lb, c] : b.hard) {
@@ -449,7 +431,7 @@ class InputBab {
       size_t kk = 0;  // the constraint (or combination) with the best bound
       for (size_t k = 1; k < b.hard.size(); ++k)
         if (b.hard[k].first > b.hard[kk].first) kk = k;
-      score = attack::outputGradient(net_, centre, b.hard[kk].second).cwiseAbs().cwiseProduct(w);
+      score = nn::outputGradient(net_, centre, b.hard[kk].second).cwiseAbs().cwiseProduct(w);
     }
     bool informative = false;
     int widest = -1;
@@ -486,8 +468,8 @@ class InputBab {
     if (p_.lookahead <= 0) {
       top(splitScores(node, b, p_.split), 1, c);
     } else {
-      top(splitScores(node, b, SplitRule::kCrownCoef), 1, c);
-      top(splitScores(node, b, SplitRule::kSmear), p_.lookahead, c);
+      top(splitScores(node, b, InputSplitRule::kCrownCoef), 1, c);
+      top(splitScores(node, b, InputSplitRule::kSmear), p_.lookahead, c);
     }
     return c;
   }
@@ -583,7 +565,7 @@ class InputBab {
     }
   }
 
-  // Runs p_.interlude when due (see InputBabParams::interlude); one worker
+  // Runs p_.interlude when due (see InputSplitParams::interlude); one worker
   // at a time.
   void maybeInterlude() {
     if (!p_.interlude || stop_) return;
@@ -614,7 +596,7 @@ class InputBab {
   const nn::Network& net_;
   const spec::Box& root_;
   const spec::OutputSpec& spec_;
-  const InputBabParams& p_;
+  const InputSplitParams& p_;
   Deadline deadline_;
   std::vector<std::vector<VectorXd>> coefs_;
 
@@ -635,13 +617,14 @@ class InputBab {
   Timer timer_;
   std::atomic<double> next_interlude_{0.0};
   std::atomic<bool> in_interlude_{false};
-  InputBabResult res_;
+  InputSplitResult res_;
 };
 
 }  // namespace
 
-InputBabResult inputBranchAndBound(const nn::Network& net, const spec::Box& box,
-                                   const spec::OutputSpec& spec, const InputBabParams& p) {
+InputSplitResult inputSplitBranchAndBound(const nn::Network& net, const spec::Box& box,
+                                          const spec::OutputSpec& spec,
+                                          const InputSplitParams& p) {
   require(box.size() == net.inputSize(), "input B&B: box has " + std::to_string(box.size()) +
                                              " dimensions, network input has " +
                                              std::to_string(net.inputSize()));
@@ -649,8 +632,8 @@ InputBabResult inputBranchAndBound(const nn::Network& net, const spec::Box& box,
   require(box.lo.allFinite() && box.hi.allFinite(), "input B&B: the input box must be finite");
   require(!spec.disjuncts.empty(), "input B&B: the output condition has no disjuncts");
   require(!net.hasMaxPool(), "input B&B does not support MaxPool layers");
-  InputBab bab(net, box, spec, p);
-  return bab.run();
+  InputSplitSearch search(net, box, spec, p);
+  return search.run();
 }
 
-}  // namespace nnopt::verify
+}  // namespace nnopt::bab
