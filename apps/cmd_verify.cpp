@@ -80,6 +80,11 @@ verify::VerifyParams makeParams(const VerifyOptions& o, double timeout) {
   if (o.relu_beta_no_lp < 0)
     throw Error("--relu-beta-no-lp must be >= 0 (got " + std::to_string(o.relu_beta_no_lp) + ")");
   p.relu_beta_no_lp = o.relu_beta_no_lp;
+  if (o.relu_tables == "crown" || o.relu_tables == "parent") {
+    p.relu_node_crown = p.relu_crown_tables_no_lp = o.relu_tables == "crown";
+  } else if (o.relu_tables != "auto") {
+    throw Error("--relu-tables must be auto, crown or parent (got '" + o.relu_tables + "')");
+  }
   if (o.root_alpha < 0) throw Error("--root-alpha must be >= 0 (got " + std::to_string(o.root_alpha) + ")");
   p.root_alpha_iters = o.root_alpha;
   if (o.lookahead < 0) throw Error("--lookahead must be >= 0");
@@ -132,6 +137,11 @@ void addVerifyOptions(CLI::App* cmd, VerifyOptions& o) {
   cmd->add_option("--relu-beta-no-lp", o.relu_beta_no_lp,
                   "relu-bab: beta-CROWN steps at nodes bounded without an LP (--relu-bounds crown, "
                   "or auto once the root LP was too slow; default 5, 0 = plain CROWN)");
+  cmd->add_option("--relu-tables", o.relu_tables,
+                  "relu-bab: a child node's intermediate bounds by CROWN with its splits (crown: "
+                  "a backward pass per layer) or the parent's bounds with the splits clipped "
+                  "(parent: cheaper nodes); auto (default): parent where the node LP runs, "
+                  "crown without it");
   cmd->add_option("--root-alpha", o.root_alpha,
                   "high-dimensional inputs: alpha-CROWN steps per neuron when tightening every "
                   "layer's intermediate bounds at the root, instead of the LP tightening (default "
@@ -192,7 +202,9 @@ nlohmann::json toJson(const verify::VerifyResult& r) {
   j["nodes"] = r.nodes;
   j["relu_bab"] = {{"crown_nodes", r.bab_crown_nodes},
                    {"crown_pruned", r.bab_crown_pruned},
-                   {"lp_dropped", r.bab_lp_dropped}};
+                   {"lp_dropped", r.bab_lp_dropped},
+                   {"stopped_runs", r.bab_stopped_runs},
+                   {"closed_fraction", r.bab_closed_fraction}};
   j["max_depth"] = r.max_depth;
   j["input_bab_exact"] = {
       {"runs", r.exact_runs}, {"nodes", r.exact_nodes}, {"time_s", r.exact_s}};

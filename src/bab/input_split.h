@@ -15,11 +15,11 @@
 // (status kViolated; forward pass in double), as does one from the caller's
 // falsifier run between nodes (InputSplitParams::interlude). Branching
 // (InputSplitRule): halve the dimension with the largest score among those
-// not much narrower (relative to the root
-// box) than the widest, or the best of a few candidates (lookahead). Nodes
-// are served by `threads` workers sharing one queue, lowest bound first
-// (BabOrder::kBestFirst, the default: the most violated region first, which
-// finds counterexamples sooner) or deepest first.
+// not much narrower (relative to the root box) than the widest, or the best
+// of a few candidates (lookahead). Nodes are served by `threads` workers
+// sharing one queue, lowest bound first (BabOrder::kBestFirst, the default:
+// the most violated region first, which finds counterexamples sooner) or
+// deepest first.
 //
 // The input split is the low-dimensional policy of the one branch and bound
 // (bab/): a node whose bounds leave few ReLUs unstable is handed to the ReLU

@@ -502,7 +502,7 @@ class Search {
       child.depth = n.depth + 1;
       child.lb = n.lb;
       child.beta = n.beta;
-      auto t = p_.node_crown || !lp_on_.load()
+      auto t = p_.node_crown || (!lp_on_.load() && p_.crown_tables_no_lp)
                    ? bounds::crownBoundsSplit(net_, box_, child.splits, n.table.get(), p_.crown_node)
                    : withSplits(net_, *n.table, child.splits);
       if (!t) {  // empty sub-domain
@@ -617,9 +617,18 @@ class Search {
 
   void logProgress() {
     std::lock_guard<std::mutex> lk(mu_);
-    logInfo(fmt::format("bab: {} nodes, {} open, depth {}, bound {:.6g}, best {:.6g}, {:.1f} s",
-                        nodes_.load(), open_.size(), max_depth_.load(), globalLowerLocked(),
-                        best_.load(), timer_.seconds()));
+    logInfo(fmt::format(
+        "bab: {} nodes, {} open, depth {}, bound {:.6g}, best {:.6g}, closed {:.3g} %, {:.1f} s",
+        nodes_.load(), open_.size(), max_depth_.load(), globalLowerLocked(), best_.load(),
+        100.0 * closedFractionLocked(), timer_.seconds()));
+  }
+
+  // 1 - sum of 2^-depth over the queued nodes (nodes being bounded by a
+  // worker count as closed until they are queued again).
+  double closedFractionLocked() const {
+    double open = 0.0;
+    for (const Node& n : open_) open += std::ldexp(1.0, -n.depth);
+    return std::clamp(1.0 - open, 0.0, 1.0);
   }
 
   void finish() {
@@ -630,6 +639,7 @@ class Search {
     r_.crown_nodes = crown_nodes_.load();
     r_.crown_pruned = crown_pruned_.load();
     r_.lower_bound = globalLowerLocked();
+    r_.closed_fraction = closedFractionLocked();
     // The incumbent's value bounds the minimum from above: an empty search
     // (everything closed by emptiness) still has a consistent pair.
     if (!std::isfinite(r_.lower_bound) && std::isfinite(r_.objective))

@@ -109,9 +109,16 @@ struct BabParams {
   // a backward pass per layer: the tighter table fixes more binaries in the
   // LP), or its parent's table with the splits' pre-activation bounds
   // clipped (a copy; the LP and the objective's CROWN pass do the rest:
-  // measured 5x more nodes per second on MNIST 256x2/256x4). Without the LP
-  // (kCrown, or kAuto once it is dropped) CROWN tables are always computed.
+  // measured 5x more nodes per second on MNIST 256x2/256x4). Nodes without
+  // the LP (kCrown, or kAuto once it is dropped): crown_tables_no_lp.
   bool node_crown = true;
+  // Nodes bounded without an LP (kCrown, or kAuto once it is dropped): their
+  // intermediate bounds by CROWN with the splits (true: a backward pass per
+  // layer, ~100 ms a node on MNIST 256x4) or the parent's table with the
+  // splits clipped (false: beta-CROWN's split multipliers then carry the
+  // splits into the layers below, as alpha-beta-CROWN does with its
+  // intermediate bounds fixed).
+  bool crown_tables_no_lp = true;
   // beta-CROWN objective bounds (bounds/beta_crown.h): optimised split
   // multipliers and slopes, warm-started from the parent node, this many
   // Adam steps per node (the root gets 3x); 0 = plain CROWN.
@@ -181,6 +188,11 @@ struct BabResult {
   long unresolved = 0;  // leaves that could not be closed
   int unstable_root = 0;  // unstable ReLUs in the root table
   int max_depth = 0;
+  // Share of the root's domain the search closed: 1 - sum over the nodes
+  // left open of 2^-depth (each split halves a node's share); 1 when the
+  // search finished, the progress of one that stopped (pruned, refuted and
+  // unresolved nodes all count as closed).
+  double closed_fraction = 0.0;
   double root_time_s = 0.0;  // root bounds
   double lp_time_s = 0.0;    // node LPs
   long crown_nodes = 0;     // nodes decided or branched without a node LP solution

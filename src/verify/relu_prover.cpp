@@ -26,6 +26,8 @@ bab::BabResult decideDisjunct(const nn::Network& net, const spec::Box& box,
   bp.node_bounds = p.node_bounds;
   bp.beta_iters = p.beta_iters;
   bp.beta_iters_no_lp = p.beta_iters_no_lp;
+  bp.node_crown = p.node_crown;
+  bp.crown_tables_no_lp = p.crown_tables_no_lp;
   bp.root_lp_cap_s = p.root_lp_time_s;
   bp.branching = p.branching;
   if (p.pgd_steps > 0) {

@@ -35,6 +35,11 @@ struct ReluProverParams {
   // beta-CROWN steps at nodes without an LP (bab::BabParams::beta_iters_no_lp):
   // on by default, where the LP is dropped (large CNNs) it is the only bound.
   int beta_iters_no_lp = 5;
+  // Intermediate bounds of a child node (bab::BabParams::node_crown /
+  // crown_tables_no_lp): CROWN with its splits at LP-bounded nodes, resp. at
+  // nodes without an LP; otherwise the parent's table with the splits clipped.
+  bool node_crown = false;
+  bool crown_tables_no_lp = true;
 };
 
 // bt: sound bounds for net over box. The result's status: kHolds (refuted),

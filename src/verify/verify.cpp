@@ -623,6 +623,8 @@ class Verifier {
     rp.node_bounds = p_.relu_node_bounds;
     rp.beta_iters = p_.relu_beta_iters;
     rp.beta_iters_no_lp = p_.relu_beta_no_lp;
+    rp.node_crown = p_.relu_node_crown;
+    rp.crown_tables_no_lp = p_.relu_crown_tables_no_lp;
     return rp;
   }
 
@@ -700,6 +702,10 @@ class Verifier {
     r_.bab_crown_pruned += rr.crown_pruned;
     r_.bab_lp_dropped = r_.bab_lp_dropped || rr.lp_dropped;
     r_.max_depth = std::max(r_.max_depth, rr.max_depth);
+    if (rr.status == bab::BabStatus::kTimeout || rr.status == bab::BabStatus::kNodeLimit) {
+      ++r_.bab_stopped_runs;
+      r_.bab_closed_fraction = std::min(r_.bab_closed_fraction, rr.closed_fraction);
+    }
     methods_.insert("relu-bab");
     switch (rr.status) {
       case bab::BabStatus::kHolds:

@@ -127,6 +127,11 @@ struct VerifyParams {
   bab::NodeBounds relu_node_bounds = bab::NodeBounds::kAuto;      // relu-bab prover
   int relu_beta_iters = 0;  // relu-bab prover: beta-CROWN steps per node (0 = CROWN)
   int relu_beta_no_lp = 5;  // relu-bab prover: the same at nodes without an LP
+  // relu-bab prover: intermediate bounds of a child by CROWN with its splits
+  // (true) or the parent's table with the splits clipped (false), at nodes
+  // with an LP / without one (ReluProverParams::node_crown, crown_tables_no_lp).
+  bool relu_node_crown = false;
+  bool relu_crown_tables_no_lp = true;
   // alpha-CROWN tightening of every layer's intermediate bounds before the LP
   // tightening (high-dimensional route; bounds::betaCrownTightenTable without
   // splits): root_alpha_iters steps per neuron and bound (0 = off), at most
@@ -196,6 +201,12 @@ struct VerifyResult {
   // dropped (ReluNodeBounds::kAuto, root LP too slow) in some disjunct.
   long bab_crown_nodes = 0, bab_crown_pruned = 0;
   bool bab_lp_dropped = false;
+  // The ReLU B&B runs that stopped undecided (time or node limit): how many,
+  // and the smallest share of its disjunct's domain one of them closed
+  // (bab::BabResult::closed_fraction; 1 when none stopped): how far a
+  // timeout was from a refutation.
+  int bab_stopped_runs = 0;
+  double bab_closed_fraction = 1.0;
   // Portfolio prover: disjuncts decided by each side.
   int portfolio_bab_wins = 0, portfolio_mip_wins = 0;
 };

@@ -383,6 +383,43 @@ TEST(ReluBab, StoppedSearchesKeepASoundBound) {
   EXPECT_GT(stopped, 0);  // the limit was hit at least once (the test is not vacuous)
 }
 
+// The closed share of the domain (BabResult::closed_fraction): 1 when a
+// decision search finishes, below 1 when a node limit stops it, and never
+// smaller with a larger limit (one thread, the same deterministic search
+// stopped later).
+TEST(ReluBab, ClosedFractionGrowsWithTheSearchAndIsOneWhenDone) {
+  std::mt19937 rng(57);
+  int stopped = 0;
+  for (int trial = 0; trial < 6; ++trial) {
+    const auto net = randomNet(rng, 5, {12, 12, 2});
+    const auto box = randomBox(rng, 5, 1.5);
+    const VectorXd c = marginObjective(2);
+    const double mip = mipOptimum(net, box, c);
+    double last = 0.0;
+    for (long limit : {1L, 3L, 10L, 30L, 100L, 1000000L}) {
+      bab::BabParams p = tightParams();
+      p.mode = bab::BabMode::kDecide;
+      p.threshold = mip - 0.02;  // holds, by a small margin: a tree to search
+      p.order = trial % 2 ? bab::BabOrder::kDepthFirst : bab::BabOrder::kBestFirst;
+      p.max_nodes = limit;
+      const auto r = bab::reluBranchAndBound(net, box, c, p);
+      SCOPED_TRACE("trial " + std::to_string(trial) + " limit " + std::to_string(limit));
+      EXPECT_GE(r.closed_fraction, last - 1e-12);
+      last = r.closed_fraction;
+      if (r.status == bab::BabStatus::kHolds) {
+        EXPECT_DOUBLE_EQ(r.closed_fraction, 1.0);
+      } else {
+        ASSERT_EQ(r.status, bab::BabStatus::kNodeLimit);
+        EXPECT_GE(r.closed_fraction, 0.0);
+        EXPECT_LT(r.closed_fraction, 1.0);
+        ++stopped;
+      }
+    }
+    EXPECT_DOUBLE_EQ(last, 1.0);  // the unlimited search finished
+  }
+  EXPECT_GT(stopped, 0);
+}
+
 TEST(ReluBab, SharedUpperBoundPrunesAndIsLoweredByOwnPoints) {
   // Racing hooks: with another solver's replayed optimum in shared_upper the
   // search still proves a lower bound within the gap of it, needs no more

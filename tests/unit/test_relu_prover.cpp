@@ -91,8 +91,9 @@ TEST(ReluProver, NodeBoundModesAgreeAndStaySound) {
     std::vector<bab::BabResult> rs;
     // lp, crown, auto, auto with no time for the root LP (falls back to
     // CROWN), crown with beta-CROWN node bounds, auto without the root LP
-    // with the default beta-CROWN at LP-less nodes
-    for (int v = 0; v < 6; ++v) {
+    // with the default beta-CROWN at LP-less nodes, crown + beta-CROWN on the
+    // parents' tables (splits clipped), the LP on CROWN tables with the splits
+    for (int v = 0; v < 8; ++v) {
       verify::ReluProverParams p;
       p.threads = 1;
       p.pgd_steps = 0;
@@ -101,9 +102,14 @@ TEST(ReluProver, NodeBoundModesAgreeAndStaySound) {
                                : bab::NodeBounds::kAuto;
       if (v == 3 || v == 5) p.root_lp_time_s = 0.0;
       if (v == 1 || v == 3) p.beta_iters_no_lp = 0;  // plain CROWN
-      if (v == 4) {
+      if (v == 4 || v == 6) {
         p.node_bounds = bab::NodeBounds::kCrown;
         p.beta_iters = 10;
+      }
+      if (v == 6) p.crown_tables_no_lp = false;
+      if (v == 7) {
+        p.node_bounds = bab::NodeBounds::kLp;
+        p.node_crown = true;
       }
       p.time_limit = 30;
       // The CROWN-only search of some trials would branch ~130,000 nodes
@@ -119,8 +125,8 @@ TEST(ReluProver, NodeBoundModesAgreeAndStaySound) {
       EXPECT_NE(r.status, bab::BabStatus::kTimeout);
       // Only the CROWN modes branch without an LP; CROWN closes nodes before
       // their LP in every mode. The root LP is dropped only when it had no time.
-      if (v == 1 || v == 4) EXPECT_EQ(r.crown_nodes, r.nodes);
-      if (v == 0 || v == 2) EXPECT_EQ(r.crown_nodes, r.crown_pruned);
+      if (v == 1 || v == 4 || v == 6) EXPECT_EQ(r.crown_nodes, r.nodes);
+      if (v == 0 || v == 2 || v == 7) EXPECT_EQ(r.crown_nodes, r.crown_pruned);
       if ((v == 3 || v == 5) && r.nodes > 1) EXPECT_TRUE(r.lp_dropped);
       if (v != 3 && v != 5) EXPECT_FALSE(r.lp_dropped);
       crown_pruned += r.crown_pruned;
@@ -137,6 +143,8 @@ TEST(ReluProver, NodeBoundModesAgreeAndStaySound) {
     EXPECT_EQ(rs[3].status, rs[1].status) << "auto without the LP is the CROWN search";
     EXPECT_TRUE(rs[4].status == lp || undecided(rs[4].status)) << "beta";
     EXPECT_TRUE(rs[5].status == lp || undecided(rs[5].status)) << "auto, beta without the LP";
+    EXPECT_TRUE(rs[6].status == lp || undecided(rs[6].status)) << "beta on the parents' tables";
+    EXPECT_EQ(rs[7].status, lp) << "LP on CROWN tables";
     // beta-CROWN's node bounds are at least as tight as CROWN's from the
     // same table: wherever the CROWN-only search decides, so does beta's.
     if (rs[1].status == lp) EXPECT_EQ(rs[4].status, lp) << "beta decides where CROWN does";
