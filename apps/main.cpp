@@ -467,13 +467,7 @@ int runMinDistortion(const AttackOptions& o) {
                             n_out - 1, label, o.target));
 
   attack::MinDistortionParams p;
-  if (o.method == "mip")
-    p.method = attack::Method::kMip;
-  else if (o.method == "nlp")
-    p.method = attack::Method::kNlp;
-  else
-    throw Error("--objective min-distortion supports --method mip or nlp (got '" + o.method +
-                "')");
+  p.method = attack::parseMinDistortionMethod(o.method);
   if (p.method == attack::Method::kNlp && o.nlp_form != "scholtes")
     throw Error("--objective min-distortion supports only --nlp-form scholtes");
   p.norm = attack::parseNorm(o.norm);
@@ -512,7 +506,7 @@ int runMinDistortion(const AttackOptions& o) {
     std::cout << fmt::format("  {:<14} model: {} variables, {} binaries, {} constraints ({} unstable / {} stable ReLUs, {} bounds {:.3f} s)\n",
                              "", r.variables, r.binaries, r.constraints, r.unstable_relus,
                              r.stable_relus, r.bounds_method, r.bounds_time_s);
-    if (p.method == attack::Method::kMip && p.nlp_warm_start)
+    if ((p.method == attack::Method::kMip && p.nlp_warm_start) || p.method == attack::Method::kBab)
       std::cout << fmt::format("  {:<14} NLP warm start: distance {:.6f} in {:.3f} s{}\n", "",
                                r.warm_start_distance, r.warm_start_time_s,
                                std::isfinite(r.mip_box_eps)
@@ -536,7 +530,8 @@ int runMinDistortion(const AttackOptions& o) {
                                  "(the constraint only ranks {} above {})\n",
                                  "", r.predicted_label_adv, target, target, label);
     } else if (r.verdict == attack::MinDistVerdict::kInfeasible) {
-      std::cout << fmt::format("  {:<14} no input in the box reaches the gap (MIP proof)\n", "");
+      std::cout << fmt::format("  {:<14} no input in the box reaches the gap ({} proof)\n", "",
+                               r.method);
     }
   }
   nlohmann::json j = report::toJson(r);
@@ -624,7 +619,9 @@ int main(int argc, char** argv) {
                      "mip (exact, CBC), bab (exact, branch and bound over ReLU splits), "
                      "portfolio (mip and bab in parallel on two threads, sharing incumbents and "
                      "bounds), nlp (local solve, see --local), mpec (--mpec-form, Ipopt) or auto "
-                     "(multi-start local screen, then the exact stage of --exact)");
+                     "(multi-start local screen, then the exact stage of --exact); "
+                     "--objective min-distortion: mip, nlp or bab (linf: the local point, then "
+                     "a proven lower bound by bisection over the radius with the ReLU B&B)");
   attack->add_option("--exact", ao.exact,
                      "--method auto's exact stage: auto (default: the portfolio from "
                      "--portfolio-min-unstable ReLUs unstable under CROWN over the box, else CBC "

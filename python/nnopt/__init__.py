@@ -444,7 +444,10 @@ def attack(net: Network, image: Any, *, label: Optional[int] = None,
     ``objective="min-distortion"``: minimise the ``norm`` (l1, linf, l2) of the
     change subject to logit[target] >= logit[label] + ``gap``; ``target`` is a
     class index (required), ``max_eps`` bounds every pixel change, ``method`` is
-    mip or nlp, and the MIP is NLP-warm-started unless ``warm_start="none"``.
+    mip, nlp or bab (L-inf only: the local solver's point, then a proven lower
+    bound by bisection over the radius with the ReLU branch and bound;
+    ``lower_bound`` and ``optimal`` as for the MIP), and the MIP is
+    NLP-warm-started unless ``warm_start="none"``.
 
     ``image``: an :class:`Image` or an array of pixels in [0, 1].
     ``label`` defaults to the image's dataset label, else the clean prediction;

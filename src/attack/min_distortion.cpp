@@ -36,6 +36,14 @@ Norm parseNorm(const std::string& s) {
   throw Error("unknown norm '" + s + "' (supported: l1, linf, l2)");
 }
 
+Method parseMinDistortionMethod(const std::string& s) {
+  if (s == "mip") return Method::kMip;
+  if (s == "nlp") return Method::kNlp;
+  if (s == "bab") return Method::kBab;
+  throw Error("--objective min-distortion supports --method mip, nlp or bab (linf) (got '" + s +
+              "')");
+}
+
 const char* minDistVerdictName(MinDistVerdict v) {
   switch (v) {
     case MinDistVerdict::kAttackFound: return "attack_found";
@@ -268,6 +276,13 @@ void checkArgs(const nn::Network& net, const Eigen::VectorXd& x0, int true_label
     require(net.isPiecewiseLinear(),
             "the native local solver needs a ReLU/LeakyReLU/MaxPool network (Tanh/Sigmoid: use "
             "--local ipopt)");
+  }
+  if (p.method == Method::kBab) {
+    require(p.norm == Norm::kLinf,
+            "min-distortion --method bab bounds the L-inf distance only (use mip for l1)");
+    require(net.isPiecewiseLinear() && !net.hasMaxPool(),
+            "min-distortion --method bab needs a ReLU/LeakyReLU network without MaxPool (use "
+            "mip)");
   }
   if (p.method == Method::kMip) {
     require(p.norm != Norm::kL2,
@@ -553,6 +568,20 @@ MinDistortionResult minDistortionAttack(const nn::Network& net, const Eigen::Vec
   r.target_label = target_label;
   r.gap = params.gap;
   r.max_eps = params.max_eps;
+  if (params.method == Method::kBab) {
+    // The local solver (a quarter of the time) for a point, then the proof.
+    Timer timer;
+    MinDistortionParams np = params;
+    np.method = Method::kNlp;
+    np.time_limit = 0.25 * params.time_limit;
+    r = runLocal(net, box, x0, r, np);
+    r.warm_start_distance = r.verdict == MinDistVerdict::kAttackFound ? r.distance : NAN;
+    r.warm_start_time_s = r.time_s;
+    minDistortionBisection(net, x0, params, std::max(0.0, params.time_limit - timer.seconds()),
+                           r);
+    r.time_s = timer.seconds();
+    return r;
+  }
   if (params.method == Method::kMip) {
     r.method = "mip";
     if (!params.nlp_warm_start) return runMip(net, box, x0, r, params);

@@ -25,6 +25,9 @@ namespace nnopt::attack {
 enum class Norm { kL1, kLinf, kL2 };
 const char* normName(Norm n);            // "l1", "linf", "l2"
 Norm parseNorm(const std::string& s);    // l1 | linf | l2 (also L1, Linf, inf, L2); throws Error
+// The methods of the minimal-distortion attack: mip | nlp | bab (L-inf
+// bisection, see minDistortionBisection); throws Error otherwise.
+Method parseMinDistortionMethod(const std::string& s);
 
 enum class MinDistVerdict {
   kAttackFound,    // replayed point reaching the gap (optimal when `optimal` is set)
@@ -89,13 +92,16 @@ struct MinDistortionParams {
   // model gets that row, and the neuron bounds are also computed over the box
   // intersected with the L1 ball (CrownParams::l1_center / l1_radius).
   double l1_budget = std::numeric_limits<double>::infinity();
+  // Method::kBab (L-inf only): stop the bisection once the replayed distance
+  // and the proven lower bound are this close (relative).
+  double bab_rel_gap = 1e-4;
   // Stop as on the time limit once *cancel becomes true (Ctrl-C in Python).
   const std::atomic<bool>* cancel = nullptr;
 };
 
 struct MinDistortionResult {
   MinDistVerdict verdict = MinDistVerdict::kNoAttackFound;
-  std::string method;  // "mip", "nlp:pwl" or "nlp:scholtes"
+  std::string method;  // "mip", "bab", "nlp:pwl" or "nlp:scholtes"
   std::string status;  // solver status text
   Norm norm = Norm::kL1;
   int true_label = -1;
@@ -115,8 +121,9 @@ struct MinDistortionResult {
                           // nudged along the gradient of the gap before the replay
   // Distance objective at the solver's point (L2: the norm, not its square).
   double solver_objective = std::numeric_limits<double>::quiet_NaN();
-  // MIP only: proven lower bound on the distance over the box (CBC's dual
-  // bound; -inf when none), and whether the MIP proved optimality.
+  // MIP and bab: proven lower bound on the distance over the box (CBC's dual
+  // bound, or the bisection's largest refuted radius; -inf when none), and
+  // whether optimality was proven.
   double lower_bound = -std::numeric_limits<double>::infinity();
   bool optimal = false;
   double compl_violation = 0.0;  // NLP: max |y*s| at the solution
@@ -156,6 +163,23 @@ spec::Box minDistortionBox(const Eigen::VectorXd& x0, double max_eps);
 MinDistortionResult minDistortionAttack(const nn::Network& net, const Eigen::VectorXd& x0,
                                         int true_label, int target_label,
                                         const MinDistortionParams& params);
+
+// Method::kBab's proof stage (L-inf), after the local solver filled r (its
+// point, if any, is the first upper bound): bisection over the radius m of
+// the L-inf ball around x0 (within the box). Each radius is one decision of
+// the ReLU branch and bound (bab/relu_bab.h; root bounds by CROWN and
+// alpha-CROWN over that ball) on v(x) = logit[true] - logit[target] + gap:
+// min v > 0 proves that every point reaching the gap is farther than m (the
+// lower bound rises to m); a point with v <= 0 is replayed and becomes the
+// answer when closer; a radius not decided in its budget (half the time
+// left, at most a sixth of time_limit) is not tried again, so the next radius is smaller. Without a point
+// the first radius is the whole box (a proof that no input reaches the gap:
+// kInfeasible). r.lower_bound is the largest radius proven, r.optimal when
+// it is within bab_rel_gap of the distance; r.iterations counts B&B nodes,
+// r.solves radii. Throws Error for a norm other than L-inf.
+void minDistortionBisection(const nn::Network& net, const Eigen::VectorXd& x0,
+                            const MinDistortionParams& p, double time_limit,
+                            MinDistortionResult& r);
 
 // Replays x: fills adversarial, distances, logits, prediction and achieved gap
 // of r (r.norm, r.true_label, r.target_label, r.gap must be set) and returns

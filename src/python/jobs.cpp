@@ -216,13 +216,7 @@ MinDistJobResult runMinDistJob(const nn::Network& net_in, const MinDistJob& job,
                             "min-distortion (got '{}')",
                             n_out - 1, pr.label, job.target));
   attack::MinDistortionParams p;
-  if (job.method == "mip")
-    p.method = attack::Method::kMip;
-  else if (job.method == "nlp")
-    p.method = attack::Method::kNlp;
-  else
-    throw Error("--objective min-distortion supports --method mip or nlp (got '" + job.method +
-                "')");
+  p.method = attack::parseMinDistortionMethod(job.method);
   p.norm = attack::parseNorm(job.norm);
   if (!std::isfinite(job.gap)) throw Error("--gap must be a finite number");
   p.gap = job.gap;

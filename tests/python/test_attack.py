@@ -165,13 +165,33 @@ def test_min_distortion_equals_cli_and_replays(mlp, image, nnopt_cli, tmp_path):
     assert p.stat().st_size > 1000
 
 
+def test_min_distortion_bab_brackets_the_mip_optimum(mlp, image):
+    kw = dict(label=7, objective="min-distortion", target=2, norm="linf", gap=0.1, mean=MEAN,
+              std=STD, time_limit=60)
+    mip = nnopt.attack(mlp, image, method="mip", **kw)
+    bab = nnopt.attack(mlp, image, method="bab", **kw)
+    assert mip.optimal and mip.verdict == "attack_found"
+    assert bab.method == "bab" and bab.verdict == "attack_found"
+    assert bab.lower_bound <= mip.distance + 1e-6
+    assert bab.distance >= mip.distance - 1e-6
+    logits = mlp.forward((bab.adversarial - MEAN) / STD)
+    assert logits[2] - logits[7] >= 0.1 - 1e-6
+    assert np.abs(bab.adversarial - image.pixels).max() == pytest.approx(bab.distance, abs=1e-12)
+    if bab.optimal:
+        assert bab.distance == pytest.approx(mip.distance, rel=2e-4)
+
+
 def test_min_distortion_argument_errors(mlp, image):
     with pytest.raises(nnopt.InputError, match="needs --target K"):
         nnopt.attack(mlp, image, label=7, objective="min-distortion")
     with pytest.raises(nnopt.InputError, match="--eps is not used"):
         nnopt.attack(mlp, image, label=7, objective="min-distortion", target=2, eps=0.1)
-    with pytest.raises(nnopt.InputError, match="supports --method mip or nlp"):
-        nnopt.attack(mlp, image, label=7, objective="min-distortion", target=2, method="bab")
+    with pytest.raises(nnopt.InputError, match="supports --method mip, nlp or bab"):
+        nnopt.attack(mlp, image, label=7, objective="min-distortion", target=2,
+                     method="portfolio")
+    with pytest.raises(nnopt.InputError, match="L-inf distance only"):
+        nnopt.attack(mlp, image, label=7, objective="min-distortion", target=2, method="bab",
+                     norm="l1")
     with pytest.raises(nnopt.InputError, match="other than the label 7"):
         nnopt.attack(mlp, image, label=7, objective="min-distortion", target=7)
     with pytest.raises(nnopt.InputError, match="--objective must be"):

@@ -205,6 +205,53 @@ TEST(MinDistortion, NativeWalkOnRandomNetsIsAboveTheMipAndLocallyMinimal) {
   EXPECT_GE(found, runs - 1) << "the walk found too few points (16 of 16 when written)";
 }
 
+// Method::kBab (L-inf): the bisection's proven lower bound never exceeds the
+// MIP's optimum, its replayed point is never closer, and on these small nets
+// it closes the bracket (optimal) where the MIP finds a point.
+TEST(MinDistortion, BabBisectionBracketsTheMipOptimum) {
+  int runs = 0, closed = 0, infeasible = 0;
+  for (unsigned seed = 1; seed <= 4; ++seed) {
+    for (auto act : {nn::ActKind::kRelu, nn::ActKind::kLeakyRelu}) {
+      const auto net = test::randomNet({6, 10, 10, 8, 3}, seed, act);
+      const VectorXd x0 = test::randomPoint(6, 300 + seed);
+      const VectorXd clean = net.forward(x0);
+      Eigen::Index label = 0;
+      clean.maxCoeff(&label);
+      const int target = (int(label) + 1 + int(seed % 2)) % 3;
+      const double gap = 0.5 * (clean[target] - clean[label]);
+      SCOPED_TRACE(testing::Message() << "seed " << seed << " " << nn::actName(act));
+      auto pm = params(Method::kMip, Norm::kLinf, gap);
+      pm.max_eps = 0.5;
+      auto pb = params(Method::kBab, Norm::kLinf, gap);
+      pb.max_eps = 0.5;
+      pb.time_limit = 20;
+      const auto mip = attack::minDistortionAttack(net, x0, int(label), target, pm);
+      const auto bab = attack::minDistortionAttack(net, x0, int(label), target, pb);
+      EXPECT_EQ(bab.method, "bab");
+      if (mip.verdict == MinDistVerdict::kInfeasible) {
+        ++infeasible;
+        EXPECT_NE(bab.verdict, MinDistVerdict::kAttackFound);
+        EXPECT_EQ(bab.verdict, MinDistVerdict::kInfeasible) << bab.status;
+        continue;
+      }
+      ASSERT_EQ(mip.verdict, MinDistVerdict::kAttackFound) << mip.status;
+      ASSERT_TRUE(mip.optimal);
+      ++runs;
+      EXPECT_LE(bab.lower_bound, mip.distance + 1e-6) << bab.status;
+      if (bab.verdict != MinDistVerdict::kAttackFound) continue;
+      expectReplays(net, x0, bab);
+      EXPECT_GE(bab.distance, mip.distance - 1e-6);
+      if (bab.optimal) {
+        ++closed;
+        EXPECT_NEAR(bab.distance, mip.distance, 2e-4 * mip.distance + 1e-6) << bab.status;
+      }
+    }
+  }
+  EXPECT_GE(runs, 4) << "too few feasible cases";
+  EXPECT_GE(closed, runs - 1) << "the bisection closed too few brackets";
+  std::printf("bab bisection: %d feasible, %d closed, %d infeasible\n", runs, closed, infeasible);
+}
+
 TEST(MinDistortion, ReluKinkAnalyticDistances) {
   const auto net = kinkNet();
   VectorXd x0(2);
@@ -269,6 +316,22 @@ TEST(MinDistortion, MaxEpsBoxAndInfeasibility) {
     auto r = attack::minDistortionAttack(net, x0, 0, 1, params(Method::kMip, Norm::kL1, 3.0));
     EXPECT_EQ(r.verdict, MinDistVerdict::kInfeasible) << r.status;
   }
+  {  // the bisection proves it too (its first radius is the whole box)
+    auto p = params(Method::kBab, Norm::kLinf, 0.4);
+    p.max_eps = 0.25;
+    auto r = attack::minDistortionAttack(net, x0, 0, 1, p);
+    EXPECT_EQ(r.verdict, MinDistVerdict::kInfeasible) << r.status;
+    EXPECT_EQ(r.adversarial.size(), 0);
+  }
+  {  // and brackets the L-inf optimum 0.28 when the box allows it
+    auto p = params(Method::kBab, Norm::kLinf, 0.4);
+    auto r = attack::minDistortionAttack(net, x0, 0, 1, p);
+    expectReplays(net, x0, r);
+    EXPECT_TRUE(r.optimal) << r.status;
+    EXPECT_NEAR(r.distance, 0.28, 1e-4);
+    EXPECT_LE(r.lower_bound, 0.28 + 1e-9);
+    EXPECT_GE(r.lower_bound, 0.28 * (1 - 1e-4) - 1e-9);
+  }
   {  // the NLP cannot prove infeasibility
     auto r = attack::minDistortionAttack(net, x0, 0, 1, params(Method::kNlp, Norm::kL1, 3.0));
     EXPECT_NE(r.verdict, MinDistVerdict::kAttackFound);
@@ -303,6 +366,12 @@ TEST(MinDistortion, ArgumentErrors) {
   EXPECT_THROW(attack::minDistortionAttack(net, VectorXd::Zero(3), 0, 1,
                                            params(Method::kMip, Norm::kL1, 0.4)),
                Error);
+  try {
+    attack::minDistortionAttack(net, x0, 0, 1, params(Method::kBab, Norm::kL1, 0.4));
+    ADD_FAILURE() << "L1 bisection must be refused";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("L-inf"), std::string::npos) << e.what();
+  }
   EXPECT_THROW(attack::parseNorm("l3"), Error);
   EXPECT_EQ(attack::parseNorm("linf"), Norm::kLinf);
 }
