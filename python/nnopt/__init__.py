@@ -587,6 +587,10 @@ class VerifyResult:
     time_s: float
     result_file: str
     nodes: int = 0  # input B&B and MIP nodes
+    # The smallest share of its disjunct's domain a ReLU B&B run that stopped
+    # undecided had closed (1 - sum of 2^-depth over its open nodes; verify
+    # --json's relu_bab.closed_fraction); 1.0 when no run stopped.
+    closed_fraction: float = 1.0
 
     @property
     def verdict(self) -> str:

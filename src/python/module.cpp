@@ -242,6 +242,7 @@ PYBIND11_MODULE(_nnopt, m) {
     d["time_s"] = r.time_s;
     d["result_file"] = verify::formatResultFile(r.answer, r.x, r.y);
     d["nodes"] = r.nodes;
+    d["closed_fraction"] = r.bab_closed_fraction;
     return d;
   }, py::arg("net"), py::arg("vnnlib"), py::arg("timeout"), py::arg("prover") = "auto",
      py::arg("threads") = 0, py::arg("root_alpha") = verify::VerifyParams{}.root_alpha_iters,

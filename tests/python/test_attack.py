@@ -118,6 +118,7 @@ def test_verify_robust_and_sat(mlp, image, tmp_path):
     assert r.result_file.startswith("sat")
     r2 = nnopt.verify(raw, prop(0.0), timeout=30)
     assert r2.verdict == "unsat"
+    assert r2.closed_fraction == 1.0  # no search stopped undecided
     # prover= is --prover: the same answers from the portfolio and the MIP
     for prover in ("portfolio", "mip"):
         assert nnopt.verify(raw, prop(0.3), timeout=30, prover=prover).answer == "sat"
@@ -132,6 +133,7 @@ def test_verify_robust_and_sat(mlp, image, tmp_path):
                          exact_unstable=-1, seed=7)
     assert other.answer == base.answer
     assert isinstance(other.nodes, int) and other.nodes >= 0
+    assert 0.0 <= other.closed_fraction <= 1.0
 
 
 def test_mip_cuts_keep_the_optimum(mlp, image):
