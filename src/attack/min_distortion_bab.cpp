@@ -89,8 +89,14 @@ void minDistortionBisection(const nn::Network& net, const Eigen::VectorXd& x0,
     const double budget = std::min(0.5 * deadline.remaining(), time_limit / 6.0);
     Eigen::VectorXd x;
     int unstable = 0;
-    const Radius d = decideRadius(net, x0, r.true_label, r.target_label, p, m, budget, &x,
-                                  &nodes, &unstable);
+    Radius d = Radius::kUnknown;
+    try {
+      d = decideRadius(net, x0, r.true_label, r.target_label, p, m, budget, &x, &nodes,
+                       &unstable);
+    } catch (const Error&) {
+      // A failed search (e.g. an LP Clp could not solve) decides nothing: the
+      // local point and the radii proven so far stand.
+    }
     if (unstable_first < 0) unstable_first = unstable;
     ++steps;
     logInfo(fmt::format("min-distortion bab: radius {:.6g}: {} ({} unstable ReLUs, {:.2f} s "
