@@ -27,7 +27,8 @@ enum class Radius { kTooSmall, kReached, kUnknown };
 // kReached with *x when a point replays to v(x) <= 0, else kUnknown.
 Radius decideRadius(const nn::Network& net, const Eigen::VectorXd& x0, int true_label,
                     int target_label, const MinDistortionParams& p, double m, double budget_s,
-                    Eigen::VectorXd* x, long* nodes, int* unstable) {
+                    Eigen::VectorXd* x, long* nodes, bounds::ReluCounts* relus,
+                    double* bounds_s) {
   const spec::Box box = minDistortionBox(x0, std::min(m, p.max_eps));
   spec::OutputConstraint v;
   v.coefs = {{true_label, 1.0}, {target_label, -1.0}};
@@ -36,15 +37,9 @@ Radius decideRadius(const nn::Network& net, const Eigen::VectorXd& x0, int true_
   bounds::BoundTable table = bounds::crownBounds(net, box);
   // alpha-CROWN on every layer's bounds (as verify's root), at most a fifth
   // of the step.
-  bounds::BetaCrownParams ap;
-  ap.iters = 20;
-  bounds::BoundTable tight = table;
-  try {
-    if (bounds::betaCrownTightenTable(net, box, tight, {}, ap, 1 << 20, 0.2 * budget_s, p.cancel))
-      table = std::move(tight);
-  } catch (const Error&) {  // a layer it cannot handle: the CROWN table stands
-  }
-  *unstable = static_cast<int>(bounds::countRelus(net, table).unstable);
+  bounds::alphaTightenTable(net, box, table, 20, 0.2 * budget_s, p.cancel);
+  *relus = bounds::countRelus(net, table);
+  *bounds_s = t.seconds();
   bab::BabParams bp = bab::decisionParams(table, 0.0);
   bp.time_limit = std::max(0.0, budget_s - t.seconds());
   bp.threads = std::max(1, p.threads);
@@ -76,7 +71,9 @@ void minDistortionBisection(const nn::Network& net, const Eigen::VectorXd& x0,
   double upper = have_point ? r.distance : box_radius;  // a point or the whole box
   double lo = 0.0;      // proven: no point within this radius reaches the gap
   double probe = upper;  // radii at or above this are not tried again
-  int steps = 0, unknown = 0, unstable_first = -1;
+  int steps = 0, unknown = 0;
+  bounds::ReluCounts first_relus;
+  double first_bounds_s = 0.0;
   long nodes = 0;
   bool box_proven = false;
   auto converged = [&] { return upper - lo <= std::max(1e-7, p.bab_rel_gap * upper); };
@@ -88,16 +85,21 @@ void minDistortionBisection(const nn::Network& net, const Eigen::VectorXd& x0,
     // optimum must not eat the time that proves smaller ones.
     const double budget = std::min(0.5 * deadline.remaining(), time_limit / 6.0);
     Eigen::VectorXd x;
-    int unstable = 0;
+    bounds::ReluCounts relus;
     Radius d = Radius::kUnknown;
+    double bounds_s = 0.0;
     try {
-      d = decideRadius(net, x0, r.true_label, r.target_label, p, m, budget, &x, &nodes,
-                       &unstable);
+      d = decideRadius(net, x0, r.true_label, r.target_label, p, m, budget, &x, &nodes, &relus,
+                       &bounds_s);
     } catch (const Error&) {
       // A failed search (e.g. an LP Clp could not solve) decides nothing: the
       // local point and the radii proven so far stand.
     }
-    if (unstable_first < 0) unstable_first = unstable;
+    if (steps == 0) {
+      first_relus = relus;
+      first_bounds_s = bounds_s;
+    }
+    const int64_t unstable = relus.unstable;
     ++steps;
     logInfo(fmt::format("min-distortion bab: radius {:.6g}: {} ({} unstable ReLUs, {:.2f} s "
                         "budget); bounds [{:.6g}, {:.6g}]",
@@ -128,7 +130,12 @@ void minDistortionBisection(const nn::Network& net, const Eigen::VectorXd& x0,
   r.method = "bab";
   r.iterations = nodes;
   r.solves = steps;
-  r.unstable_relus = std::max(0, unstable_first);
+  // The ReLU counts of the first radius's root table (the local solver's
+  // model sizes stay in variables / constraints).
+  r.unstable_relus = static_cast<int>(first_relus.unstable);
+  r.stable_relus = static_cast<int>(first_relus.active + first_relus.inactive);
+  r.bounds_method = "crown+alpha (first radius)";
+  r.bounds_time_s = first_bounds_s;
   if (box_proven && r.verdict != MinDistVerdict::kAttackFound) {
     // No point: drop whatever the local solver left short of the gap.
     const double nan = std::numeric_limits<double>::quiet_NaN();

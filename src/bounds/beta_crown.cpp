@@ -332,4 +332,18 @@ bool betaCrownTightenTable(const nn::Network& net, const spec::Box& box, BoundTa
   return true;
 }
 
+bool alphaTightenTable(const nn::Network& net, const spec::Box& box, BoundTable& t, int iters,
+                       double time_limit_s, const std::atomic<bool>* cancel) {
+  BetaCrownParams bp;
+  bp.iters = iters;
+  BoundTable tt = t;
+  try {
+    if (!betaCrownTightenTable(net, box, tt, {}, bp, 1 << 20, time_limit_s, cancel)) return false;
+  } catch (const Error&) {
+    return false;
+  }
+  t = std::move(tt);
+  return true;
+}
+
 }  // namespace nnopt::bounds

@@ -101,4 +101,12 @@ bool betaCrownTightenTable(const nn::Network& net, const spec::Box& box, BoundTa
                            double time_limit_s = std::numeric_limits<double>::infinity(),
                            const std::atomic<bool>* cancel = nullptr);
 
+// alpha-CROWN on every layer of t over box (betaCrownTightenTable without
+// splits, `iters` steps per neuron and bound, within time_limit_s): t is
+// replaced by the tightened table when that call succeeds; on a layer it
+// cannot handle (Error) or a crossing, t stays as it was. True when t was
+// replaced. verify's root and the min-distortion bisection's radii use it.
+bool alphaTightenTable(const nn::Network& net, const spec::Box& box, BoundTable& t, int iters,
+                       double time_limit_s, const std::atomic<bool>* cancel = nullptr);
+
 }  // namespace nnopt::bounds

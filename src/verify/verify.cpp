@@ -490,19 +490,9 @@ class Verifier {
         {p_.root_alpha_frac * p_.timeout_s, p_.root_alpha_max_s, deadline_.remaining()});
     if (p_.root_alpha_iters <= 0 || !(budget > 0)) return false;
     Timer t;
-    bounds::BetaCrownParams bp;
-    bp.iters = p_.root_alpha_iters;
-    bounds::BoundTable tt = tables_[c];
-    const int before = static_cast<int>(bounds::countRelus(net_, tt).unstable);
-    bool changed = false;
-    try {
-      if (bounds::betaCrownTightenTable(net_, cases_[c].input, tt, {}, bp, 1 << 20, budget,
-                                        p_.cancel)) {
-        tables_[c] = std::move(tt);
-        changed = true;
-      }
-    } catch (const Error&) {  // a layer it cannot handle: the CROWN table stands
-    }
+    const int before = static_cast<int>(bounds::countRelus(net_, tables_[c]).unstable);
+    const bool changed = bounds::alphaTightenTable(net_, cases_[c].input, tables_[c],
+                                                   p_.root_alpha_iters, budget, p_.cancel);
     r_.alpha_s += t.seconds();
     if (r_.alpha_unstable_before < 0) r_.alpha_unstable_before = r_.alpha_unstable_after = 0;
     r_.alpha_unstable_before += before;
