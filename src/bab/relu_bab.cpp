@@ -79,31 +79,6 @@ void checkInputs(const nn::Network& net, const spec::Box& box,
             "bab: the root table does not match the network");
 }
 
-// A copy of t with the pre-activation bounds of every split neuron clipped at
-// 0 (and its activation's output bounds with them); nullopt when a split
-// contradicts t (the sub-domain is empty).
-std::optional<BoundTable> withSplits(const nn::Network& net, const BoundTable& t,
-                                     const std::vector<ReluSplit>& splits) {
-  BoundTable out = t;
-  for (const auto& s : splits) {
-    Eigen::VectorXd& lo = s.layer == 0 ? out.in_lo : out.lo[s.layer - 1];
-    Eigen::VectorXd& hi = s.layer == 0 ? out.in_hi : out.hi[s.layer - 1];
-    double& l = lo[s.neuron];
-    double& u = hi[s.neuron];
-    if (s.active) {
-      if (u < 0) return std::nullopt;
-      l = std::max(l, 0.0);
-    } else {
-      if (l > 0) return std::nullopt;
-      u = std::min(u, 0.0);
-    }
-    const auto& act = net.layers()[s.layer].activation();
-    out.lo[s.layer][s.neuron] = std::max(out.lo[s.layer][s.neuron], act.apply(l));
-    out.hi[s.layer][s.neuron] = std::min(out.hi[s.layer][s.neuron], act.apply(u));
-  }
-  return out;
-}
-
 class Search {
  public:
   Search(const nn::Network& net, const spec::Box& box,
@@ -127,6 +102,7 @@ class Search {
     Node root;
     root.table = root_table_;
     Worker& w0 = *workers_[0];
+    if (violated()) drop(-kInf);  // a start point decided it: the root was never bounded
     const bool open = !violated() && bound(w0, root);
     if (w0.lp && p_.purge_cuts && w0.lp->numCuts() > 0) r_.cuts_kept = w0.lp->purgeCuts();
     if (w0.lp) root_cuts_ = w0.lp->cutRows();
@@ -333,9 +309,20 @@ class Search {
 
   static constexpr double kLeafTol = 1e-6;
 
-  // Closes the node when its bound allows (or the decision is already made).
+  // A node left unexplored because the search stops (a violation, a limit):
+  // its region still counts in the lower bound.
+  void drop(double lb) {
+    std::lock_guard<std::mutex> lk(mu_);
+    dropped_lb_ = std::min(dropped_lb_, lb);
+  }
+
+  // Closes the node when its bound allows (or the decision is already made:
+  // the node then leaves the search with its bound kept for the global one).
   bool closeIfDone(double lb) {
-    if (violated() || stopped()) return true;
+    if (violated() || stopped()) {
+      drop(lb);
+      return true;
+    }
     if (!closes(lb)) return false;
     std::lock_guard<std::mutex> lk(mu_);
     ++r_.pruned;
@@ -565,7 +552,11 @@ class Search {
           break;
         }
         std::vector<Node> kids = expand(w, n);
-        if (stopped() && !violated()) {  // interrupted: the parent stays open
+        if (stopped()) {  // interrupted: the parent stays open (its bound counts)
+          if (violated()) {
+            drop(n.lb);
+            break;
+          }
           std::lock_guard<std::mutex> lk(mu_);
           push(std::move(n));
           break;
@@ -609,7 +600,7 @@ class Search {
   }
 
   double globalLowerLocked() const {
-    double m = std::min(closed_lb_, unresolved_lb_);
+    double m = std::min({closed_lb_, unresolved_lb_, dropped_lb_});
     for (const auto& n : open_) m = std::min(m, n.lb);
     for (const auto& w : workers_) m = std::min(m, w->inflight);
     return m;
@@ -642,7 +633,7 @@ class Search {
     r_.closed_fraction = closedFractionLocked();
     // The incumbent's value bounds the minimum from above: an empty search
     // (everything closed by emptiness) still has a consistent pair.
-    if (!std::isfinite(r_.lower_bound) && std::isfinite(r_.objective))
+    if (r_.lower_bound == kInf && std::isfinite(r_.objective))
       r_.lower_bound = r_.objective;
     if (violated())
       r_.status = BabStatus::kViolated;
@@ -682,6 +673,7 @@ class Search {
   int busy_ = 0;
   double closed_lb_ = kInf;      // min lower bound of nodes closed by their bound
   double unresolved_lb_ = kInf;  // min lower bound of unresolved leaves
+  double dropped_lb_ = kInf;     // min lower bound of nodes left when the search stopped
   std::optional<BabStatus> limit_;
   std::atomic<bool> stop_{false};
   std::atomic<long> nodes_{0}, lps_{0}, lp_failures_{0}, crown_nodes_{0}, crown_pruned_{0};
@@ -708,6 +700,31 @@ BabResult reluBranchAndBound(const nn::Network& net, const spec::Box& box, const
   for (Eigen::Index j = 0; j < c.size(); ++j)
     if (c[j] != 0.0) f.coefs.push_back({static_cast<int>(j), c[j]});
   return reluBranchAndBound(net, box, std::vector<spec::OutputConstraint>{f}, p);
+}
+
+// A copy of t with the pre-activation bounds of every split neuron clipped at
+// 0 (and its activation's output bounds with them); nullopt when a split
+// contradicts t (the sub-domain is empty).
+std::optional<BoundTable> withSplits(const nn::Network& net, const BoundTable& t,
+                                     const std::vector<ReluSplit>& splits) {
+  BoundTable out = t;
+  for (const auto& s : splits) {
+    Eigen::VectorXd& lo = s.layer == 0 ? out.in_lo : out.lo[s.layer - 1];
+    Eigen::VectorXd& hi = s.layer == 0 ? out.in_hi : out.hi[s.layer - 1];
+    double& l = lo[s.neuron];
+    double& u = hi[s.neuron];
+    if (s.active) {
+      if (u < 0) return std::nullopt;
+      l = std::max(l, 0.0);
+    } else {
+      if (l > 0) return std::nullopt;
+      u = std::min(u, 0.0);
+    }
+    const auto& act = net.layers()[s.layer].activation();
+    out.lo[s.layer][s.neuron] = std::max(out.lo[s.layer][s.neuron], act.apply(l));
+    out.hi[s.layer][s.neuron] = std::min(out.hi[s.layer][s.neuron], act.apply(u));
+  }
+  return out;
 }
 
 BabParams decisionParams(const bounds::BoundTable& root, double prune_tol) {

@@ -42,6 +42,7 @@
 #include <atomic>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -173,8 +174,9 @@ struct BabResult {
   BabStatus status = BabStatus::kIncomplete;
   double objective = std::numeric_limits<double>::infinity();  // v(x), by forward(x)
   Eigen::VectorXd x;                                           // best point, inside the box
-  // Proven lower bound on min v(x) over the box (min over open, pruned
-  // and unresolved nodes).
+  // Proven lower bound on min v(x) over the box (min over open, pruned,
+  // unresolved nodes and those left when the search stopped, e.g. at a
+  // violation; -inf when a start point decided before the root was bounded).
   double lower_bound = -std::numeric_limits<double>::infinity();
   double root_bound = -std::numeric_limits<double>::infinity();  // before branching
   long nodes = 0;       // nodes bounded
@@ -210,6 +212,12 @@ struct BabResult {
 // parent tables with the splits clipped, BaBSR branching, no cuts, no strong
 // branching, no progress lines. Callers set time, threads, cancel and polish.
 BabParams decisionParams(const bounds::BoundTable& root, double prune_tol);
+
+// A copy of t with the pre-activation bounds of every split neuron clipped at
+// 0 (and its activation's output bounds with them): the table of a child node
+// without a new bound computation; nullopt when a split contradicts t.
+std::optional<bounds::BoundTable> withSplits(const nn::Network& net, const bounds::BoundTable& t,
+                                             const std::vector<bounds::ReluSplit>& splits);
 
 // v(x) = max_k obj[k].eval(f(x)) = max_k (c_k^T f(x) - d_k). Throws Error
 // when the network is not ReLU/LeakyReLU-only (alpha in [0, 1)) or has
