@@ -80,8 +80,10 @@ verify::VerifyParams makeParams(const VerifyOptions& o, double timeout) {
   if (o.relu_beta_no_lp < 0)
     throw Error("--relu-beta-no-lp must be >= 0 (got " + std::to_string(o.relu_beta_no_lp) + ")");
   p.relu_beta_no_lp = o.relu_beta_no_lp;
+
   if (o.relu_tables == "crown" || o.relu_tables == "parent") {
     p.relu_node_crown = p.relu_crown_tables_no_lp = o.relu_tables == "crown";
+    p.relu_tables_given = true;
   } else if (o.relu_tables != "auto") {
     throw Error("--relu-tables must be auto, crown or parent (got '" + o.relu_tables + "')");
   }
@@ -129,8 +131,10 @@ void addVerifyOptions(CLI::App* cmd, VerifyOptions& o) {
                   "input B&B: try the top K smear dimensions and the top crown one, keep the best "
                   "split by the children's refined bounds (default 2, 0 = off)");
   cmd->add_option("--relu-bounds", o.relu_bounds,
-                  "relu-bab node bounds: auto (default: CROWN with the node's splits, and the "
-                  "node LP unless the root LP is too slow), lp or crown");
+                  "relu-bab node bounds: auto (default: CROWN and the node LP unless the root LP "
+                  "is too slow; on fully-connected networks with >= 2 threads racing beta-CROWN "
+                  "nodes on the parent's bounds without LPs), lp or crown (beta-CROWN, LPs only "
+                  "at leaves)");
   cmd->add_option("--relu-beta", o.relu_beta,
                   "relu-bab: beta-CROWN node bounds, this many optimisation steps per node "
                   "warm-started from the parent (default 0 = plain CROWN)");
@@ -140,8 +144,8 @@ void addVerifyOptions(CLI::App* cmd, VerifyOptions& o) {
   cmd->add_option("--relu-tables", o.relu_tables,
                   "relu-bab: a child node's intermediate bounds by CROWN with its splits (crown: "
                   "a backward pass per layer) or the parent's bounds with the splits clipped "
-                  "(parent: cheaper nodes); auto (default): parent where the node LP runs, "
-                  "crown without it");
+                  "(parent: cheaper nodes); auto (default): parent where the node LP runs and on "
+                  "the beta-CROWN side of --relu-bounds auto's race, else crown");
   cmd->add_option("--root-alpha", o.root_alpha,
                   "high-dimensional inputs: alpha-CROWN steps per neuron when tightening every "
                   "layer's intermediate bounds at the root, instead of the LP tightening (default "
@@ -190,6 +194,7 @@ nlohmann::json toJson(const verify::VerifyResult& r) {
                   {"pgd_starts", r.falsify_starts},
                   {"local_walks", r.falsify_local}};
   j["portfolio_wins"] = {{"relu_bab", r.portfolio_bab_wins}, {"mip", r.portfolio_mip_wins}};
+  j["relu_race_wins"] = {{"lp", r.relu_race_lp_wins}, {"beta", r.relu_race_beta_wins}};
   j["reason"] = r.reason;
   j["time_s"] = r.time_s;
   j["stage_time_s"] = {

@@ -24,9 +24,12 @@
 //     does not finish within root_lp_cap_s (large CNNs), and bounds a node by
 //     CROWN alone where its LP fails.
 // A node whose LP has no relaxation gap left (or without unstable neurons) is
-// a leaf: exact on its region, decided by its bound or left unresolved.
+// a leaf: exact on its region, decided by its bound or left unresolved; in a
+// search without node LPs a leaf still gets its LP (beta-CROWN with a few
+// steps need not be exact there).
 // Branching: BaBSR-style score |backward coefficient| * (-l u / (u - l)) of the
-// closest constraint's CROWN bound, or that coefficient times the neuron's
+// closest constraint's plain CROWN bound (also where nodes are bounded by
+// beta-CROWN, whose coefficients branch much worse), or that coefficient times the neuron's
 // relaxation gap at the node LP point; optionally reliability branching
 // (pseudocosts, strong branching on the node LP). Node order: best-first
 // (lowest bound) or depth-first, where each worker dives into the child with
@@ -69,7 +72,7 @@ enum class BabOrder {
 enum class NodeBounds {
   kAuto,   // kLp; CROWN alone once the root LP took longer than root_lp_cap_s
   kLp,     // CROWN, then the node LP where CROWN cannot close the node
-  kCrown,  // CROWN only (nodes left without unstable neurons stay unresolved)
+  kCrown,  // CROWN / beta-CROWN only (leaves, without unstable neurons, get their LP)
 };
 
 enum class BabBranching {

@@ -1,6 +1,7 @@
 #include "verify/relu_prover.h"
 
 #include <chrono>
+#include <functional>
 #include <thread>
 
 #include "attack/pgd.h"
@@ -50,40 +51,82 @@ bool decidedBy(const bab::BabResult& r) {
   return r.status == bab::BabStatus::kHolds || r.status == bab::BabStatus::kViolated;
 }
 
+namespace {
+
+// Runs a and b on two threads, each with a cancel flag that is set once the
+// other returned true (it decided), *outer is set or the deadline passed.
+// Each side catches its own exceptions.
+void raceTwo(const std::function<bool(const std::atomic<bool>*)>& a,
+             const std::function<bool(const std::atomic<bool>*)>& b,
+             const std::atomic<bool>* outer, const Deadline& deadline) {
+  std::atomic<bool> race{false};
+  std::atomic<bool> done_a{false}, done_b{false};
+  std::thread ta([&] {
+    if (a(&race)) race = true;
+    done_a = true;
+  });
+  std::thread tb([&] {
+    if (b(&race)) race = true;
+    done_b = true;
+  });
+  while (!(done_a && done_b)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if ((outer != nullptr && outer->load()) || deadline.expired()) race = true;
+  }
+  ta.join();
+  tb.join();
+}
+
+}  // namespace
+
 DisjunctRace raceDisjunct(const nn::Network& net, const spec::Box& box,
                           const bounds::BoundTable& bt,
                           const std::vector<spec::OutputConstraint>& conj, ReluProverParams rp,
                           MipParams mp, const std::atomic<bool>* outer, const Deadline& deadline) {
-  std::atomic<bool> race{false};
-  std::atomic<bool> done_bab{false}, done_mip{false};
-  rp.cancel = &race;
-  mp.cancel = &race;
   DisjunctRace out;
-  std::thread tb([&] {
-    try {
-      out.bab = decideDisjunct(net, box, bt, conj, rp);
-      if (decidedBy(out.bab)) race = true;
-    } catch (...) {
-      out.err_bab = std::current_exception();
-    }
-    done_bab = true;
-  });
-  std::thread tm([&] {
-    try {
-      out.mip = solveDisjunctMip(net, box, bt, conj, mp);
-      if (out.mip.outcome == MipOutcome::kRefuted || out.mip.outcome == MipOutcome::kCandidate)
-        race = true;
-    } catch (...) {
-      out.err_mip = std::current_exception();
-    }
-    done_mip = true;
-  });
-  while (!(done_bab && done_mip)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if ((outer != nullptr && outer->load()) || deadline.expired()) race = true;
-  }
-  tb.join();
-  tm.join();
+  raceTwo(
+      [&](const std::atomic<bool>* cancel) {
+        try {
+          rp.cancel = cancel;
+          out.bab = decideDisjunct(net, box, bt, conj, rp);
+          return decidedBy(out.bab);
+        } catch (...) {
+          out.err_bab = std::current_exception();
+        }
+        return false;
+      },
+      [&](const std::atomic<bool>* cancel) {
+        try {
+          mp.cancel = cancel;
+          out.mip = solveDisjunctMip(net, box, bt, conj, mp);
+          return out.mip.outcome == MipOutcome::kRefuted ||
+                 out.mip.outcome == MipOutcome::kCandidate;
+        } catch (...) {
+          out.err_mip = std::current_exception();
+        }
+        return false;
+      },
+      outer, deadline);
+  return out;
+}
+
+BabRace raceBab(const nn::Network& net, const spec::Box& box, const bounds::BoundTable& bt,
+                const std::vector<spec::OutputConstraint>& conj, ReluProverParams a,
+                ReluProverParams b, const std::atomic<bool>* outer, const Deadline& deadline) {
+  BabRace out;
+  auto side = [&](ReluProverParams& rp, bab::BabResult& r, std::exception_ptr& err) {
+    return [&](const std::atomic<bool>* cancel) {
+      try {
+        rp.cancel = cancel;
+        r = decideDisjunct(net, box, bt, conj, rp);
+        return decidedBy(r);
+      } catch (...) {
+        err = std::current_exception();
+      }
+      return false;
+    };
+  };
+  raceTwo(side(a, out.a, out.err_a), side(b, out.b, out.err_b), outer, deadline);
   return out;
 }
 

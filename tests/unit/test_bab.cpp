@@ -272,6 +272,9 @@ TEST(ReluBab, OptimumMatchesDenseGridOn2dInput) {
   }
 }
 
+// Decision mode with node LPs and with beta-CROWN nodes on the parents'
+// tables without LPs (verify's default for fully-connected networks; leaves
+// get their exact LP): decided both ways as the MIP optimum says.
 TEST(ReluBab, DecisionModeNeverHoldsWhenACounterexampleExists) {
   std::mt19937 rng(99);
   for (int trial = 0; trial < 12; ++trial) {
@@ -279,11 +282,19 @@ TEST(ReluBab, DecisionModeNeverHoldsWhenACounterexampleExists) {
     const auto box = randomBox(rng, 4, 1.5);
     const VectorXd c = marginObjective(2);
     const double mip = mipOptimum(net, box, c);
-    for (double delta : {-0.05, 0.05}) {
+    for (double delta : {-0.05, 0.05}) for (bool beta_only : {false, true}) {
+      SCOPED_TRACE(beta_only ? "beta-CROWN nodes without LP" : "node LPs");
       bab::BabParams p = tightParams();
       p.mode = bab::BabMode::kDecide;
       p.threshold = mip + delta;
       p.order = trial % 2 ? bab::BabOrder::kDepthFirst : bab::BabOrder::kBestFirst;
+      if (beta_only) {
+        p.node_bounds = bab::NodeBounds::kCrown;
+        p.node_crown = false;
+        p.crown_tables_no_lp = false;
+        p.beta_iters_no_lp = 5;
+        p.branching = bab::BabBranching::kBabsr;
+      }
       const auto r = bab::reluBranchAndBound(net, box, c, p);
       if (delta > 0) {
         ASSERT_EQ(r.status, bab::BabStatus::kViolated) << "trial " << trial;
