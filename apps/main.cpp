@@ -181,6 +181,7 @@ struct AttackOptions {
   std::optional<double> max_eps;
   std::optional<std::string> warm_start;  // default: nlp for min-distortion, none for margin
   bool mip_cuts = false;
+  bool bab_node_lp = false;
   bool target_given = false;
 };
 
@@ -295,6 +296,7 @@ int runAttack(const AttackOptions& o) {
   p.warm_duals = !o.cold_continuation;
   p.mip_warm_start = warmStartIsNlp(o.warm_start, o.method == "portfolio");
   p.mip_ideal_cuts = o.mip_cuts;
+  p.bab_node_lp = o.bab_node_lp;
   attack::MultiStartParams msp;
   msp.nlp = p;
   msp.starts = n_starts;
@@ -615,6 +617,10 @@ int main(int argc, char** argv) {
   attack->add_flag("--mip-cuts", ao.mip_cuts,
                    "MIP: CBC separates cuts of the ideal ReLU formulation (Anderson et al. 2020) "
                    "at the root, those with at most 64 terms (docs/results/ideal-cuts)");
+  attack->add_flag("--bab-node-lp", ao.bab_node_lp,
+                   "bab / portfolio: bound every node of the ReLU B&B by its LP (the former "
+                   "default; else fully-connected networks get beta-CROWN node bounds, LPs only "
+                   "at leaves)");
   attack->add_option("--method", ao.method,
                      "mip (exact, CBC), bab (exact, branch and bound over ReLU splits), "
                      "portfolio (mip and bab in parallel on two threads, sharing incumbents and "

@@ -104,6 +104,12 @@ bool Network::hasMaxPool() const {
   return false;
 }
 
+bool Network::isFullyConnected() const {
+  for (const auto& l : layers_)
+    if (l.isDense() && !l.dense().W.isDense()) return false;
+  return true;
+}
+
 int64_t Network::numReluNeurons() const {
   int64_t n = 0;
   for (const auto& l : layers_)

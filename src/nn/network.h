@@ -77,6 +77,8 @@ class Network {
   // True when every activation is ReLU or LeakyReLU (MIP-encodable; MaxPool is too).
   bool isPiecewiseLinear() const;
   bool hasMaxPool() const;
+  // Every Dense layer a dense matrix (no convolution folded into a sparse one).
+  bool isFullyConnected() const;
   int64_t numReluNeurons() const;
 
   // Forward pass in double. Throws Error on a size mismatch.

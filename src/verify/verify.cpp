@@ -22,14 +22,6 @@ namespace nnopt::verify {
 
 namespace {
 
-// Every Dense layer a dense matrix (no convolution): the relu-bab prover's
-// kAuto bounds such networks' nodes by beta-CROWN without node LPs.
-bool fullyConnected(const nn::Network& net) {
-  for (const auto& l : net.layers())
-    if (l.isDense() && !l.dense().W.isDense()) return false;
-  return true;
-}
-
 using Eigen::VectorXd;
 using Conj = std::vector<spec::OutputConstraint>;
 
@@ -654,7 +646,7 @@ class Verifier {
   bool reluBab(size_t c, int d, const bounds::BoundTable& bt) {
     ReluProverParams rp = reluBabParams();
     const auto& conj = cases_[c].unsafe.disjuncts[d];
-    if (p_.relu_node_bounds != bab::NodeBounds::kAuto || threads_ < 2 || !fullyConnected(net_))
+    if (p_.relu_node_bounds != bab::NodeBounds::kAuto || threads_ < 2 || !net_.isFullyConnected())
       return onReluBab(c, d, decideDisjunct(net_, cases_[c].input, bt, conj, rp));
     // kAuto on a fully-connected network with >= 2 threads: node LPs (half
     // the threads, rounded up) race beta-CROWN nodes without LPs on the

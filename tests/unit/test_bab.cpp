@@ -317,7 +317,7 @@ TEST(ReluBab, OptionsDoNotChangeTheOptimum) {
   const auto box = randomBox(rng, 5, 2.0);
   const VectorXd c = marginObjective(2);
   const double mip = mipOptimum(net, box, c);
-  for (int variant = 0; variant < 8; ++variant) {
+  for (int variant = 0; variant < 10; ++variant) {
     bab::BabParams p = tightParams();
     p.order = variant % 2 ? bab::BabOrder::kDepthFirst : bab::BabOrder::kBestFirst;
     if (variant == 2) p.branching = bab::BabBranching::kBabsr;
@@ -334,6 +334,13 @@ TEST(ReluBab, OptionsDoNotChangeTheOptimum) {
     if (variant == 7) {  // parents' tables with clipped splits, two workers
       p.node_crown = false;
       p.threads = 2;
+    }
+    if (variant >= 8) {  // beta-CROWN nodes without LPs (attack's bab), LPs at leaves
+      p.node_bounds = bab::NodeBounds::kCrown;
+      p.node_crown = false;
+      p.crown_tables_no_lp = false;
+      p.beta_iters_no_lp = 5;
+      p.threads = variant - 7;
     }
     const auto r = bab::reluBranchAndBound(net, box, c, p);
     ASSERT_EQ(r.status, bab::BabStatus::kOptimal) << "variant " << variant;
