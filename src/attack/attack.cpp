@@ -377,12 +377,7 @@ MarginAttackResult runBab(const nn::Network& net, const spec::Box& box, const Ei
           "bab needs a ReLU/LeakyReLU network (no Tanh/Sigmoid); use --method nlp");
   Timer timer;
   bab::BabParams bp;
-  if (!p.bab_node_lp && net.isFullyConnected()) {
-    bp.node_bounds = bab::NodeBounds::kCrown;
-    bp.node_crown = false;
-    bp.crown_tables_no_lp = false;
-    bp.beta_iters_no_lp = 5;
-  }
+  if (!p.bab_node_lp && net.isFullyConnected()) bab::useBetaNodes(bp);
   bp.time_limit = p.time_limit;
   bp.starts = {x0};
   if (p.nlp_start.size() == x0.size()) bp.starts.push_back(p.nlp_start);

@@ -745,6 +745,13 @@ std::optional<BoundTable> withSplits(const nn::Network& net, const BoundTable& t
   return out;
 }
 
+void useBetaNodes(BabParams& p) {
+  p.node_bounds = NodeBounds::kCrown;
+  p.node_crown = false;
+  p.crown_tables_no_lp = false;
+  p.beta_iters_no_lp = 5;
+}
+
 BabParams decisionParams(const bounds::BoundTable& root, double prune_tol) {
   BabParams bp;
   bp.mode = BabMode::kDecide;

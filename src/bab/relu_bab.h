@@ -216,6 +216,12 @@ struct BabResult {
 // branching, no progress lines. Callers set time, threads, cancel and polish.
 BabParams decisionParams(const bounds::BoundTable& root, double prune_tol);
 
+// Nodes bounded by beta-CROWN (beta_iters_no_lp = 5 warm-started steps) on
+// the parents' tables with the splits clipped, no node LPs, an LP only at
+// leaves: what attack's bab uses on fully-connected networks (and one side of
+// verify's race).
+void useBetaNodes(BabParams& p);
+
 // A copy of t with the pre-activation bounds of every split neuron clipped at
 // 0 (and its activation's output bounds with them): the table of a child node
 // without a new bound computation; nullopt when a split contradicts t.

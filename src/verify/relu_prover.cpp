@@ -1,5 +1,6 @@
 #include "verify/relu_prover.h"
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <thread>
@@ -110,15 +111,21 @@ DisjunctRace raceDisjunct(const nn::Network& net, const spec::Box& box,
   return out;
 }
 
-BabRace raceBab(const nn::Network& net, const spec::Box& box, const bounds::BoundTable& bt,
-                const std::vector<spec::OutputConstraint>& conj, ReluProverParams a,
-                ReluProverParams b, const std::atomic<bool>* outer, const Deadline& deadline) {
-  BabRace out;
-  auto side = [&](ReluProverParams& rp, bab::BabResult& r, std::exception_ptr& err) {
+LpBetaRace raceLpAndBeta(const nn::Network& net, const spec::Box& box, const bounds::BoundTable& bt,
+                         const std::vector<spec::OutputConstraint>& conj, const ReluProverParams& rp,
+                         bool keep_tables, const std::atomic<bool>* outer, const Deadline& deadline) {
+  ReluProverParams lp = rp, beta = rp;
+  beta.node_bounds = bab::NodeBounds::kCrown;
+  if (!keep_tables) beta.node_crown = beta.crown_tables_no_lp = false;
+  beta.threads = std::max(1, rp.threads / 2);
+  lp.threads = std::max(1, rp.threads - beta.threads);
+  bab::BabResult r_lp, r_beta;
+  std::exception_ptr err_lp, err_beta;
+  auto side = [&](ReluProverParams& p, bab::BabResult& r, std::exception_ptr& err) {
     return [&](const std::atomic<bool>* cancel) {
       try {
-        rp.cancel = cancel;
-        r = decideDisjunct(net, box, bt, conj, rp);
+        p.cancel = cancel;
+        r = decideDisjunct(net, box, bt, conj, p);
         return decidedBy(r);
       } catch (...) {
         err = std::current_exception();
@@ -126,7 +133,16 @@ BabRace raceBab(const nn::Network& net, const spec::Box& box, const bounds::Boun
       return false;
     };
   };
-  raceTwo(side(a, out.a, out.err_a), side(b, out.b, out.err_b), outer, deadline);
+  raceTwo(side(lp, r_lp, err_lp), side(beta, r_beta, err_beta), outer, deadline);
+  if (err_lp && err_beta) std::rethrow_exception(err_lp);
+  const bool lp_decided = !err_lp && decidedBy(r_lp);
+  const bool beta_decided = !err_beta && decidedBy(r_beta);
+  const bool take_beta = err_lp || (beta_decided && !lp_decided);
+  LpBetaRace out;
+  out.result = take_beta ? r_beta : r_lp;
+  if (take_beta ? !err_lp : !err_beta) out.other_nodes = take_beta ? r_lp.nodes : r_beta.nodes;
+  out.lp_decided = !take_beta && lp_decided;
+  out.beta_decided = take_beta && beta_decided;
   return out;
 }
 

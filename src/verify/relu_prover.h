@@ -70,17 +70,21 @@ DisjunctRace raceDisjunct(const nn::Network& net, const spec::Box& box,
                           const std::vector<spec::OutputConstraint>& conj, ReluProverParams rp,
                           MipParams mp, const std::atomic<bool>* outer, const Deadline& deadline);
 
-// Two configurations of the ReLU B&B racing on one disjunct (two threads,
-// each with its own ReluProverParams::threads), stopped as raceDisjunct's:
-// verify's default on fully-connected networks races beta-CROWN nodes
-// without LPs against node LPs (each wins by 2-17x on some MNIST MLP
-// properties). Both results are returned, with the exception each threw.
-struct BabRace {
-  bab::BabResult a, b;
-  std::exception_ptr err_a, err_b;
+// The ReLU B&B with node LPs (rp) racing, on one disjunct, the same search
+// with beta-CROWN nodes without LPs on the parents' tables (LPs only at
+// leaves; keep_tables: rp's node_crown / crown_tables_no_lp as given): rp's
+// threads are shared (the LP side gets the odd one), both stop as
+// raceDisjunct's sides. verify's default on fully-connected networks with >= 2
+// threads (each side wins by 2-17x on some MNIST MLP properties). `result` is
+// the deciding side's (both sound), else the LP side's; an exception is
+// rethrown only when both sides threw.
+struct LpBetaRace {
+  bab::BabResult result;
+  long other_nodes = 0;  // nodes of the side not reported
+  bool lp_decided = false, beta_decided = false;  // the side whose result is reported decided
 };
-BabRace raceBab(const nn::Network& net, const spec::Box& box, const bounds::BoundTable& bt,
-                const std::vector<spec::OutputConstraint>& conj, ReluProverParams a,
-                ReluProverParams b, const std::atomic<bool>* outer, const Deadline& deadline);
+LpBetaRace raceLpAndBeta(const nn::Network& net, const spec::Box& box, const bounds::BoundTable& bt,
+                         const std::vector<spec::OutputConstraint>& conj, const ReluProverParams& rp,
+                         bool keep_tables, const std::atomic<bool>* outer, const Deadline& deadline);
 
 }  // namespace nnopt::verify

@@ -644,28 +644,18 @@ class Verifier {
   }
 
   bool reluBab(size_t c, int d, const bounds::BoundTable& bt) {
-    ReluProverParams rp = reluBabParams();
+    const ReluProverParams rp = reluBabParams();
     const auto& conj = cases_[c].unsafe.disjuncts[d];
     if (p_.relu_node_bounds != bab::NodeBounds::kAuto || threads_ < 2 || !net_.isFullyConnected())
       return onReluBab(c, d, decideDisjunct(net_, cases_[c].input, bt, conj, rp));
-    // kAuto on a fully-connected network with >= 2 threads: node LPs (half
-    // the threads, rounded up) race beta-CROWN nodes without LPs on the
-    // parents' tables (the rest).
-    ReluProverParams beta = rp;
-    beta.node_bounds = bab::NodeBounds::kCrown;
-    if (!p_.relu_tables_given) beta.node_crown = beta.crown_tables_no_lp = false;
-    beta.threads = threads_ / 2;
-    rp.threads = threads_ - beta.threads;
-    auto race = raceBab(net_, cases_[c].input, bt, conj, rp, beta, exactCancel(), deadline_);
-    if (race.err_a && race.err_b) std::rethrow_exception(race.err_a);
-    const bool a_decided = !race.err_a && decidedBy(race.a);
-    const bool b_decided = !race.err_b && decidedBy(race.b);
-    // The deciding side's outcome (both sound); undecided, the LP side's.
-    const bool take_b = race.err_a || (b_decided && !a_decided);
-    if (take_b ? !race.err_a : !race.err_b) r_.nodes += take_b ? race.a.nodes : race.b.nodes;
-    if (a_decided && !take_b) ++r_.relu_race_lp_wins;
-    if (b_decided && take_b) ++r_.relu_race_beta_wins;
-    return onReluBab(c, d, take_b ? race.b : race.a);
+    // kAuto on a fully-connected network with >= 2 threads: node LPs race
+    // beta-CROWN nodes without LPs.
+    const auto race = raceLpAndBeta(net_, cases_[c].input, bt, conj, rp, p_.relu_tables_given,
+                                    exactCancel(), deadline_);
+    r_.nodes += race.other_nodes;
+    r_.relu_race_lp_wins += race.lp_decided;
+    r_.relu_race_beta_wins += race.beta_decided;
+    return onReluBab(c, d, race.result);
   }
 
   // The ReLU B&B (threads - 1 workers) and CBC (one thread) race on disjunct

@@ -126,7 +126,7 @@ struct VerifyParams {
   bab::BabBranching relu_branching = bab::BabBranching::kBabsr;  // relu-bab prover
   // relu-bab prover. kAuto: node LPs, dropped when the root LP is too slow
   // (bab::NodeBounds::kAuto); on a fully-connected network (every Dense
-  // layer a dense matrix) with >= 2 threads they race (verify::raceBab)
+  // layer a dense matrix) with >= 2 threads they race (verify::raceLpAndBeta)
   // beta-CROWN nodes without LPs (relu_beta_no_lp steps, the parents'
   // tables with the splits clipped, LPs only at leaves): on MNIST-FC 256x4
   // the latter took 2-3.4x less time on 3 instances, the LPs 1.6x+ less on

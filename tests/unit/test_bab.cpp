@@ -289,10 +289,7 @@ TEST(ReluBab, DecisionModeNeverHoldsWhenACounterexampleExists) {
       p.threshold = mip + delta;
       p.order = trial % 2 ? bab::BabOrder::kDepthFirst : bab::BabOrder::kBestFirst;
       if (beta_only) {
-        p.node_bounds = bab::NodeBounds::kCrown;
-        p.node_crown = false;
-        p.crown_tables_no_lp = false;
-        p.beta_iters_no_lp = 5;
+        bab::useBetaNodes(p);
         p.branching = bab::BabBranching::kBabsr;
       }
       const auto r = bab::reluBranchAndBound(net, box, c, p);
@@ -336,10 +333,7 @@ TEST(ReluBab, OptionsDoNotChangeTheOptimum) {
       p.threads = 2;
     }
     if (variant >= 8) {  // beta-CROWN nodes without LPs (attack's bab), LPs at leaves
-      p.node_bounds = bab::NodeBounds::kCrown;
-      p.node_crown = false;
-      p.crown_tables_no_lp = false;
-      p.beta_iters_no_lp = 5;
+      bab::useBetaNodes(p);
       p.threads = variant - 7;
     }
     const auto r = bab::reluBranchAndBound(net, box, c, p);
