@@ -80,6 +80,8 @@ verify::VerifyParams makeParams(const VerifyOptions& o, double timeout) {
   if (o.relu_beta_no_lp < 0)
     throw Error("--relu-beta-no-lp must be >= 0 (got " + std::to_string(o.relu_beta_no_lp) + ")");
   p.relu_beta_no_lp = o.relu_beta_no_lp;
+  if (o.relu_fresh < 0) throw Error("--relu-fresh must be >= 0 (got " + std::to_string(o.relu_fresh) + ")");
+  p.relu_fresh = o.relu_fresh;
 
   if (o.relu_tables == "crown" || o.relu_tables == "parent") {
     p.relu_node_crown = p.relu_crown_tables_no_lp = o.relu_tables == "crown";
@@ -141,6 +143,10 @@ void addVerifyOptions(CLI::App* cmd, VerifyOptions& o) {
   cmd->add_option("--relu-beta-no-lp", o.relu_beta_no_lp,
                   "relu-bab: beta-CROWN steps at nodes bounded without an LP (--relu-bounds crown, "
                   "or auto once the root LP was too slow; default 5, 0 = plain CROWN)");
+  cmd->add_option("--relu-fresh", o.relu_fresh,
+                  "relu-bab: before a node branches, fresh CROWN bounds of its N best-scored "
+                  "candidates on nodes bounded without an LP (one-signed ones are fixed instead of "
+                  "split; default 0 = off)");
   cmd->add_option("--relu-tables", o.relu_tables,
                   "relu-bab: a child node's intermediate bounds by CROWN with its splits (crown: "
                   "a backward pass per layer) or the parent's bounds with the splits clipped "
@@ -207,6 +213,7 @@ nlohmann::json toJson(const verify::VerifyResult& r) {
   j["nodes"] = r.nodes;
   j["relu_bab"] = {{"crown_nodes", r.bab_crown_nodes},
                    {"crown_pruned", r.bab_crown_pruned},
+                   {"fresh_fixed", r.bab_fresh_fixed},
                    {"lp_dropped", r.bab_lp_dropped},
                    {"stopped_runs", r.bab_stopped_runs},
                    {"closed_fraction", r.bab_closed_fraction}};

@@ -58,6 +58,7 @@ struct VerifyOptions {
   std::string relu_bounds = "auto";
   int relu_beta = 0;
   int relu_beta_no_lp = 5;
+  int relu_fresh = 0;
   std::string relu_tables = "auto";
   int root_alpha = 20;
   bool no_nlp = false;

@@ -182,6 +182,7 @@ struct AttackOptions {
   std::optional<std::string> warm_start;  // default: nlp for min-distortion, none for margin
   bool mip_cuts = false;
   bool bab_node_lp = false;
+  int bab_fresh = 0;
   bool target_given = false;
 };
 
@@ -297,6 +298,8 @@ int runAttack(const AttackOptions& o) {
   p.mip_warm_start = warmStartIsNlp(o.warm_start, o.method == "portfolio");
   p.mip_ideal_cuts = o.mip_cuts;
   p.bab_node_lp = o.bab_node_lp;
+  if (o.bab_fresh < 0) throw Error("--bab-fresh must be >= 0 (got " + std::to_string(o.bab_fresh) + ")");
+  p.bab_fresh = o.bab_fresh;
   attack::MultiStartParams msp;
   msp.nlp = p;
   msp.starts = n_starts;
@@ -617,6 +620,10 @@ int main(int argc, char** argv) {
   attack->add_flag("--mip-cuts", ao.mip_cuts,
                    "MIP: CBC separates cuts of the ideal ReLU formulation (Anderson et al. 2020) "
                    "at the root, those with at most 64 terms (docs/results/ideal-cuts)");
+  attack->add_option("--bab-fresh", ao.bab_fresh,
+                     "bab / portfolio: before a node branches, fresh CROWN bounds of its N "
+                     "best-scored candidates on nodes bounded without an LP (one-signed ones are "
+                     "fixed instead of split; default 0 = off)");
   attack->add_flag("--bab-node-lp", ao.bab_node_lp,
                    "bab / portfolio: bound every node of the ReLU B&B by its LP (the former "
                    "default; else fully-connected networks get beta-CROWN node bounds, LPs only "

@@ -128,6 +128,7 @@ struct MarginAttackParams {
   // leaves (margin optimum at eps 0.1, mlp_2x40 / 3x30: 1.3 / 3.2 s against
   // 39 / 108 s); convolutional networks keep the node LPs.
   bool bab_node_lp = false;
+  int bab_fresh = 0;  // bab / portfolio: bab::BabParams::fresh_candidates
   // Stop as on the time limit once *cancel becomes true (Ctrl-C in Python):
   // CBC, the Ipopt continuation, the native local walk, the BaB and the
   // portfolio race look at it; the result is then a timeout or the best so far.

@@ -26,6 +26,7 @@ struct Candidate {
   double coef = 0;          // |coef| of the CROWN objective bound
   double viol = 0;          // y - relu(t) at the node LP solution
   double score = 0;         // ranking for the choice / strong branching
+  bool fresh = false;       // bounds recomputed on the node (BabParams::fresh_candidates)
 };
 
 // The unstable neurons of table t with their BaBSR scores (score = babsr);

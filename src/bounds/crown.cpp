@@ -619,6 +619,44 @@ std::optional<BoundTable> crownBoundsSplit(const nn::Network& net, const spec::B
   return t;
 }
 
+void crownNeuronBounds(const nn::Network& net, const spec::Box& box, const BoundTable& t,
+                       size_t layer, const std::vector<int64_t>& neurons, VectorXd& lo,
+                       VectorXd& hi, ReluLowerSlope mode) {
+  checkBox(net, box, "crown neuron bounds");
+  const size_t L = net.numLayers();
+  require(t.lo.size() == L && t.hi.size() == L && t.in_lo.size() == net.inputSize() &&
+              t.in_hi.size() == net.inputSize(),
+          "crown neuron bounds: the table does not match the network");
+  require(layer >= 1 && layer < L && net.layers()[layer].isActivation() &&
+              net.layers()[layer - 1].isDense(),
+          "crown neuron bounds: layer " + std::to_string(layer) +
+              " is not an activation fed by a dense layer");
+  const auto& d = net.layers()[layer - 1].dense();
+  const auto m = static_cast<Eigen::Index>(neurons.size());
+  MatrixXd a(m, d.W.cols());
+  VectorXd b(m);
+  for (Eigen::Index i = 0; i < m; ++i) {
+    const int64_t j = neurons[static_cast<size_t>(i)];
+    require(j >= 0 && j < d.W.rows(), "crown neuron bounds: neuron out of range");
+    a.row(i) = d.W.row(j).transpose();
+    b[i] = d.b[j];
+  }
+  // Relaxations of the layers below only (the ones the forms pass through).
+  std::vector<LayerRelax> relax(L);
+  for (size_t i = 0; i + 1 < layer; ++i) {
+    const auto& l = net.layers()[i];
+    if (l.isActivation())
+      relax[i] = relaxLayer(l.activation(), t.preLo(i), t.preHi(i), mode);
+    else if (l.isMaxPool())
+      relax[i] = relaxMaxPool(l.maxPool(), t.preLo(i), t.preHi(i));
+  }
+  const VectorXd dlo = box.lo.cwiseMax(t.in_lo), dhi = box.hi.cwiseMin(t.in_hi).cwiseMax(dlo);
+  const VectorXd mid = 0.5 * (dlo + dhi), rad = 0.5 * (dhi - dlo);
+  MatrixXd al = a;
+  backSubstitute(net, relax, static_cast<int>(layer) - 2, std::move(a), b, std::move(al), b, mid,
+                 rad, lo, hi);
+}
+
 CrownLowerBoundDetail crownLowerBoundDetail(const nn::Network& net, const spec::Box& box,
                                             const BoundTable& t, const Eigen::VectorXd& c,
                                             const CrownParams& p) {

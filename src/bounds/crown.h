@@ -93,6 +93,18 @@ std::optional<BoundTable> crownBoundsSplit(const nn::Network& net, const spec::B
                                            const BoundTable* base = nullptr,
                                            const CrownParams& p = {});
 
+// CROWN bounds of a few pre-activations: neurons `neurons` of activation
+// layer `layer` (fed by a Dense layer), back-substituted with the relaxations
+// that t's bounds define for the layers below and concretised over box
+// intersected with t's input bounds. With a branch-and-bound node's splits
+// clipped into t (bab::withSplits) these are bounds for that node: one form
+// per neuron, where crownBoundsSplit bounds every neuron of every layer.
+// lo / hi get one entry per listed neuron (not intersected with t). Throws
+// Error on size mismatches, a neuron out of range or a layer not so fed.
+void crownNeuronBounds(const nn::Network& net, const spec::Box& box, const BoundTable& t,
+                       size_t layer, const std::vector<int64_t>& neurons, Eigen::VectorXd& lo,
+                       Eigen::VectorXd& hi, ReluLowerSlope mode = ReluLowerSlope::kAdaptive);
+
 // crownLowerBound with the by-products of its back-substitution (of the best
 // alpha iterate): the input point minimising the final linear lower bound
 // (x = mid - sign(a_in) * rad, a corner of the box where a_in != 0), and for

@@ -40,6 +40,7 @@ struct ReluProverParams {
   // nodes without an LP; otherwise the parent's table with the splits clipped.
   bool node_crown = false;
   bool crown_tables_no_lp = true;
+  int fresh_candidates = 0;  // bab::BabParams::fresh_candidates
 };
 
 // bt: sound bounds for net over box. The result's status: kHolds (refuted),

@@ -615,6 +615,7 @@ class Verifier {
     rp.beta_iters_no_lp = p_.relu_beta_no_lp;
     rp.node_crown = p_.relu_node_crown;
     rp.crown_tables_no_lp = p_.relu_crown_tables_no_lp;
+    rp.fresh_candidates = p_.relu_fresh;
     return rp;
   }
 
@@ -699,6 +700,7 @@ class Verifier {
     r_.nodes += rr.nodes;
     r_.bab_crown_nodes += rr.crown_nodes;
     r_.bab_crown_pruned += rr.crown_pruned;
+    r_.bab_fresh_fixed += rr.fresh_fixed;
     r_.bab_lp_dropped = r_.bab_lp_dropped || rr.lp_dropped;
     r_.max_depth = std::max(r_.max_depth, rr.max_depth);
     if (rr.status == bab::BabStatus::kTimeout || rr.status == bab::BabStatus::kNodeLimit) {

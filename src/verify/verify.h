@@ -140,6 +140,7 @@ struct VerifyParams {
   bool relu_node_crown = false;
   bool relu_crown_tables_no_lp = true;
   bool relu_tables_given = false;  // the two above were chosen (else kAuto's choice above)
+  int relu_fresh = 0;  // relu-bab prover: bab::BabParams::fresh_candidates
   // alpha-CROWN tightening of every layer's intermediate bounds before the LP
   // tightening (high-dimensional route; bounds::betaCrownTightenTable without
   // splits): root_alpha_iters steps per neuron and bound (0 = off), at most
@@ -208,6 +209,7 @@ struct VerifyResult {
   // ReLU B&B: nodes bounded by CROWN, closed by CROWN; whether the LP was
   // dropped (ReluNodeBounds::kAuto, root LP too slow) in some disjunct.
   long bab_crown_nodes = 0, bab_crown_pruned = 0;
+  long bab_fresh_fixed = 0;  // candidates fixed by fresh bounds instead of split (bab::BabResult::fresh_fixed)
   bool bab_lp_dropped = false;
   // The ReLU B&B runs that stopped undecided (time or node limit): how many,
   // and the smallest share of its disjunct's domain one of them closed

@@ -82,6 +82,17 @@ std::vector<ReluSplit> unstable(const nn::Network& net, const bounds::BoundTable
   return out;
 }
 
+// Up to k random splits (random directions) of the unstable neurons of root.
+std::vector<ReluSplit> randomSplits(std::mt19937& rng, const nn::Network& net,
+                                    const bounds::BoundTable& root, size_t k) {
+  auto cand = unstable(net, root);
+  std::shuffle(cand.begin(), cand.end(), rng);
+  std::bernoulli_distribution coin(0.5);
+  std::vector<ReluSplit> splits(cand.begin(), cand.begin() + std::min(k, cand.size()));
+  for (auto& s : splits) s.active = coin(rng);
+  return splits;
+}
+
 
 // min c^T f(x) over the box by CBC on the big-M model (crown bounds).
 double mipOptimum(const nn::Network& net, const spec::Box& box, const VectorXd& c) {
@@ -122,12 +133,8 @@ TEST(CrownSplit, BoundsContainSampledPointsOfTheSubDomain) {
     const auto net = randomNet(rng, 4, {8, 8, 3});
     const auto box = randomBox(rng, 4, 1.5);
     const auto root = bounds::crownBounds(net, box);
-    auto cand = unstable(net, root);
-    if (cand.empty()) continue;
-    std::shuffle(cand.begin(), cand.end(), rng);
-    std::bernoulli_distribution coin(0.5);
-    std::vector<ReluSplit> splits(cand.begin(), cand.begin() + std::min<size_t>(3, cand.size()));
-    for (auto& s : splits) s.active = coin(rng);
+    const auto splits = randomSplits(rng, net, root, 3);
+    if (splits.empty()) continue;
     const auto t = bounds::crownBoundsSplit(net, box, splits, trial % 2 ? &root : nullptr);
     int inside = 0;
     for (int k = 0; k < 3000; ++k) {
@@ -162,6 +169,65 @@ TEST(CrownSplit, BoundsContainSampledPointsOfTheSubDomain) {
     }
   }
   EXPECT_GT(checked, 1000);
+}
+
+// crownNeuronBounds on a node's stale table (the root's with the splits
+// clipped) bounds every sampled point of the node, and on the table of
+// crownBoundsSplit (whose layers it back-substitutes through) it reproduces
+// that table's bounds wherever the back-substitution, not the interval step,
+// set them.
+TEST(CrownSplit, NeuronBoundsContainSampledPointsOfTheNode) {
+  std::mt19937 rng(17);
+  int checked = 0, reproduced = 0, tighter = 0;
+  for (int trial = 0; trial < 30; ++trial) {
+    const auto net = randomNet(rng, 4, {8, 8, 8, 3});
+    const auto box = randomBox(rng, 4, 1.5);
+    const auto root = bounds::crownBounds(net, box);
+    const auto splits = randomSplits(rng, net, root, 3);
+    if (splits.empty()) continue;
+    const auto stale = bab::withSplits(net, root, splits);
+    const auto full = bounds::crownBoundsSplit(net, box, splits);
+    if (!stale || !full) continue;
+    for (size_t layer = 1; layer < net.numLayers(); ++layer) {
+      if (!net.layers()[layer].isActivation()) continue;
+      const auto n = net.layerInSize(layer);
+      std::vector<int64_t> all(static_cast<size_t>(n));
+      for (int64_t j = 0; j < n; ++j) all[static_cast<size_t>(j)] = j;
+      VectorXd lo, hi, flo, fhi;
+      bounds::crownNeuronBounds(net, box, *stale, layer, all, lo, hi);
+      bounds::crownNeuronBounds(net, box, *full, layer, all, flo, fhi);
+      for (int k = 0; k < 500; ++k) {
+        const VectorXd x = samplePoint(rng, box);
+        const auto vals = net.forwardAll(x);
+        if (!test::satisfiesSplits(vals, x, splits)) continue;
+        ++checked;
+        for (Eigen::Index j = 0; j < n; ++j) {
+          const double z = vals[layer - 1][j], tol = 1e-9 * (1 + std::abs(z));
+          ASSERT_GE(z, lo[j] - tol) << "trial " << trial << " layer " << layer;
+          ASSERT_LE(z, hi[j] + tol) << "trial " << trial << " layer " << layer;
+          ASSERT_GE(z, flo[j] - tol) << "trial " << trial << " layer " << layer;
+          ASSERT_LE(z, fhi[j] + tol) << "trial " << trial << " layer " << layer;
+        }
+      }
+      for (Eigen::Index j = 0; j < n; ++j) {
+        // The full table is the intersection of these bounds with others.
+        EXPECT_GE(full->preLo(layer)[j], flo[j] - 1e-9);
+        EXPECT_LE(full->preHi(layer)[j], fhi[j] + 1e-9);
+        if (std::abs(full->preLo(layer)[j] - flo[j]) < 1e-9) ++reproduced;
+        if (lo[j] > stale->preLo(layer)[j] + 1e-9) ++tighter;
+      }
+    }
+  }
+  EXPECT_GT(checked, 1000);
+  EXPECT_GT(reproduced, 50);
+  EXPECT_GT(tighter, 0);  // fresh bounds improve on some stale ones
+  const auto net = randomNet(rng, 4, {8, 3});
+  const auto box = randomBox(rng, 4, 1.0);
+  const auto t = bounds::crownBounds(net, box);
+  VectorXd lo, hi;
+  EXPECT_THROW(bounds::crownNeuronBounds(net, box, t, 0, {0}, lo, hi), Error);  // no dense below
+  EXPECT_THROW(bounds::crownNeuronBounds(net, box, t, 2, {0}, lo, hi), Error);  // not an activation
+  EXPECT_THROW(bounds::crownNeuronBounds(net, box, t, 1, {8}, lo, hi), Error);  // out of range
 }
 
 TEST(CrownSplit, ContradictorySplitsGiveAnEmptyDomain) {
@@ -314,7 +380,7 @@ TEST(ReluBab, OptionsDoNotChangeTheOptimum) {
   const auto box = randomBox(rng, 5, 2.0);
   const VectorXd c = marginObjective(2);
   const double mip = mipOptimum(net, box, c);
-  for (int variant = 0; variant < 10; ++variant) {
+  for (int variant = 0; variant < 12; ++variant) {
     bab::BabParams p = tightParams();
     p.order = variant % 2 ? bab::BabOrder::kDepthFirst : bab::BabOrder::kBestFirst;
     if (variant == 2) p.branching = bab::BabBranching::kBabsr;
@@ -332,14 +398,65 @@ TEST(ReluBab, OptionsDoNotChangeTheOptimum) {
       p.node_crown = false;
       p.threads = 2;
     }
-    if (variant >= 8) {  // beta-CROWN nodes without LPs (attack's bab), LPs at leaves
+    if (variant == 8 || variant == 9) {  // beta-CROWN nodes without LPs (attack's bab), LPs at leaves
       bab::useBetaNodes(p);
       p.threads = variant - 7;
+    }
+    if (variant == 10) p.fresh_candidates = 0;  // no fresh candidate bounds
+    if (variant == 11) {  // every candidate refreshed, beta-CROWN nodes
+      bab::useBetaNodes(p);
+      p.fresh_candidates = 1000;
     }
     const auto r = bab::reluBranchAndBound(net, box, c, p);
     ASSERT_EQ(r.status, bab::BabStatus::kOptimal) << "variant " << variant;
     EXPECT_NEAR(r.objective, mip, 1e-6) << "variant " << variant;
   }
+}
+
+// Fresh candidate bounds (BabParams::fresh_candidates) fix neurons that the
+// parents' tables call unstable: on deeper random nets they engage, and the
+// optimum (CBC's) is the same with them, without them, with node LPs and with
+// beta-CROWN nodes; the decision mode agrees with the optimum's sign.
+TEST(ReluBab, FreshCandidateBoundsKeepTheOptimum) {
+  std::mt19937 rng(31);
+  long fixed = 0;
+  for (int trial = 0; trial < 6; ++trial) {
+    const auto net = randomNet(rng, 5, {10, 10, 10, 10, 2});
+    const auto box = randomBox(rng, 5, 2.0);
+    const VectorXd c = marginObjective(2);
+    const double mip = mipOptimum(net, box, c);
+    const double tol = 1e-6 * (1 + std::abs(mip));
+    for (int variant = 0; variant < 4; ++variant) {
+      bab::BabParams p = tightParams();
+      p.node_crown = false;  // parents' tables: the stale bounds the refresh is for
+      // beta-CROWN nodes (LPs at leaves only) do not close a 1e-8 gap on
+      // every net: they are checked in decision mode and by their bound.
+      const bool beta = variant >= 2;
+      if (beta) {
+        bab::useBetaNodes(p);
+        p.max_nodes = 5000;
+      }
+      p.fresh_candidates = variant % 2 ? 0 : 8;
+      const auto r = bab::reluBranchAndBound(net, box, c, p);
+      const std::string what = "trial " + std::to_string(trial) + " variant " + std::to_string(variant);
+      if (!beta) {
+        ASSERT_EQ(r.status, bab::BabStatus::kOptimal) << what;
+        EXPECT_NEAR(r.objective, mip, tol) << what;
+      }
+      EXPECT_LE(r.lower_bound, mip + tol) << what;
+      EXPECT_GE(r.objective, mip - tol) << what;
+      if (variant % 2) EXPECT_EQ(r.fresh_fixed, 0) << what;
+      fixed += r.fresh_fixed;
+      bab::BabParams d = p;
+      d.mode = bab::BabMode::kDecide;
+      d.max_nodes = 10'000'000;
+      d.threshold = mip - 0.05 * (1 + std::abs(mip));
+      EXPECT_EQ(bab::reluBranchAndBound(net, box, c, d).status, bab::BabStatus::kHolds) << what;
+      d.threshold = mip + 0.05 * (1 + std::abs(mip));
+      EXPECT_EQ(bab::reluBranchAndBound(net, box, c, d).status, bab::BabStatus::kViolated) << what;
+    }
+  }
+  EXPECT_GT(fixed, 0);
 }
 
 TEST(ReluBab, LimitsAndStartPoints) {
