@@ -134,8 +134,9 @@ void addVerifyOptions(CLI::App* cmd, VerifyOptions& o) {
                   "split by the children's refined bounds (default 2, 0 = off)");
   cmd->add_option("--relu-bounds", o.relu_bounds,
                   "relu-bab node bounds: auto (default: CROWN and the node LP unless the root LP "
-                  "is too slow; on fully-connected networks with >= 2 threads racing beta-CROWN "
-                  "nodes on the parent's bounds without LPs), lp or crown (beta-CROWN, LPs only "
+                  "is too slow; on fully-connected networks racing beta-CROWN nodes on the "
+                  "parent's bounds without LPs - with one thread in turns, beta-CROWN first "
+                  "for 3 % of the time left), lp or crown (beta-CROWN, LPs only "
                   "at leaves)");
   cmd->add_option("--relu-beta", o.relu_beta,
                   "relu-bab: beta-CROWN node bounds, this many optimisation steps per node "

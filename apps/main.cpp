@@ -183,6 +183,7 @@ struct AttackOptions {
   bool mip_cuts = false;
   bool bab_node_lp = false;
   int bab_fresh = 0;
+  int bab_beta = -1;
   bool target_given = false;
 };
 
@@ -300,6 +301,8 @@ int runAttack(const AttackOptions& o) {
   p.bab_node_lp = o.bab_node_lp;
   if (o.bab_fresh < 0) throw Error("--bab-fresh must be >= 0 (got " + std::to_string(o.bab_fresh) + ")");
   p.bab_fresh = o.bab_fresh;
+  if (o.bab_beta < -1) throw Error("--bab-beta must be >= 0 (got " + std::to_string(o.bab_beta) + ")");
+  p.bab_beta_steps = o.bab_beta;
   attack::MultiStartParams msp;
   msp.nlp = p;
   msp.starts = n_starts;
@@ -620,6 +623,9 @@ int main(int argc, char** argv) {
   attack->add_flag("--mip-cuts", ao.mip_cuts,
                    "MIP: CBC separates cuts of the ideal ReLU formulation (Anderson et al. 2020) "
                    "at the root, those with at most 64 terms (docs/results/ideal-cuts)");
+  attack->add_option("--bab-beta", ao.bab_beta,
+                     "bab / portfolio on fully-connected networks: beta-CROWN steps per node "
+                     "(default 5, 0 = plain CROWN)");
   attack->add_option("--bab-fresh", ao.bab_fresh,
                      "bab / portfolio: before a node branches, fresh CROWN bounds of its N "
                      "best-scored candidates on nodes bounded without an LP (one-signed ones are "

@@ -129,6 +129,9 @@ struct MarginAttackParams {
   // 39 / 108 s); convolutional networks keep the node LPs.
   bool bab_node_lp = false;
   int bab_fresh = 0;  // bab / portfolio: bab::BabParams::fresh_candidates
+  // bab / portfolio with beta-CROWN nodes: optimisation steps per node
+  // (bab::BabParams::beta_iters_no_lp); -1 = bab::useBetaNodes' default.
+  int bab_beta_steps = -1;
   // Stop as on the time limit once *cancel becomes true (Ctrl-C in Python):
   // CBC, the Ipopt continuation, the native local walk, the BaB and the
   // portfolio race look at it; the result is then a timeout or the best so far.

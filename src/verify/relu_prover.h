@@ -75,8 +75,11 @@ DisjunctRace raceDisjunct(const nn::Network& net, const spec::Box& box,
 // with beta-CROWN nodes without LPs on the parents' tables (LPs only at
 // leaves; keep_tables: rp's node_crown / crown_tables_no_lp as given): rp's
 // threads are shared (the LP side gets the odd one), both stop as
-// raceDisjunct's sides. verify's default on fully-connected networks with >= 2
-// threads (each side wins by 2-17x on some MNIST MLP properties). `result` is
+// raceDisjunct's sides. With one thread the two take turns instead: the
+// beta-CROWN search for 3 % of the time left (at least 1 s), then, if it did
+// not decide, the node-LP search for the rest. verify's default on
+// fully-connected networks (each side wins by 2-17x on some MNIST MLP
+// properties). `result` is
 // the deciding side's (both sound), else the LP side's; an exception is
 // rethrown only when both sides threw.
 struct LpBetaRace {

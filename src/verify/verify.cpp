@@ -647,10 +647,10 @@ class Verifier {
   bool reluBab(size_t c, int d, const bounds::BoundTable& bt) {
     const ReluProverParams rp = reluBabParams();
     const auto& conj = cases_[c].unsafe.disjuncts[d];
-    if (p_.relu_node_bounds != bab::NodeBounds::kAuto || threads_ < 2 || !net_.isFullyConnected())
+    if (p_.relu_node_bounds != bab::NodeBounds::kAuto || !net_.isFullyConnected())
       return onReluBab(c, d, decideDisjunct(net_, cases_[c].input, bt, conj, rp));
-    // kAuto on a fully-connected network with >= 2 threads: node LPs race
-    // beta-CROWN nodes without LPs.
+    // kAuto on a fully-connected network: node LPs race beta-CROWN nodes
+    // without LPs (one thread: beta-CROWN first, for a short time).
     const auto race = raceLpAndBeta(net_, cases_[c].input, bt, conj, rp, p_.relu_tables_given,
                                     exactCancel(), deadline_);
     r_.nodes += race.other_nodes;

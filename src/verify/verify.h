@@ -126,11 +126,11 @@ struct VerifyParams {
   bab::BabBranching relu_branching = bab::BabBranching::kBabsr;  // relu-bab prover
   // relu-bab prover. kAuto: node LPs, dropped when the root LP is too slow
   // (bab::NodeBounds::kAuto); on a fully-connected network (every Dense
-  // layer a dense matrix) with >= 2 threads they race (verify::raceLpAndBeta)
-  // beta-CROWN nodes without LPs (relu_beta_no_lp steps, the parents'
-  // tables with the splits clipped, LPs only at leaves): on MNIST-FC 256x4
-  // the latter took 2-3.4x less time on 3 instances, the LPs 1.6x+ less on
-  // another.
+  // layer a dense matrix) they race (verify::raceLpAndBeta; one thread:
+  // in turns, beta-CROWN first for a short time) beta-CROWN nodes without
+  // LPs (relu_beta_no_lp steps, the parents' tables with the splits
+  // clipped, LPs only at leaves): on MNIST-FC 256x4 the latter took 2-3.4x
+  // less time on 3 instances, the LPs 1.6x+ less on another.
   bab::NodeBounds relu_node_bounds = bab::NodeBounds::kAuto;
   int relu_beta_iters = 0;  // relu-bab prover: beta-CROWN steps per node (0 = CROWN)
   int relu_beta_no_lp = 5;  // relu-bab prover: the same at nodes without an LP
@@ -219,8 +219,8 @@ struct VerifyResult {
   double bab_closed_fraction = 1.0;
   // Portfolio prover: disjuncts decided by each side.
   int portfolio_bab_wins = 0, portfolio_mip_wins = 0;
-  // relu-bab prover, kAuto on a fully-connected network with >= 2 threads:
-  // disjuncts decided by the node-LP side / the beta-CROWN side of the race.
+  // relu-bab prover, kAuto on a fully-connected network: disjuncts decided
+  // by the node-LP side / the beta-CROWN side of the race (or turn).
   int relu_race_lp_wins = 0, relu_race_beta_wins = 0;
 };
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bab/relu_bab.h"
+#include "core/log.h"
 #include "bounds/crown.h"
 #include "io/onnx.h"
 #include "nn/network.h"
@@ -49,6 +50,55 @@ TEST(ReluProver, ProvesAndFinds) {
   c.rhs = -(t.hi.back()[0] + 0.01);
   r = verify::decideDisjunct(net, box, t, {c}, p);
   EXPECT_EQ(r.status, bab::BabStatus::kHolds);
+}
+
+// verify's LP / beta-CROWN race (two threads) and its one-thread form (a
+// short beta-CROWN search, then the node LPs) decide as the node-LP search
+// alone: below the sampled maximum a replayed point, above CROWN's upper
+// bound a refutation, and near the true maximum the same answer.
+TEST(ReluProver, LpBetaRaceDecidesAsTheLpSearch) {
+  std::mt19937 rng(91);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  int beta_won = 0, lp_won = 0;
+  for (int trial = 0; trial < 4; ++trial) {
+    nn::Network net = randomNet(rng, 6, {12, 12, 12, 2});
+    spec::Box box{VectorXd::Constant(6, -1.0), VectorXd::Constant(6, 1.0)};
+    const auto t = bounds::crownBounds(net, box);
+    double best = -1e300;
+    for (int s = 0; s < 3000; ++s) {
+      VectorXd x(6);
+      for (int j = 0; j < 6; ++j) x[j] = u(rng);
+      best = std::max(best, net.forward(x)[0]);
+    }
+    for (double thr : {best - 0.01, best + 0.02, t.hi.back()[0] + 0.01}) {
+      spec::OutputConstraint c;  // unsafe: y0 >= thr
+      c.coefs = {{0, -1.0}};
+      c.rhs = -thr;
+      verify::ReluProverParams p;
+      p.pgd_steps = 0;
+      p.node_bounds = bab::NodeBounds::kLp;
+      const auto lp = verify::decideDisjunct(net, box, t, {c}, p);
+      ASSERT_TRUE(verify::decidedBy(lp)) << "trial " << trial;
+      p.node_bounds = bab::NodeBounds::kAuto;
+      for (int threads : {1, 2}) {
+        p.threads = threads;
+        p.time_limit = 60;
+        const auto race =
+            verify::raceLpAndBeta(net, box, t, {c}, p, false, nullptr, Deadline(60));
+        const std::string what = "trial " + std::to_string(trial) + " threads " +
+                                 std::to_string(threads) + " thr " + std::to_string(thr);
+        ASSERT_EQ(race.result.status, lp.status) << what;
+        EXPECT_NE(race.lp_decided, race.beta_decided) << what;
+        beta_won += race.beta_decided;
+        lp_won += race.lp_decided;
+        if (race.result.status == bab::BabStatus::kViolated) {
+          EXPECT_TRUE(box.contains(race.result.x, 0.0)) << what;
+          EXPECT_GE(net.forward(race.result.x)[0], thr - 1e-9) << what;
+        }
+      }
+    }
+  }
+  EXPECT_GT(beta_won, 0);  // the one-thread form's beta-CROWN turn decides some
 }
 
 // The node bounds of the ReLU B&B (LP, CROWN with the node's splits, auto)
