@@ -301,7 +301,6 @@ int runAttack(const AttackOptions& o) {
   p.bab_node_lp = o.bab_node_lp;
   if (o.bab_fresh < 0) throw Error("--bab-fresh must be >= 0 (got " + std::to_string(o.bab_fresh) + ")");
   p.bab_fresh = o.bab_fresh;
-  if (o.bab_beta < -1) throw Error("--bab-beta must be >= 0 (got " + std::to_string(o.bab_beta) + ")");
   p.bab_beta_steps = o.bab_beta;
   attack::MultiStartParams msp;
   msp.nlp = p;
@@ -625,7 +624,8 @@ int main(int argc, char** argv) {
                    "at the root, those with at most 64 terms (docs/results/ideal-cuts)");
   attack->add_option("--bab-beta", ao.bab_beta,
                      "bab / portfolio on fully-connected networks: beta-CROWN steps per node "
-                     "(default 5, 0 = plain CROWN)");
+                     "(default 5, 0 = plain CROWN)")
+      ->check(CLI::Range(0, 100000));
   attack->add_option("--bab-fresh", ao.bab_fresh,
                      "bab / portfolio: before a node branches, fresh CROWN bounds of its N "
                      "best-scored candidates on nodes bounded without an LP (one-signed ones are "
