@@ -9,14 +9,18 @@
 //    neurons without a gap at the LP point are not candidates (splitting them
 //    leaves the LP optimum where it is): a node without any is a leaf;
 //  - reliability branching: per-neuron pseudocosts (bound gain per unit of
-//    violation, per child direction), filled by strong branching on the LP.
+//    violation, per child direction), filled by strong branching on the LP;
+//  - fresh candidate bounds (opt-in): the best candidates' bounds recomputed
+//    on the node, one-signed ones fixed instead of split.
 #include <Eigen/Dense>
+#include <memory>
 #include <vector>
 
 #include "bab/node_lp.h"
 #include "bounds/bound_table.h"
 #include "bounds/crown.h"
 #include "nn/network.h"
+#include "spec/property.h"
 
 namespace nnopt::bab {
 
@@ -39,6 +43,23 @@ std::vector<Candidate> candidates(const nn::Network& net, const bounds::BoundTab
 // when rescore, ranks them by the LP rule.
 void addViolations(const nn::Network& net, std::vector<Candidate>& cands, const NodeLpResult& lp,
                    bool rescore);
+
+// Fresh CROWN bounds (bounds::crownNeuronBounds on t, a table sound for the
+// node) of the best-scored candidates, per_round at a time, lowest layer first,
+// for up to 4 rounds while the best candidate left has not been recomputed:
+// one-signed ones are fixed in a copy of t and dropped from cands, the
+// others' bounds tightened and (rescore: BaBSR) their scores scaled by the
+// new triangle intercept; cands come back sorted by score. empty: some bounds
+// cross beyond rounding (no input reaches the node).
+struct FreshOutcome {
+  bool empty = false;
+  long fixed = 0;     // candidates fixed
+  long computed = 0;  // candidates whose bounds were recomputed
+  std::shared_ptr<bounds::BoundTable> table;  // t with the new bounds; null if unchanged
+};
+FreshOutcome refreshCandidates(const nn::Network& net, const spec::Box& box,
+                               const bounds::BoundTable& t, std::vector<Candidate>& cands,
+                               size_t per_round, bool rescore);
 
 // Pseudocosts of one search worker.
 class Pseudocosts {

@@ -311,99 +311,26 @@ class Search {
     return true;
   }
 
-  static constexpr int kFreshRounds = 4;
-  // Is activation layer `layer` fed by a dense layer with an activation
-  // below it?
-  bool activationBelow(size_t layer) const {
-    if (layer < 2 || !net_.layers()[layer - 1].isDense()) return false;
-    for (size_t i = 0; i + 1 < layer; ++i)
-      if (net_.layers()[i].isActivation()) return true;
-    return false;
-  }
-
-  // BabParams::fresh_candidates (nodes bounded without an LP): fresh CROWN
-  // bounds of the best-scored candidates on n's table, lowest layer first (a fixed neuron tightens the
-  // relaxation of the layers above it). One-signed candidates are fixed in
-  // n.table (a copy) and dropped; the others' bounds are tightened and, under
-  // BaBSR, rescored. Rounds go on while the best candidate left has not been
-  // recomputed. Returns false when the bounds cross (the node is empty: pruned
-  // without a bound, like an infeasible LP); *fixed tells whether a candidate
-  // was dropped.
+  // BabParams::fresh_candidates at nodes bounded without an LP
+  // (bab::refreshCandidates on n's table). Returns false when the node is
+  // empty (pruned without a bound, like an infeasible LP); *fixed tells
+  // whether a candidate was fixed (n.table then changed).
   bool refreshCandidates(Node& n, std::vector<Candidate>& cands, bool& fixed) {
     fixed = false;
-    const auto k = static_cast<size_t>(std::max(0, p_.fresh_candidates));
-    if (k == 0 || cands.empty() || lp_on_.load()) return true;
-    auto by_score = [](const Candidate& a, const Candidate& b) { return a.score > b.score; };
-    std::sort(cands.begin(), cands.end(), by_score);
-    std::shared_ptr<BoundTable> t;  // n's table once changed
-    long fixed_here = 0;
-    for (int round = 0; round < kFreshRounds && !cands.empty() && !cands.front().fresh; ++round) {
-      std::vector<std::vector<size_t>> by_layer(net_.numLayers());  // indices into cands
-      size_t picked = 0;
-      for (size_t i = 0; i < cands.size() && picked < k; ++i) {
-        if (cands[i].fresh) continue;
-        by_layer[cands[i].split.layer].push_back(i);
-        ++picked;
-      }
-      std::vector<char> drop(cands.size(), 0);
-      for (size_t layer = 0; layer < by_layer.size(); ++layer) {
-        const auto& idx = by_layer[layer];
-        if (idx.empty()) continue;
-        if (!activationBelow(layer)) {
-          // Bounds of the first layer's pre-activations depend on no split
-          // (of another neuron): the parent's are as fresh as CROWN's.
-          for (size_t i : idx) cands[i].fresh = true;
-          continue;
-        }
-        std::vector<int64_t> neurons;
-        for (size_t i : idx) neurons.push_back(cands[i].split.neuron);
-        fresh_computed_ += static_cast<long>(neurons.size());
-        VectorXd lo, hi;
-        bounds::crownNeuronBounds(net_, box_, t ? *t : *n.table, layer, neurons, lo, hi);
-        const auto& act = net_.layers()[layer].activation();
-        for (size_t q = 0; q < idx.size(); ++q) {
-          Candidate& c = cands[idx[q]];
-          c.fresh = true;
-          const int64_t j = c.split.neuron;
-          const double l0 = n.table->preLo(layer)[j], u0 = n.table->preHi(layer)[j];
-          double l = std::max(l0, lo[static_cast<Eigen::Index>(q)]);
-          double u = std::min(u0, hi[static_cast<Eigen::Index>(q)]);
-          if (l > u) {
-            if (l - u > 1e-9 * (1.0 + std::max(std::abs(l), std::abs(u)))) {
-              std::lock_guard<std::mutex> lk(mu_);
-              ++r_.pruned;
-              r_.fresh_fixed += fixed_here;
-              return false;
-            }
-            l = u = 0.5 * (l + u);
-          }
-          if (l == l0 && u == u0) continue;
-          if (!t) t = std::make_shared<BoundTable>(*n.table);
-          t->lo[layer - 1][j] = l;
-          t->hi[layer - 1][j] = u;
-          t->lo[layer][j] = std::max(t->lo[layer][j], std::min(act.apply(l), act.apply(u)));
-          t->hi[layer][j] = std::min(t->hi[layer][j], std::max(act.apply(l), act.apply(u)));
-          if (!(l < 0 && u > 0)) {
-            drop[idx[q]] = 1;
-            ++fixed_here;
-          } else if (p_.branching == BabBranching::kBabsr) {
-            c.score *= (-l * u / (u - l)) / (-l0 * u0 / (u0 - l0));
-          }
-        }
-      }
-      std::vector<Candidate> kept;
-      for (size_t i = 0; i < cands.size(); ++i)
-        if (!drop[i]) kept.push_back(cands[i]);
-      cands = std::move(kept);
-      std::sort(cands.begin(), cands.end(), by_score);
+    if (p_.fresh_candidates <= 0 || cands.empty() || lp_on_.load()) return true;
+    const FreshOutcome f = bab::refreshCandidates(net_, box_, *n.table, cands,
+                                                  static_cast<size_t>(p_.fresh_candidates),
+                                                  p_.branching == BabBranching::kBabsr);
+    fresh_computed_ += f.computed;
+    fresh_fixed_ += f.fixed;
+    std::lock_guard<std::mutex> lk(mu_);
+    r_.fresh_fixed += f.fixed;
+    if (f.empty) {
+      ++r_.pruned;
+      return false;
     }
-    if (t) n.table = std::move(t);
-    if (fixed_here > 0) {
-      fixed = true;
-      std::lock_guard<std::mutex> lk(mu_);
-      r_.fresh_fixed += fixed_here;
-    }
-    fresh_fixed_ += fixed_here;
+    if (f.table) n.table = f.table;
+    fixed = f.fixed > 0;
     return true;
   }
 
