@@ -641,15 +641,7 @@ void crownNeuronBounds(const nn::Network& net, const spec::Box& box, const Bound
     a.row(i) = d.W.row(j).transpose();
     b[i] = d.b[j];
   }
-  // Relaxations of the layers below only (the ones the forms pass through).
-  std::vector<LayerRelax> relax(L);
-  for (size_t i = 0; i + 1 < layer; ++i) {
-    const auto& l = net.layers()[i];
-    if (l.isActivation())
-      relax[i] = relaxLayer(l.activation(), t.preLo(i), t.preHi(i), mode);
-    else if (l.isMaxPool())
-      relax[i] = relaxMaxPool(l.maxPool(), t.preLo(i), t.preHi(i));
-  }
+  const std::vector<LayerRelax> relax = relaxAll(net, t, mode);
   const VectorXd dlo = box.lo.cwiseMax(t.in_lo), dhi = box.hi.cwiseMin(t.in_hi).cwiseMax(dlo);
   const VectorXd mid = 0.5 * (dlo + dhi), rad = 0.5 * (dhi - dlo);
   MatrixXd al = a;

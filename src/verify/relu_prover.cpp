@@ -129,34 +129,6 @@ LpBetaRace raceLpAndBeta(const nn::Network& net, const spec::Box& box, const bou
   lp.threads = std::max(1, rp.threads - beta.threads);
   bab::BabResult r_lp, r_beta;
   std::exception_ptr err_lp, err_beta;
-  if (rp.threads < 2) {
-    // One thread: a short beta-CROWN search first, then the node LPs.
-    beta.threads = lp.threads = 1;
-    beta.cancel = lp.cancel = outer;
-    beta.time_limit = std::min({rp.time_limit, deadline.remaining(),
-                                std::max(kBetaSliceMinS, kBetaSliceShare * deadline.remaining())});
-    try {
-      r_beta = decideDisjunct(net, box, bt, conj, beta);
-    } catch (...) {
-      err_beta = std::current_exception();
-    }
-    LpBetaRace out;
-    if (!err_beta && decidedBy(r_beta)) {
-      out.result = std::move(r_beta);
-      out.beta_decided = true;
-      return out;
-    }
-    lp.time_limit = std::min(rp.time_limit, deadline.remaining());
-    try {
-      out.result = decideDisjunct(net, box, bt, conj, lp);
-    } catch (...) {
-      if (err_beta) std::rethrow_exception(err_beta);
-      throw;
-    }
-    out.lp_decided = decidedBy(out.result);
-    out.other_nodes = err_beta ? 0 : r_beta.nodes;
-    return out;
-  }
   auto side = [&](ReluProverParams& p, bab::BabResult& r, std::exception_ptr& err) {
     return [&](const std::atomic<bool>* cancel) {
       try {
@@ -169,7 +141,18 @@ LpBetaRace raceLpAndBeta(const nn::Network& net, const spec::Box& box, const bou
       return false;
     };
   };
-  raceTwo(side(lp, r_lp, err_lp), side(beta, r_beta, err_beta), outer, deadline);
+  if (rp.threads < 2) {
+    // One thread: a short beta-CROWN search first, then the node LPs.
+    beta.threads = lp.threads = 1;
+    beta.time_limit = std::min({rp.time_limit, deadline.remaining(),
+                                std::max(kBetaSliceMinS, kBetaSliceShare * deadline.remaining())});
+    if (!side(beta, r_beta, err_beta)(outer)) {
+      lp.time_limit = std::min(rp.time_limit, deadline.remaining());
+      side(lp, r_lp, err_lp)(outer);
+    }
+  } else {
+    raceTwo(side(lp, r_lp, err_lp), side(beta, r_beta, err_beta), outer, deadline);
+  }
   if (err_lp && err_beta) std::rethrow_exception(err_lp);
   const bool lp_decided = !err_lp && decidedBy(r_lp);
   const bool beta_decided = !err_beta && decidedBy(r_beta);
