@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 
+#include "bab/relu_bab.h"
 #include "commands.h"
 #include "format.h"
 #include "core/append.h"
@@ -82,6 +83,7 @@ verify::VerifyParams makeParams(const VerifyOptions& o, double timeout) {
   p.relu_beta_no_lp = o.relu_beta_no_lp;
   if (o.relu_fresh < 0) throw Error("--relu-fresh must be >= 0 (got " + std::to_string(o.relu_fresh) + ")");
   p.relu_fresh = o.relu_fresh;
+  p.relu_batch = o.relu_batch;
 
   if (o.relu_tables == "crown" || o.relu_tables == "parent") {
     p.relu_node_crown = p.relu_crown_tables_no_lp = o.relu_tables == "crown";
@@ -144,6 +146,11 @@ void addVerifyOptions(CLI::App* cmd, VerifyOptions& o) {
   cmd->add_option("--relu-beta-no-lp", o.relu_beta_no_lp,
                   "relu-bab: beta-CROWN steps at nodes bounded without an LP (--relu-bounds crown, "
                   "or auto once the root LP was too slow; default 5, 0 = plain CROWN)");
+  cmd->add_option("--relu-batch", o.relu_batch,
+                  "relu-bab: open nodes bounded at once at nodes bounded by beta-CROWN without an "
+                  "LP, their children in one batch of matrix products (default 0: " +
+                      std::to_string(bab::kDefaultBatch) + "; 1 = one at a time)")
+      ->check(CLI::Range(0, 4096));
   cmd->add_option("--relu-fresh", o.relu_fresh,
                   "relu-bab: before a node branches, fresh CROWN bounds of its N best-scored "
                   "candidates on nodes bounded without an LP (one-signed ones are fixed instead of "

@@ -59,6 +59,7 @@ struct VerifyOptions {
   int relu_beta = 0;
   int relu_beta_no_lp = 5;
   int relu_fresh = 0;
+  int relu_batch = 0;
   std::string relu_tables = "auto";
   int root_alpha = 20;
   bool no_nlp = false;

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "attack/attack.h"
+#include "bab/relu_bab.h"
 #include "attack/min_distortion.h"
 #include "attack/multistart.h"
 #include "commands.h"
@@ -184,6 +185,7 @@ struct AttackOptions {
   bool bab_node_lp = false;
   int bab_fresh = 0;
   int bab_beta = -1;
+  int bab_batch = 0;
   bool target_given = false;
 };
 
@@ -302,6 +304,7 @@ int runAttack(const AttackOptions& o) {
   if (o.bab_fresh < 0) throw Error("--bab-fresh must be >= 0 (got " + std::to_string(o.bab_fresh) + ")");
   p.bab_fresh = o.bab_fresh;
   p.bab_beta_steps = o.bab_beta;
+  p.bab_batch = o.bab_batch;
   attack::MultiStartParams msp;
   msp.nlp = p;
   msp.starts = n_starts;
@@ -626,6 +629,11 @@ int main(int argc, char** argv) {
                      "bab / portfolio on fully-connected networks: beta-CROWN steps per node "
                      "(default 5, 0 = plain CROWN)")
       ->check(CLI::Range(0, 100000));
+  attack->add_option("--bab-batch", ao.bab_batch,
+                     "bab / portfolio with beta-CROWN nodes: open nodes bounded at once, their "
+                     "children in one batch of matrix products (default 0: " +
+                         std::to_string(bab::kDefaultBatch) + "; 1 = one at a time)")
+      ->check(CLI::Range(0, 4096));
   attack->add_option("--bab-fresh", ao.bab_fresh,
                      "bab / portfolio: before a node branches, fresh CROWN bounds of its N "
                      "best-scored candidates on nodes bounded without an LP (one-signed ones are "

@@ -9,11 +9,14 @@
 //          (the same splits but the last) and its beta state,
 //   b+int  beta after betaCrownTightenTable (the last activation layer's
 //          unstable neurons bounded by beta-CROWN first; --no-int skips it),
-// with their times. Splits are drawn among the root's unstable neurons
+// with their times; then the warm-started nodes once more, one at a time
+// and in batches of --batch (betaCrownLowerBoundBatch): time per node and
+// the largest difference between the two bounds. Splits are drawn among the root's unstable neurons
 // (first two activation layers), random signs, seed fixed.
 //
 //   nnopt_bench_beta [--onnx FILE] [--vnnlib FILE] [--sets N] [--splits K]
 //                    [--iters I] [--warm-iters W] [--seed S] [--disjunct D] [--no-int]
+//                    [--batch B] [--repeat R]
 //
 // Defaults: ../shared/bench/mnistfc/mnist-net_256x2.onnx and prop_0_0.05.vnnlib,
 // 20 sets of 6 splits, 20 iterations (alpha and beta), warm 5, seed 1, the
@@ -56,6 +59,8 @@ struct Args {
   unsigned seed = 1;
   int disjunct = -1;
   bool intermediate = true;
+  int batch = 32;
+  int repeat = 1;  // timing passes over the warm nodes
 };
 
 Args parse(int argc, char** argv) {
@@ -75,6 +80,8 @@ Args parse(int argc, char** argv) {
     else if (k == "--seed") a.seed = static_cast<unsigned>(std::stoul(next()));
     else if (k == "--disjunct") a.disjunct = std::stoi(next());
     else if (k == "--no-int") a.intermediate = false;
+    else if (k == "--batch") a.batch = std::max(1, std::stoi(next()));
+    else if (k == "--repeat") a.repeat = std::max(1, std::stoi(next()));
     else throw Error("unknown option " + k);
   }
   return a;
@@ -146,6 +153,10 @@ int main(int argc, char** argv) try {
     int n = 0, empty_crown = 0, empty_beta = 0, beta_gt_alpha = 0, proved[5] = {0, 0, 0, 0, 0};
     double gain_alpha = 0, gain_beta = 0, gain_warm = 0, gain_int = 0, t[6] = {0, 0, 0, 0, 0, 0};
   } s;
+  // The warm-started nodes, for the batch timing.
+  std::vector<bounds::BoundTable> w_tables;
+  std::vector<std::vector<bounds::ReluSplit>> w_splits;
+  std::vector<bounds::BetaCrownState> w_states;
   for (int k = 0; k < a.sets; ++k) {
     auto pick = cand;
     std::shuffle(pick.begin(), pick.end(), rng);
@@ -177,6 +188,9 @@ int main(int argc, char** argv) try {
       bounds::BetaCrownResult rw;
       tm[4] = timed([&] { rw = bounds::betaCrownLowerBound(net, box, *t, splits, c, wp, &rp.state); });
       v[3] = rw.bound - rhs;
+      w_tables.push_back(*t);
+      w_splits.push_back(splits);
+      w_states.push_back(rp.state);
     }
     v[4] = NAN;
     if (a.intermediate) {
@@ -220,6 +234,35 @@ int main(int argc, char** argv) try {
   fmt::print("mean time (s): table {:.4f}, crown {:.4f}, alpha {:.4f}, beta {:.4f}, warm {:.4f}, "
              "b+int {:.4f}\n",
              s.t[0] / n, s.t[1] / n, s.t[2] / n, s.t[3] / n, s.t[4] / n, s.t[5] / n);
+  // The warm-started nodes one at a time and in batches.
+  bounds::BetaCrownParams wp = beta_p;
+  wp.iters = a.warm_iters;
+  const size_t nw = w_tables.size();
+  std::vector<double> one(nw), batched(nw);
+  const double t_one = timed([&] {
+    for (int rep = 0; rep < a.repeat; ++rep)
+    for (size_t i = 0; i < nw; ++i)
+      one[i] = bounds::betaCrownLowerBound(net, box, w_tables[i], w_splits[i], c, wp, &w_states[i])
+                   .bound;
+  });
+  const double t_batch = timed([&] {
+    for (int rep = 0; rep < a.repeat; ++rep)
+    for (size_t i0 = 0; i0 < nw; i0 += static_cast<size_t>(a.batch)) {
+      std::vector<bounds::BetaCrownNode> nodes;
+      for (size_t i = i0; i < std::min(nw, i0 + static_cast<size_t>(a.batch)); ++i)
+        nodes.push_back({&w_tables[i], &w_splits[i], &w_states[i]});
+      const auto r = bounds::betaCrownLowerBoundBatch(net, box, nodes, c, wp);
+      for (size_t i = 0; i < r.size(); ++i) batched[i0 + i] = r[i].bound;
+    }
+  });
+  double diff = 0;
+  for (size_t i = 0; i < nw; ++i)
+    if (std::isfinite(one[i]) || std::isfinite(batched[i]))
+      diff = std::max(diff, std::abs(one[i] - batched[i]));
+  fmt::print("warm nodes ({}, {} steps): one at a time {:.3f} ms a node, batches of {} {:.3f} ms a "
+             "node ({:.2f}x); largest bound difference {:.2e}\n",
+             nw, a.warm_iters, 1e3 * t_one / a.repeat / std::max<size_t>(1, nw), a.batch,
+             1e3 * t_batch / a.repeat / std::max<size_t>(1, nw), t_one / std::max(t_batch, 1e-12), diff);
   return 0;
 } catch (const std::exception& e) {
   fmt::print(stderr, "error: {}\n", e.what());

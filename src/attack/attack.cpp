@@ -380,6 +380,7 @@ MarginAttackResult runBab(const nn::Network& net, const spec::Box& box, const Ei
   if (!p.bab_node_lp && net.isFullyConnected()) bab::useBetaNodes(bp);
   bp.fresh_candidates = p.bab_fresh;
   if (p.bab_beta_steps >= 0) bp.beta_iters_no_lp = p.bab_beta_steps;
+  if (p.bab_batch > 0) bp.batch = p.bab_batch;
   bp.time_limit = p.time_limit;
   bp.starts = {x0};
   if (p.nlp_start.size() == x0.size()) bp.starts.push_back(p.nlp_start);

@@ -132,6 +132,7 @@ struct MarginAttackParams {
   // bab / portfolio with beta-CROWN nodes: optimisation steps per node
   // (bab::BabParams::beta_iters_no_lp); -1 = bab::useBetaNodes' default.
   int bab_beta_steps = -1;
+  int bab_batch = 0;  // bab / portfolio: bab::BabParams::batch (0 = bab::kDefaultBatch)
   // Stop as on the time limit once *cancel becomes true (Ctrl-C in Python):
   // CBC, the Ipopt continuation, the native local walk, the BaB and the
   // portfolio race look at it; the result is then a timeout or the best so far.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bab/branching.h"
+#include "bab/node_bounds.h"
 #include "bab/node_lp.h"
 #include "bounds/lp_tighten.h"
 #include "core/atomic_minmax.h"
@@ -91,6 +92,8 @@ class Search {
       coefs_.push_back(std::move(v));
     }
     lp_on_ = p.node_bounds != NodeBounds::kCrown;
+    neurons_ = static_cast<double>(net.inputSize());
+    for (const auto& l : net.layers()) neurons_ += static_cast<double>(l.outSize());
   }
 
   BabResult run() {
@@ -221,6 +224,13 @@ class Search {
   // Bounds n (its table is set) and picks its branching neuron. Returns false
   // when the node is closed (or the search stops).
   bool bound(Worker& w, Node& n) {
+    enter(n);
+    std::vector<Node*> one{&n};
+    return afterObjective(w, n, std::move(objectiveBounds(one).front()));
+  }
+
+  // Counts n and LP-tightens its table when it is shallow enough.
+  void enter(Node& n) {
     ++nodes_;
     for (int d = max_depth_.load(); n.depth > d && !max_depth_.compare_exchange_weak(d, n.depth);) {
     }
@@ -231,51 +241,43 @@ class Search {
       n.table = std::make_shared<const BoundTable>(
           bounds::lpTightenBounds(net_, box_, *n.table, lp));
     }
-    // CROWN bound of every function; the closest one's coefficients branch.
-    std::vector<VectorXd> act_coef;
-    double closest = -kInf;
-    size_t k_closest = 0;
-    std::vector<bounds::BetaCrownState> beta;
-    const int beta_iters =
-        lp_on_.load() ? p_.beta_iters : std::max(p_.beta_iters, p_.beta_iters_no_lp);
-    for (size_t k = 0; k < obj_.size(); ++k) {
-      bounds::CrownLowerBoundDetail d;
-      if (beta_iters > 0) {
-        bounds::BetaCrownParams bp;
-        bp.iters = n.depth == 0 ? 3 * beta_iters : beta_iters;
-        if (p_.mode == BabMode::kDecide) bp.stop_above = p_.threshold + obj_[k].rhs;
-        auto b = bounds::betaCrownLowerBound(net_, box_, *n.table, n.splits, coefs_[k], bp,
-                                             n.beta ? &(*n.beta)[k] : nullptr);
-        if (b.empty) {  // no input reaches the node
-          std::lock_guard<std::mutex> lk(mu_);
-          ++r_.pruned;
-          ++crown_pruned_;
-          ++crown_nodes_;
-          return false;
-        }
-        beta.push_back(std::move(b.state));
-        d = std::move(b);
-      } else {
-        d = bounds::crownLowerBoundDetail(net_, box_, *n.table, coefs_[k], p_.crown_node);
-      }
-      const double v = d.bound - obj_[k].rhs;
-      tryPoint(d.x);
-      if (k == 0 || v > closest) {  // the first always: a bound may be -inf
-        closest = v;
-        k_closest = k;
-        act_coef = std::move(d.act_coef);
-      }
+  }
+
+  int betaIters() const {
+    return lp_on_.load() ? p_.beta_iters : std::max(p_.beta_iters, p_.beta_iters_no_lp);
+  }
+
+  // The objective bounds of each node (bab/node_bounds.h); their minimising
+  // corners are replayed as incumbent candidates.
+  std::vector<ObjectiveBound> objectiveBounds(const std::vector<Node*>& nodes) {
+    std::vector<NodeView> views;
+    for (const Node* n : nodes)
+      views.push_back({n->table.get(), &n->splits, n->beta.get(), n->depth});
+    ObjectiveSettings s;
+    s.beta_iters = betaIters();
+    s.decide = p_.mode == BabMode::kDecide;
+    s.threshold = p_.threshold;
+    s.crown = p_.crown_node;
+    std::vector<ObjectiveBound> out = bab::objectiveBounds(net_, box_, obj_, coefs_, views, s);
+    for (const auto& o : out)
+      for (const auto& x : o.corners) tryPoint(x);
+    return out;
+  }
+
+  // The rest of n's bounding once its objective bounds are known: closing,
+  // branching candidates, the node LP, the choice of the branching neuron.
+  bool afterObjective(Worker& w, Node& n, ObjectiveBound&& ob) {
+    if (ob.empty) {  // no input reaches the node
+      std::lock_guard<std::mutex> lk(mu_);
+      ++r_.pruned;
+      ++crown_pruned_;
+      ++crown_nodes_;
+      return false;
     }
-    if (!beta.empty()) {
-      n.beta = std::make_shared<const std::vector<bounds::BetaCrownState>>(std::move(beta));
-      // Branching scores from plain CROWN's coefficients, not beta-CROWN's:
-      // the multipliers' terms mislead BaBSR (MNIST-FC 256x4 prop_4_0.05,
-      // beta-CROWN nodes without LP, 60 s: 35101 nodes, 25.6 % of the first
-      // disjunct closed with these against 34457 nodes, 0.02 % with beta's).
-      auto d = bounds::crownLowerBoundDetail(net_, box_, *n.table, coefs_[k_closest], p_.crown_node);
-      closest = std::max(closest, d.bound - obj_[k_closest].rhs);
-      act_coef = std::move(d.act_coef);
-    }
+    const double closest = ob.closest;
+    const std::vector<VectorXd> act_coef = std::move(ob.act_coef);
+    if (!ob.beta.empty())
+      n.beta = std::make_shared<const std::vector<bounds::BetaCrownState>>(std::move(ob.beta));
     n.lb = std::max(n.lb, closest);
     NodeLp* lp = lpOf(w);
     if (closeIfDone(n.lb)) {
@@ -521,32 +523,64 @@ class Search {
     return n;
   }
 
-  // The open children of n, bounded.
-  std::vector<Node> expand(Worker& w, const Node& n) {
+  // The open children of each parent, bounded (their objective bounds in one
+  // batch when nodes are bounded by beta-CROWN).
+  std::vector<std::vector<Node>> expand(Worker& w, const std::vector<Node>& parents) {
+    std::vector<std::vector<Node>> out(parents.size());
     std::vector<Node> kids;
-    for (bool active : {false, true}) {
-      if (stopped()) break;
-      Node child;
-      child.splits = n.splits;
-      child.splits.push_back({n.branch.layer, n.branch.neuron, active});
-      child.depth = n.depth + 1;
-      child.lb = n.lb;
-      child.beta = n.beta;
-      auto t = p_.node_crown || (!lp_on_.load() && p_.crown_tables_no_lp)
-                   ? bounds::crownBoundsSplit(net_, box_, child.splits, n.table.get(), p_.crown_node)
-                   : withSplits(net_, *n.table, child.splits);
-      if (!t) {  // empty sub-domain
-        std::lock_guard<std::mutex> lk(mu_);
-        ++r_.pruned;
-        continue;
+    std::vector<size_t> parent_of;
+    for (size_t i = 0; i < parents.size() && !stopped(); ++i) {
+      const Node& n = parents[i];
+      for (bool active : {false, true}) {
+        Node child;
+        child.splits = n.splits;
+        child.splits.push_back({n.branch.layer, n.branch.neuron, active});
+        child.depth = n.depth + 1;
+        child.lb = n.lb;
+        child.beta = n.beta;
+        auto t = p_.node_crown || (!lp_on_.load() && p_.crown_tables_no_lp)
+                     ? bounds::crownBoundsSplit(net_, box_, child.splits, n.table.get(), p_.crown_node)
+                     : withSplits(net_, *n.table, child.splits);
+        if (!t) {  // empty sub-domain
+          std::lock_guard<std::mutex> lk(mu_);
+          ++r_.pruned;
+          continue;
+        }
+        child.table = std::make_shared<const BoundTable>(std::move(*t));
+        kids.push_back(std::move(child));
+        parent_of.push_back(i);
       }
-      child.table = std::make_shared<const BoundTable>(std::move(*t));
-      const bool open = bound(w, child);
-      w.pc.record(n.branch, active, child.lb - n.lb, n.branch_viol);
-      if (open) kids.push_back(std::move(child));
     }
-    return kids;
+    if (stopped()) return out;
+    std::vector<Node*> ptrs;
+    for (auto& k : kids) {
+      enter(k);
+      ptrs.push_back(&k);
+    }
+    std::vector<ObjectiveBound> obs = objectiveBounds(ptrs);
+    // Every counted child is closed, dropped or kept (also once the search
+    // stops: afterObjective then drops it with its bound).
+    for (size_t c = 0; c < kids.size(); ++c) {
+      Node& child = kids[c];
+      const Node& n = parents[parent_of[c]];
+      const bool open = afterObjective(w, child, std::move(obs[c]));
+      w.pc.record(n.branch, child.splits.back().active, child.lb - n.lb, n.branch_viol);
+      if (open) out[parent_of[c]].push_back(std::move(child));
+    }
+    return out;
   }
+
+  // How many open nodes a worker bounds at once (mu_ held): BabParams::batch
+  // where nodes are bounded by beta-CROWN, shared out between the workers.
+  // The batch's matrices (about 16 per activation layer, one column a node)
+  // stay within kBatchBytes.
+  size_t batchSize() const {
+    if (p_.batch <= 1 || betaIters() <= 0 || lp_on_.load()) return 1;
+    const size_t share = std::max<size_t>(1, open_.size() / static_cast<size_t>(threads_));
+    const size_t memory = std::max<size_t>(1, static_cast<size_t>(kBatchBytes / (16.0 * 8.0 * neurons_)));
+    return std::min({static_cast<size_t>(p_.batch), share, memory});
+  }
+  static constexpr double kBatchBytes = 128e6;
 
   bool stopped() const { return stop_.load(); }
 
@@ -566,8 +600,13 @@ class Search {
   void work(int wi) {
     Worker& w = *workers_[wi];
     Timer since_log, since_publish;
+    auto lowest = [](const std::vector<Node>& v) {
+      double m = kInf;
+      for (const Node& n : v) m = std::min(m, n.lb);
+      return m;
+    };
     for (;;) {
-      Node n;
+      std::vector<Node> front;  // the nodes this worker holds
       {
         std::unique_lock<std::mutex> lk(mu_);
         cv_.wait(lk, [&] { return stop_ || !open_.empty() || busy_ == 0; });
@@ -575,47 +614,62 @@ class Search {
           cv_.notify_all();
           return;
         }
-        n = pop();
-        w.inflight = n.lb;
+        const size_t take = batchSize();
+        while (front.size() < take && !open_.empty()) front.push_back(pop());
+        w.inflight = lowest(front);
         ++busy_;
       }
-      // Dive (depth-first): go on with the child of lower bound, queue the other.
+      // Dives (depth-first): each node goes on with its child of lower bound,
+      // the other is queued.
       for (;;) {
-        if (stopped() && !violated()) {  // another worker hit a limit: n stays open
-          std::lock_guard<std::mutex> lk(mu_);
-          push(std::move(n));
-          break;
-        }
-        if (closeIfDone(n.lb)) break;
-        if (auto why = limitHit()) {
-          std::lock_guard<std::mutex> lk(mu_);
-          if (!limit_) limit_ = why;
-          push(std::move(n));  // still open: its bound counts
-          stop();
-          break;
-        }
-        std::vector<Node> kids = expand(w, n);
-        if (stopped()) {  // interrupted: the parent stays open (its bound counts)
-          if (violated()) {
-            drop(n.lb);
-            break;
+        std::vector<Node> go;
+        for (Node& n : front) {
+          if (stopped() && !violated()) {  // another worker hit a limit: n stays open
+            std::lock_guard<std::mutex> lk(mu_);
+            push(std::move(n));
+            continue;
           }
-          std::lock_guard<std::mutex> lk(mu_);
-          push(std::move(n));
+          if (closeIfDone(n.lb)) continue;
+          if (auto why = limitHit()) {
+            std::lock_guard<std::mutex> lk(mu_);
+            if (!limit_) limit_ = why;
+            push(std::move(n));  // still open: its bound counts
+            stop();
+            continue;
+          }
+          go.push_back(std::move(n));
+        }
+        front.clear();
+        if (go.empty()) break;
+        std::vector<std::vector<Node>> kids = expand(w, go);
+        if (stopped()) {  // interrupted: the parents stay open (their bounds count)
+          for (Node& n : go) {
+            if (violated()) {
+              drop(n.lb);
+              continue;
+            }
+            std::lock_guard<std::mutex> lk(mu_);
+            push(std::move(n));
+          }
           break;
         }
-        if (kids.empty()) break;
-        std::sort(kids.begin(), kids.end(),
-                  [](const Node& a, const Node& b) { return a.lb < b.lb; });
         const bool dive = p_.order == BabOrder::kDepthFirst;
         {
           std::lock_guard<std::mutex> lk(mu_);
-          for (size_t k = dive ? 1 : 0; k < kids.size(); ++k) push(std::move(kids[k]));
-          if (dive) w.inflight = kids[0].lb;
+          for (auto& k : kids) {
+            if (k.empty()) continue;
+            std::sort(k.begin(), k.end(), [](const Node& a, const Node& b) { return a.lb < b.lb; });
+            for (size_t i = dive ? 1 : 0; i < k.size(); ++i) push(std::move(k[i]));
+            if (dive) front.push_back(std::move(k[0]));
+          }
+          if (dive) {
+            const size_t take = batchSize();
+            while (front.size() < take && !open_.empty()) front.push_back(pop());
+          }
+          w.inflight = lowest(front);
         }
         cv_.notify_all();
-        if (!dive) break;
-        n = std::move(kids[0]);
+        if (!dive || front.empty()) break;
       }
       {
         std::lock_guard<std::mutex> lk(mu_);
@@ -703,6 +757,7 @@ class Search {
   Deadline deadline_;
   const int threads_;
   std::vector<VectorXd> coefs_;  // per function of obj_
+  double neurons_ = 0;           // inputs and every layer's outputs
   Timer timer_;
   BabResult r_;
   std::shared_ptr<const BoundTable> root_table_;

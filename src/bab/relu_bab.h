@@ -35,7 +35,10 @@
 // (lowest bound) or depth-first, where each worker dives into the child with
 // the lower bound and queues the other (bounded memory, warm LP starts).
 // Threads: workers share the queue, the incumbent and the counters; each has
-// its own LP session (pseudocosts are per worker).
+// its own LP session (pseudocosts are per worker). Where nodes are bounded by
+// beta-CROWN without LPs a worker holds up to BabParams::batch nodes and bounds
+// all their children at once (bab/node_bounds.h: one batched beta-CROWN call
+// per function, matrix-matrix products).
 //
 // Every objective value reported is recomputed by Network::forward in double
 // at a point inside the box; lower bounds come from CROWN or from the
@@ -79,6 +82,9 @@ enum class BabBranching {
   kBabsr,        // |CROWN coefficient| * triangle intercept (no LP needed)
   kLpViolation,  // |CROWN coefficient| * (y - relu(t)) at the node LP solution
 };
+
+// BabParams::batch of the callers' presets (verify's prover, attack's bab).
+inline constexpr int kDefaultBatch = 16;
 
 struct BabParams {
   BabMode mode = BabMode::kOptimize;
@@ -148,6 +154,12 @@ struct BabParams {
   // (0 of 2005 recomputed candidates fixed). At node-LP nodes (not done now):
   // prop_10_0.05 7979 / 5771 nodes, 187 / 149 s.
   int fresh_candidates = 0;
+  // Nodes bounded by beta-CROWN without an LP: a worker takes up to this many
+  // open nodes at once (at most its share of the queue) and bounds all their
+  // children in one batch (bounds::betaCrownLowerBoundBatch: matrix-matrix
+  // products instead of one matrix-vector product per node and layer). In
+  // depth-first order each held node dives on. 1 = one node at a time.
+  int batch = 1;
   double root_lp_cap_s = 5.0;  // kAuto: the root LP's time before the LP is dropped
   bool lp_node_bounds = false;     // see bab/node_lp.h (NodeLp's node_bounds)
   bool drop_dead_rows = true;      // see bab/node_lp.h

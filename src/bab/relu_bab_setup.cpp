@@ -43,6 +43,7 @@ void useBetaNodes(BabParams& p) {
   p.node_crown = false;
   p.crown_tables_no_lp = false;
   p.beta_iters_no_lp = 5;
+  p.batch = kDefaultBatch;
 }
 
 BabParams decisionParams(const bounds::BoundTable& root, double prune_tol) {
@@ -56,6 +57,7 @@ BabParams decisionParams(const bounds::BoundTable& root, double prune_tol) {
   bp.node_crown = false;
   bp.beta_iters = 0;
   bp.beta_iters_no_lp = 5;
+  bp.batch = kDefaultBatch;
   bp.root_lp_cap_s = 5.0;
   bp.branching = BabBranching::kBabsr;
   bp.strong_branching = 0;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "bounds/beta_crown_internal.h"
 #include "bounds/crown_internal.h"
 #include "core/log.h"
 #include "core/error.h"
@@ -212,25 +213,27 @@ constexpr double kEmptyTol = 1e-9;
 
 }  // namespace
 
-BetaCrownResult betaCrownLowerBound(const nn::Network& net, const spec::Box& box,
-                                    const BoundTable& t, const std::vector<ReluSplit>& splits,
-                                    const VectorXd& c, const BetaCrownParams& p,
-                                    const BetaCrownState* warm) {
-  const detail::ObjectiveDomain dom = detail::objectiveDomain(net, box, t, c, "beta-crown");
-  const detail::SplitsByLayer g = detail::groupSplits(net, splits);
+detail::BetaNodeSetup detail::betaNodeSetup(const nn::Network& net, const spec::Box& box,
+                                            const BoundTable& t,
+                                            const std::vector<ReluSplit>& splits,
+                                            const VectorXd& c, const BetaCrownParams& p,
+                                            const BetaCrownState* warm) {
+  BetaNodeSetup out;
+  out.dom = objectiveDomain(net, box, t, c, "beta-crown");
+  const SplitsByLayer g = groupSplits(net, splits);
   const size_t L = net.numLayers();
-  std::vector<detail::LayerRelax> relax = detail::relaxAll(net, t, p.relu_lower);
+  out.relax = relaxAll(net, t, p.relu_lower);
   auto warmEntry = [&](const std::vector<VectorXd>* v, size_t i, Eigen::Index n) -> const VectorXd* {
     return v && i < v->size() && (*v)[i].size() == n ? &(*v)[i] : nullptr;
   };
-  detail::SplitTerms st;
+  SplitTerms& st = out.split;
   st.sign.assign(L, VectorXd());
   st.beta.assign(L, VectorXd());
   for (size_t i = 0; i < L; ++i) {
     if (!net.layers()[i].isActivation()) continue;
     const Eigen::Index n = net.layerInSize(i);
     if (const VectorXd* a = warmEntry(warm ? &warm->alpha : nullptr, i, n)) {
-      auto& r = relax[i];
+      auto& r = out.relax[i];
       for (Eigen::Index j = 0; j < n; ++j)  // clamped into this node's valid range
         if (r.slope_lo[j] < r.slope_hi[j] && std::isfinite((*a)[j]))
           r.lw[j] = std::clamp((*a)[j], r.slope_lo[j], r.slope_hi[j]);
@@ -246,23 +249,37 @@ BetaCrownResult betaCrownLowerBound(const nn::Network& net, const spec::Box& box
   }
   // Beyond the table's upper bound of c^T y the sub-domain is proven empty:
   // no need to go further.
-  const double empty_at =
-      dom.upper_table + kEmptyTol * (1.0 + std::abs(dom.upper_table));
-  const detail::OptimiseSettings s{p.iters, p.lr_alpha, p.lr_beta, p.time_limit_s,
-                                   std::min(p.stop_above, empty_at)};
-  detail::BestIterate best;
-  const double v = detail::optimiseLowerBound(net, std::move(relax), c, dom.mid, dom.rad, s, &st,
-                                              &best);
+  out.empty_at = out.dom.upper_table + kEmptyTol * (1.0 + std::abs(out.dom.upper_table));
+  out.stop_above = std::min(p.stop_above, out.empty_at);
+  return out;
+}
+
+BetaCrownResult detail::betaResult(const nn::Network& net, const BetaNodeSetup& s, double v,
+                                   BestIterate& best) {
   BetaCrownResult res;
-  detail::fillDetail(net, dom, v, best, res);
+  fillDetail(net, s.dom, v, best, res);
   res.iters = best.iters_run;
   res.state.alpha = std::move(best.slopes);
   res.state.beta = std::move(best.beta);
-  if (res.bound > empty_at) {
+  if (res.bound > s.empty_at) {
     res.empty = true;
     res.bound = std::numeric_limits<double>::infinity();
   }
   return res;
+}
+
+BetaCrownResult betaCrownLowerBound(const nn::Network& net, const spec::Box& box,
+                                    const BoundTable& t, const std::vector<ReluSplit>& splits,
+                                    const VectorXd& c, const BetaCrownParams& p,
+                                    const BetaCrownState* warm) {
+  detail::BetaNodeSetup setup = detail::betaNodeSetup(net, box, t, splits, c, p, warm);
+  const detail::OptimiseSettings s{p.iters, p.lr_alpha, p.lr_beta, p.time_limit_s,
+                                   setup.stop_above};
+  detail::BestIterate best;
+  const double v = detail::optimiseLowerBound(net, std::move(setup.relax), c, setup.dom.mid,
+                                              setup.dom.rad,
+                                              s, &setup.split, &best);
+  return detail::betaResult(net, setup, v, best);
 }
 
 bool betaCrownTightenTable(const nn::Network& net, const spec::Box& box, BoundTable& t,

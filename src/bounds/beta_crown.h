@@ -84,6 +84,30 @@ BetaCrownResult betaCrownLowerBound(const nn::Network& net, const spec::Box& box
                                     const Eigen::VectorXd& c, const BetaCrownParams& p = {},
                                     const BetaCrownState* warm = nullptr);
 
+// One sub-domain of a batch: its table (sound for it), splits and optional
+// warm start, as betaCrownLowerBound's arguments (pointers kept by the caller).
+struct BetaCrownNode {
+  const BoundTable* table = nullptr;
+  const std::vector<ReluSplit>* splits = nullptr;
+  const BetaCrownState* warm = nullptr;
+};
+
+// betaCrownLowerBound of the same objective c over many sub-domains at once:
+// the nodes' coefficient vectors are stacked into a matrix (one row a node),
+// so each layer's back-substitution and forward sweep is one matrix-matrix
+// product instead of one matrix-vector product per node (the first layer of
+// an MNIST network dominates a node's cost). Result b is that of
+// betaCrownLowerBound(net, box, *nodes[b].table, *nodes[b].splits, c, p,
+// nodes[b].warm) up to summation order (every step is the same per row; a
+// row that stops - bound above p.stop_above or proven empty - leaves the
+// batch). The time limit holds for the whole batch. Networks with MaxPool
+// layers are bounded one node at a time. Throws Error as betaCrownLowerBound.
+std::vector<BetaCrownResult> betaCrownLowerBoundBatch(const nn::Network& net,
+                                                      const spec::Box& box,
+                                                      const std::vector<BetaCrownNode>& nodes,
+                                                      const Eigen::VectorXd& c,
+                                                      const BetaCrownParams& p = {});
+
 // Tightens t's pre-activation bounds of the last `layers` ReLU/LeakyReLU
 // layers (each unstable neuron's lower and upper bound, by
 // betaCrownLowerBound of +-z_j over the layers below it with the splits of

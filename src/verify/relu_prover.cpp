@@ -33,6 +33,7 @@ bab::BabResult decideDisjunct(const nn::Network& net, const spec::Box& box,
   bp.root_lp_cap_s = p.root_lp_time_s;
   bp.branching = p.branching;
   bp.fresh_candidates = p.fresh_candidates;
+  if (p.batch > 0) bp.batch = p.batch;
   if (p.pgd_steps > 0) {
     spec::OutputSpec one;
     one.disjuncts = {conj};

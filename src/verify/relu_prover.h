@@ -41,6 +41,7 @@ struct ReluProverParams {
   bool node_crown = false;
   bool crown_tables_no_lp = true;
   int fresh_candidates = 0;  // bab::BabParams::fresh_candidates
+  int batch = 0;  // bab::BabParams::batch (beta-CROWN nodes); 0 = the preset's
 };
 
 // bt: sound bounds for net over box. The result's status: kHolds (refuted),

@@ -616,6 +616,7 @@ class Verifier {
     rp.node_crown = p_.relu_node_crown;
     rp.crown_tables_no_lp = p_.relu_crown_tables_no_lp;
     rp.fresh_candidates = p_.relu_fresh;
+    rp.batch = p_.relu_batch;
     return rp;
   }
 

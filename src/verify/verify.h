@@ -141,6 +141,7 @@ struct VerifyParams {
   bool relu_crown_tables_no_lp = true;
   bool relu_tables_given = false;  // the two above were chosen (else kAuto's choice above)
   int relu_fresh = 0;  // relu-bab prover: bab::BabParams::fresh_candidates
+  int relu_batch = 0;  // relu-bab prover: bab::BabParams::batch (0 = bab::kDefaultBatch)
   // alpha-CROWN tightening of every layer's intermediate bounds before the LP
   // tightening (high-dimensional route; bounds::betaCrownTightenTable without
   // splits): root_alpha_iters steps per neuron and bound (0 = off), at most

@@ -114,6 +114,36 @@ VectorXd marginObjective(int n_out) {
   return c;
 }
 
+// A random 5-input net of the given widths (last = 2 outputs), a box, the
+// margin objective and CBC's optimum of it.
+struct MarginCase {
+  nn::Network net;
+  spec::Box box;
+  VectorXd c;
+  double mip;
+};
+MarginCase marginCase(std::mt19937& rng, const std::vector<int>& widths) {
+  MarginCase m{randomNet(rng, 5, widths), randomBox(rng, 5, 2.0), marginObjective(2), 0.0};
+  m.mip = mipOptimum(m.net, m.box, m.c);
+  return m;
+}
+
+// Decision mode with p's other settings: min c^T f > mip - 5 % holds, and
+// min c^T f > mip + 5 % is violated by a replayed point below the threshold.
+void expectDecisions(const nn::Network& net, const spec::Box& box, const VectorXd& c,
+                     const bab::BabParams& p, double mip, const std::string& what) {
+  bab::BabParams d = p;
+  d.mode = bab::BabMode::kDecide;
+  d.max_nodes = 10'000'000;
+  d.threshold = mip - 0.05 * (1 + std::abs(mip));
+  EXPECT_EQ(bab::reluBranchAndBound(net, box, c, d).status, bab::BabStatus::kHolds) << what;
+  d.threshold = mip + 0.05 * (1 + std::abs(mip));
+  const auto v = bab::reluBranchAndBound(net, box, c, d);
+  ASSERT_EQ(v.status, bab::BabStatus::kViolated) << what;
+  EXPECT_LT(v.objective, d.threshold) << what;
+  EXPECT_NEAR(v.objective, (c.transpose() * net.forward(v.x))(0), 1e-9) << what;
+}
+
 bab::BabParams tightParams() {
   bab::BabParams p;
   p.abs_gap = 1e-8;
@@ -380,7 +410,7 @@ TEST(ReluBab, OptionsDoNotChangeTheOptimum) {
   const auto box = randomBox(rng, 5, 2.0);
   const VectorXd c = marginObjective(2);
   const double mip = mipOptimum(net, box, c);
-  for (int variant = 0; variant < 12; ++variant) {
+  for (int variant = 0; variant < 14; ++variant) {
     bab::BabParams p = tightParams();
     p.order = variant % 2 ? bab::BabOrder::kDepthFirst : bab::BabOrder::kBestFirst;
     if (variant == 2) p.branching = bab::BabBranching::kBabsr;
@@ -407,6 +437,10 @@ TEST(ReluBab, OptionsDoNotChangeTheOptimum) {
       bab::useBetaNodes(p);
       p.fresh_candidates = 1000;
     }
+    if (variant == 12 || variant == 13) {  // beta-CROWN nodes one at a time / batches of 4
+      bab::useBetaNodes(p);
+      p.batch = variant == 12 ? 1 : 4;
+    }
     const auto r = bab::reluBranchAndBound(net, box, c, p);
     ASSERT_EQ(r.status, bab::BabStatus::kOptimal) << "variant " << variant;
     EXPECT_NEAR(r.objective, mip, 1e-6) << "variant " << variant;
@@ -421,10 +455,8 @@ TEST(ReluBab, FreshCandidateBoundsKeepTheOptimum) {
   std::mt19937 rng(31);
   long fixed = 0;
   for (int trial = 0; trial < 6; ++trial) {
-    const auto net = randomNet(rng, 5, {10, 10, 10, 10, 2});
-    const auto box = randomBox(rng, 5, 2.0);
-    const VectorXd c = marginObjective(2);
-    const double mip = mipOptimum(net, box, c);
+    const MarginCase mc = marginCase(rng, {10, 10, 10, 10, 2});
+    const auto& [net, box, c, mip] = mc;
     const double tol = 1e-6 * (1 + std::abs(mip));
     for (int variant = 0; variant < 4; ++variant) {
       bab::BabParams p = tightParams();
@@ -447,16 +479,41 @@ TEST(ReluBab, FreshCandidateBoundsKeepTheOptimum) {
       EXPECT_GE(r.objective, mip - tol) << what;
       if (variant % 2) EXPECT_EQ(r.fresh_fixed, 0) << what;
       fixed += r.fresh_fixed;
-      bab::BabParams d = p;
-      d.mode = bab::BabMode::kDecide;
-      d.max_nodes = 10'000'000;
-      d.threshold = mip - 0.05 * (1 + std::abs(mip));
-      EXPECT_EQ(bab::reluBranchAndBound(net, box, c, d).status, bab::BabStatus::kHolds) << what;
-      d.threshold = mip + 0.05 * (1 + std::abs(mip));
-      EXPECT_EQ(bab::reluBranchAndBound(net, box, c, d).status, bab::BabStatus::kViolated) << what;
+      expectDecisions(net, box, c, p, mip, what);
     }
   }
   EXPECT_GT(fixed, 0);
+}
+
+// Batched beta-CROWN nodes (BabParams::batch: a worker bounds the children
+// of many open nodes in one betaCrownLowerBoundBatch call): the optimum
+// (CBC's), the lower bound and the decisions are those of the one-at-a-time
+// search, best-first and depth-first, one and two workers.
+TEST(ReluBab, BatchedNodesKeepTheOptimumAndDecisions) {
+  std::mt19937 rng(77);
+  long nodes_batched = 0;
+  for (int trial = 0; trial < 4; ++trial) {  // 200 to 24,000 nodes each
+    const MarginCase mc = marginCase(rng, {10, 10, 10, 2});
+    const auto& [net, box, c, mip] = mc;
+    const double tol = 1e-5 * (1 + std::abs(mip));
+    for (int variant = 0; variant < 4; ++variant) {
+      bab::BabParams p = tightParams();
+      bab::useBetaNodes(p);
+      p.abs_gap = 1e-6;  // within tol of CBC's optimum
+      p.rel_gap = 1e-6;
+      p.batch = variant == 0 ? 1 : 8;
+      p.order = variant == 2 ? bab::BabOrder::kDepthFirst : bab::BabOrder::kBestFirst;
+      p.threads = variant == 3 ? 2 : 1;
+      const std::string what = "trial " + std::to_string(trial) + " variant " + std::to_string(variant);
+      const auto r = bab::reluBranchAndBound(net, box, c, p);
+      ASSERT_EQ(r.status, bab::BabStatus::kOptimal) << what;
+      EXPECT_NEAR(r.objective, mip, tol) << what;
+      EXPECT_LE(r.lower_bound, mip + tol) << what;
+      if (p.batch > 1) nodes_batched += r.nodes;
+      expectDecisions(net, box, c, p, mip, what);
+    }
+  }
+  EXPECT_GT(nodes_batched, 100) << "the searches were too small to batch anything";
 }
 
 TEST(ReluBab, LimitsAndStartPoints) {

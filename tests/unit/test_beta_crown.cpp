@@ -524,3 +524,124 @@ TEST(BetaCrown, TightenTableSoundAndNeverLooser) {
   EXPECT_GT(feasible, 100);
 }
 
+
+namespace {
+
+void expectVectorsNear(const std::vector<VectorXd>& a, const std::vector<VectorXd>& b,
+                       double tol, const std::string& what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].size(), b[i].size()) << what << " layer " << i;
+    if (a[i].size() > 0) EXPECT_LE((a[i] - b[i]).cwiseAbs().maxCoeff(), tol) << what << " layer " << i;
+  }
+}
+
+// A batch of random sub-domains (some warm-started from a parent's result,
+// one without splits, some stopping early at stop_above) bounded at once and
+// one at a time: the same results row by row (up to summation order), and
+// every bound sound at sampled points satisfying its splits.
+void checkBatch(const nn::Network& net, const spec::Box& box, unsigned seed, double stop_quantile) {
+  std::mt19937 rng(seed);
+  const auto root = bounds::crownBounds(net, box);
+  const auto cand = unstable(net, root);
+  ASSERT_GE(cand.size(), 4u);
+  std::normal_distribution<double> nd(0.0, 1.0);
+  VectorXd c(net.outputSize());
+  for (Eigen::Index i = 0; i < c.size(); ++i) c[i] = nd(rng);
+  BetaCrownParams p;
+  p.iters = 8;
+  p.time_limit_s = 100;
+  std::vector<std::vector<ReluSplit>> splits;
+  std::vector<bounds::BoundTable> tables;
+  std::vector<bounds::BetaCrownState> parents;
+  std::uniform_int_distribution<int> nsplit(1, 4);
+  splits.push_back({});
+  tables.push_back(root);
+  parents.emplace_back();
+  while (splits.size() < 14) {
+    auto s = randomSplits(rng, cand, nsplit(rng));
+    const auto t = bounds::crownBoundsSplit(net, box, s, &root);
+    if (!t) continue;
+    // The parent: the same splits but the last (its state warm-starts the node).
+    std::vector<ReluSplit> ps(s.begin(), s.end() - 1);
+    const auto tp = bounds::crownBoundsSplit(net, box, ps, &root);
+    parents.push_back(tp ? bounds::betaCrownLowerBound(net, box, *tp, ps, c, p).state
+                         : bounds::BetaCrownState{});
+    splits.push_back(std::move(s));
+    tables.push_back(*t);
+  }
+  std::vector<double> crown;
+  for (const auto& t : tables) crown.push_back(bounds::crownLowerBound(net, box, t, c));
+  std::vector<double> sorted = crown;
+  std::sort(sorted.begin(), sorted.end());
+  // Between two starting bounds (a tie would be decided by rounding).
+  const size_t q = static_cast<size_t>(stop_quantile * sorted.size());
+  p.stop_above = stop_quantile < 1 ? 0.5 * (sorted[q - 1] + sorted[q])
+                                   : std::numeric_limits<double>::infinity();
+  std::vector<bounds::BetaCrownNode> nodes;
+  for (size_t b = 0; b < splits.size(); ++b)
+    nodes.push_back({&tables[b], &splits[b], b % 2 ? &parents[b] : nullptr});
+  const auto batch = bounds::betaCrownLowerBoundBatch(net, box, nodes, c, p);
+  ASSERT_EQ(batch.size(), nodes.size());
+  int early = 0;
+  for (size_t b = 0; b < nodes.size(); ++b) {
+    const auto one = bounds::betaCrownLowerBound(net, box, tables[b], splits[b], c, p, nodes[b].warm);
+    const std::string what = "node " + std::to_string(b);
+    EXPECT_EQ(batch[b].empty, one.empty) << what;
+    if (one.empty) continue;
+    EXPECT_NEAR(batch[b].bound, one.bound, 1e-7 * (1 + std::abs(one.bound))) << what;
+    EXPECT_EQ(batch[b].iters, one.iters) << what;
+    if (one.iters < p.iters) ++early;
+    EXPECT_LE((batch[b].x - one.x).cwiseAbs().maxCoeff(), 1e-7) << what;
+    expectVectorsNear(batch[b].act_coef, one.act_coef, 1e-6, what + " act_coef");
+    expectVectorsNear(batch[b].state.alpha, one.state.alpha, 1e-6, what + " alpha");
+    expectVectorsNear(batch[b].state.beta, one.state.beta, 1e-6, what + " beta");
+    if (nodes[b].warm == nullptr) EXPECT_GE(batch[b].bound, crown[b] - kTol) << what;
+    const SampleCheck sc = sampleCheck(rng, net, box, splits[b], c, batch[b].bound, 1000);
+    if (sc.feasible > 0) EXPECT_LE(sc.violation, kTol) << what;
+  }
+  if (stop_quantile < 1) EXPECT_GT(early, 0) << "no row stopped early: the test would not see it";
+}
+
+}  // namespace
+
+TEST(BetaCrown, BatchMatchesOneAtATime) {
+  for (unsigned seed = 1; seed <= 4; ++seed) {
+    std::mt19937 rng(seed + 60);
+    const auto k = seed % 2 ? nn::ActKind::kRelu : nn::ActKind::kLeakyRelu;
+    const auto net = randomDense(rng, {6, 12, 12, 12, 3}, k);
+    const auto box = centredBox(rng, 6, 0.6);
+    checkBatch(net, box, 500 + seed, seed <= 2 ? 0.5 : 1.0);
+  }
+}
+
+TEST(BetaCrown, BatchMatchesOneAtATimeOnConvolutions) {
+  for (bool sparse : {false, true}) {
+    std::mt19937 rng(9);
+    const auto net = randomConv(rng, sparse);
+    std::mt19937 rb(59);
+    checkBatch(net, centredBox(rb, 36, 0.15), 600, 0.5);
+  }
+}
+
+// Max pooling: the batch falls back to one node at a time (same results).
+TEST(BetaCrown, BatchWithMaxPoolIsOneAtATime) {
+  std::mt19937 rng(33);
+  const auto net = randomPoolNet(rng);
+  checkBatch(net, centredBox(rng, 4, 0.6), 700, 0.5);
+}
+
+TEST(BetaCrown, BatchBadInputThrows) {
+  std::mt19937 rng(1);
+  const auto net = randomDense(rng, {3, 4, 2}, nn::ActKind::kRelu);
+  const spec::Box box{VectorXd::Zero(3), VectorXd::Ones(3)};
+  const auto t = bounds::crownBounds(net, box);
+  const std::vector<ReluSplit> none, bad = {{1, 9, true}};
+  EXPECT_ANY_THROW(bounds::betaCrownLowerBoundBatch(net, box, {{&t, &none}, {&t, &bad}},
+                                                    VectorXd::Ones(2)));
+  EXPECT_ANY_THROW(bounds::betaCrownLowerBoundBatch(net, box, {{&t, &none}, {nullptr, &none}},
+                                                    VectorXd::Ones(2)));
+  EXPECT_ANY_THROW(bounds::betaCrownLowerBoundBatch(net, box, {{&t, &none}, {&t, &none}},
+                                                    VectorXd::Ones(3)));
+  EXPECT_TRUE(bounds::betaCrownLowerBoundBatch(net, box, {}, VectorXd::Ones(2)).empty());
+}
