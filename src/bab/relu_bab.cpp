@@ -22,18 +22,6 @@
 
 namespace nnopt::bab {
 
-const char* babStatusName(BabStatus s) {
-  switch (s) {
-    case BabStatus::kOptimal: return "optimal";
-    case BabStatus::kHolds: return "holds";
-    case BabStatus::kViolated: return "violated";
-    case BabStatus::kTimeout: return "timeout";
-    case BabStatus::kNodeLimit: return "node_limit";
-    case BabStatus::kIncomplete: return "incomplete";
-  }
-  return "?";
-}
-
 namespace {
 
 using bounds::BoundTable;

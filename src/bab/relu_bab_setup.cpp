@@ -1,7 +1,7 @@
 // Set-ups of the ReLU branch and bound (bab/relu_bab.h): a child's table
-// without a new bound computation (the splits clipped into the parent's), and
-// the parameter presets of its callers (beta-CROWN nodes, verify's decision
-// mode).
+// without a new bound computation (the splits clipped into the parent's), the
+// parameter presets of its callers (beta-CROWN nodes, verify's decision
+// mode), and the status names.
 #include <algorithm>
 #include <optional>
 #include <vector>
@@ -9,6 +9,18 @@
 #include "bab/relu_bab.h"
 
 namespace nnopt::bab {
+
+const char* babStatusName(BabStatus s) {
+  switch (s) {
+    case BabStatus::kOptimal: return "optimal";
+    case BabStatus::kHolds: return "holds";
+    case BabStatus::kViolated: return "violated";
+    case BabStatus::kTimeout: return "timeout";
+    case BabStatus::kNodeLimit: return "node_limit";
+    case BabStatus::kIncomplete: return "incomplete";
+  }
+  return "?";
+}
 
 using bounds::BoundTable;
 using bounds::ReluSplit;

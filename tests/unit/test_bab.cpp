@@ -24,12 +24,16 @@
 #include "spec/property.h"
 #include "random_net.h"
 #include "split_points.h"
+#include "bab_fixtures.h"
 
 using namespace nnopt;
 using bounds::ReluSplit;
 using Eigen::MatrixXd;
 using Eigen::VectorXd;
+using test::randomBox;
 using test::randomNet;
+using test::samplePoint;
+using test::unstable;
 
 namespace {
 
@@ -48,39 +52,8 @@ nn::Layer actLayer(nn::ActKind kind, int64_t n, double alpha = 0.0) {
 }
 
 
-spec::Box randomBox(std::mt19937& rng, int n, double width) {
-  std::uniform_real_distribution<double> u(-1.0, 1.0);
-  spec::Box box{VectorXd(n), VectorXd(n)};
-  for (int i = 0; i < n; ++i) {
-    const double c = u(rng);
-    box.lo[i] = c - 0.5 * width;
-    box.hi[i] = c + 0.5 * width;
-  }
-  return box;
-}
 
-VectorXd samplePoint(std::mt19937& rng, const spec::Box& box) {
-  std::uniform_real_distribution<double> u01(0.0, 1.0);
-  std::bernoulli_distribution corner(0.2);
-  VectorXd x(box.size());
-  for (Eigen::Index i = 0; i < box.size(); ++i) {
-    double t = u01(rng);
-    if (corner(rng)) t = t < 0.5 ? 0.0 : 1.0;
-    x[i] = box.lo[i] + t * (box.hi[i] - box.lo[i]);
-  }
-  return x;
-}
 
-// Unstable ReLU neurons of a table: (activation layer, neuron).
-std::vector<ReluSplit> unstable(const nn::Network& net, const bounds::BoundTable& t) {
-  std::vector<ReluSplit> out;
-  for (size_t i = 0; i < net.numLayers(); ++i) {
-    if (!net.layers()[i].isActivation()) continue;
-    for (Eigen::Index j = 0; j < t.preLo(i).size(); ++j)
-      if (t.preLo(i)[j] < 0 && t.preHi(i)[j] > 0) out.push_back({i, j, true});
-  }
-  return out;
-}
 
 // Up to k random splits (random directions) of the unstable neurons of root.
 std::vector<ReluSplit> randomSplits(std::mt19937& rng, const nn::Network& net,
@@ -728,99 +701,4 @@ TEST(ReluBab, RejectsUnsupportedInput) {
   spec::Box bad = box;
   bad.lo[0] = bad.hi[0] + 1;
   EXPECT_THROW(bab::reluBranchAndBound(net, bad, marginObjective(2)), Error);
-}
-
-// ---------------------------------------------------------------- compact node LPs
-
-namespace {
-
-// v(x) = max_k (c_k^T f(x) - d_k).
-double objectiveAt(const nn::Network& net, const std::vector<spec::OutputConstraint>& obj,
-                   const VectorXd& x) {
-  const VectorXd y = net.forward(x);
-  double v = -std::numeric_limits<double>::infinity();
-  for (const auto& c : obj) v = std::max(v, c.eval(y));
-  return v;
-}
-
-std::vector<spec::OutputConstraint> randomObjective(std::mt19937& rng, int n_out, int k) {
-  std::normal_distribution<double> g(0.0, 1.0);
-  std::vector<spec::OutputConstraint> obj(k);
-  for (auto& c : obj) {
-    for (int j = 0; j < n_out; ++j) c.coefs.push_back({j, g(rng)});
-    c.rhs = 0.3 * g(rng);
-  }
-  return obj;
-}
-
-}  // namespace
-
-// The compact LP (stable neurons substituted out) against the full big-M
-// LP: a relaxation at every node (below every sampled objective value), never
-// tighter than the full LP at the root (its feasible set projects onto a
-// superset), and equal to it where every unstable neuron is fixed (both are
-// then the exact minimum over one activation region).
-TEST(NodeLp, CompactLpIsASoundRelaxationAndExactAtFixedNodes) {
-  std::mt19937 rng(4711);
-  for (int trial = 0; trial < 12; ++trial) {
-    const bool leaky = trial % 3 == 2;
-    const int in = 2 + trial % 4;
-    const auto net = randomNet(rng, in, {10, 10, 10, 4},
-                               leaky ? nn::ActKind::kLeakyRelu : nn::ActKind::kRelu, 0.1);
-    const auto box = randomBox(rng, in, 1.5);
-    const auto root = bounds::crownBounds(net, box);
-    const auto obj = randomObjective(rng, 4, 1 + trial % 3);
-    bab::NodeLp full(net, box, root, obj, false, true, bab::NodeLpForm::kFull);
-    bab::NodeLp compact(net, box, root, obj, false, true, bab::NodeLpForm::kCompact);
-    ASSERT_FALSE(full.compact());
-    ASSERT_TRUE(compact.compact());
-    const auto rf = full.solve(root, 10.0);
-    const auto rc = compact.solve(root, 10.0);
-    ASSERT_TRUE(rf.solved && rc.solved) << "trial " << trial;
-    EXPECT_LE(rc.bound, rf.bound + 1e-6) << "trial " << trial;
-    ASSERT_EQ(rc.x.size(), in);
-    EXPECT_TRUE(box.contains(rc.x, 0.0));
-    EXPECT_EQ(rc.relus.size(), rf.relus.size());
-    double best = std::numeric_limits<double>::infinity();
-    for (int s = 0; s < 400; ++s) {
-      const VectorXd x = samplePoint(rng, box);
-      const double v = objectiveAt(net, obj, x);
-      best = std::min(best, v);
-      EXPECT_GE(v, rc.bound - 1e-6) << "trial " << trial;
-    }
-    // Fix every unstable neuron by the activation pattern of a few points.
-    const auto cand = unstable(net, root);
-    for (int p = 0; p < 4; ++p) {
-      const VectorXd x0 = samplePoint(rng, box);
-      const auto outs = net.forwardAll(x0);
-      std::vector<ReluSplit> splits;
-      for (auto s : cand) {
-        const double z = s.layer == 0 ? x0[s.neuron] : outs[s.layer - 1][s.neuron];
-        s.active = z >= 0;
-        splits.push_back(s);
-      }
-      ASSERT_TRUE(test::satisfiesSplits(outs, x0, splits));
-      const auto node = bounds::crownBoundsSplit(net, box, splits, &root);
-      ASSERT_TRUE(node.has_value());
-      const auto nf = full.solve(*node, splits, 10.0);
-      const auto nc = compact.solve(*node, splits, 10.0);
-      ASSERT_TRUE(nf.solved && nc.solved) << "trial " << trial << " point " << p;
-      EXPECT_NEAR(nc.bound, nf.bound, 1e-6 * (1.0 + std::abs(nf.bound)))
-          << "trial " << trial << " point " << p;
-      EXPECT_LE(nc.bound, objectiveAt(net, obj, x0) + 1e-6);
-    }
-  }
-}
-
-TEST(NodeLp, AutoFormIsCompactOnlyWhereItIsSmaller) {
-  std::mt19937 rng(5);
-  const auto narrow_in = randomNet(rng, 5, {50, 50, 50, 50, 5});
-  const auto box5 = randomBox(rng, 5, 0.02);  // small box: few unstable neurons
-  const auto obj = randomObjective(rng, 5, 1);
-  bab::NodeLp a(narrow_in, box5, bounds::crownBounds(narrow_in, box5), obj);
-  EXPECT_TRUE(a.compact());
-  const auto wide_in = randomNet(rng, 300, {20, 20, 5});
-  const auto box300 = randomBox(rng, 300, 0.5);
-  bab::NodeLp b(wide_in, box300, bounds::crownBounds(wide_in, box300), obj);
-  EXPECT_FALSE(b.compact());
 }
